@@ -1,0 +1,145 @@
+//! `tessera bench`: throughput measurements printed with their units (job
+//! driver layer). Ratios are measured inside one run, so a noisy shared
+//! machine shifts both sides of a ratio alike.
+
+use std::time::Instant;
+
+use crate::cli::BenchMcArgs;
+use crate::comm::{even_ranges, Comm};
+use crate::config::{parse_count, usage};
+use crate::jobs::mc::{auto_block_size, build_pool, compute_blocks, resolve_threads, McConfig};
+use crate::log::Progress;
+use crate::numeric::integrands::Integrand;
+use crate::numeric::moments::Moments;
+use crate::numeric::montecarlo::McProblem;
+
+/// Validated arguments of `bench mc` (usage errors exit 2 before MPI).
+pub struct BenchMc {
+    samples: u64,
+    dims: Vec<usize>,
+    repeat: usize,
+    integrand: Integrand,
+}
+
+impl BenchMc {
+    pub fn from_args(a: &BenchMcArgs) -> anyhow::Result<BenchMc> {
+        let samples = parse_count(&a.samples).filter(|&s| s > 0).ok_or_else(|| {
+            usage(format!(
+                "--samples '{}': expected a positive whole number such as 4e8",
+                a.samples
+            ))
+        })?;
+        let integrand: Integrand = a
+            .integrand
+            .parse()
+            .map_err(|e: String| usage(format!("--integrand: {e}")))?;
+        if a.dims.is_empty() || a.dims.iter().any(|&d| d == 0 || d > 1024) {
+            return Err(usage(
+                "--dims: give dimension counts between 1 and 1024, e.g. --dims 2,10",
+            ));
+        }
+        if integrand == Integrand::Pi && a.dims.iter().any(|&d| d != 2) {
+            return Err(usage("--integrand pi is 2-dimensional: use --dims 2"));
+        }
+        if a.repeat == 0 {
+            return Err(usage("--repeat must be at least 1"));
+        }
+        Ok(BenchMc {
+            samples,
+            dims: a.dims.clone(),
+            repeat: a.repeat,
+            integrand,
+        })
+    }
+}
+
+/// Best-of-`repeat` seconds for `cfg.samples` samples spread over the ranks
+/// listed in `active` with `threads` threads each; idle ranks sleep.
+fn time_mc(
+    comm: &impl Comm,
+    cfg: &McConfig,
+    active: usize,
+    threads: usize,
+    repeat: usize,
+) -> anyhow::Result<f64> {
+    let pool = build_pool(threads)?;
+    let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
+    let ranges = even_ranges(cfg.blocks(), active);
+    let no_progress = Progress::new(1, 0, "");
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat {
+        comm.barrier();
+        let t0 = Instant::now();
+        if comm.rank() < active {
+            let (a, b) = ranges[comm.rank()];
+            let blocks = compute_blocks(cfg, &problem, &pool, a, b, &no_progress, usize::MAX);
+            std::hint::black_box(Moments::merge_in_order(&blocks));
+        }
+        comm.idle_barrier();
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    // rank 0's clock decides; share it so every rank agrees
+    let mut bits = [best.to_bits()];
+    comm.broadcast_u64(&mut bits);
+    Ok(f64::from_bits(bits[0]))
+}
+
+pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
+    let size = comm.size();
+    let threads = resolve_threads(0, comm.node_size());
+    let say = |s: String| {
+        if comm.rank() == 0 {
+            println!("{s}");
+        }
+    };
+    say(format!(
+        "bench mc: integrand {}, f64, {} samples per measurement, best of {}; {} ranks, {} threads per rank available",
+        b.integrand, b.samples, b.repeat, size, threads
+    ));
+    let mut headline = Vec::new();
+    for &dims in &b.dims {
+        let cfg = McConfig {
+            integrand: b.integrand,
+            bounds: vec![(0.0, 1.0); dims],
+            samples: b.samples,
+            seed: 1,
+            block_size: auto_block_size(b.samples),
+            threads: 1,
+            out: "unused.h5".into(),
+        };
+        let rate = |secs: f64| b.samples as f64 / secs / 1e6;
+        let t1 = time_mc(comm, &cfg, 1, 1, b.repeat)?;
+        let per_core = rate(t1);
+        say(format!(
+            "n={dims:<3} 1 rank  x 1 thread : {:9.1} M samples/s = {per_core:7.1} M samples/s/core",
+            rate(t1)
+        ));
+        if size > 1 {
+            let tn = time_mc(comm, &cfg, size, 1, b.repeat)?;
+            say(format!(
+                "n={dims:<3} {size} ranks x 1 thread : {:9.1} M samples/s = {:7.1} M samples/s/core; speed-up over 1 rank {:.3} (efficiency {:.1}%)",
+                rate(tn),
+                rate(tn) / size as f64,
+                t1 / tn,
+                100.0 * t1 / tn / size as f64
+            ));
+        }
+        if threads > 1 {
+            let tt = time_mc(comm, &cfg, size, threads, b.repeat)?;
+            let cores = size * threads;
+            say(format!(
+                "n={dims:<3} {size} rank{} x {threads} threads: {:9.1} M samples/s = {:7.1} M samples/s/core; speed-up over 1 core {:.3}",
+                if size == 1 { " " } else { "s" },
+                rate(tt),
+                rate(tt) / cores as f64,
+                t1 / tt
+            ));
+        }
+        headline.push(format!("n={dims}: {per_core:.1}"));
+    }
+    say(format!(
+        "mc f64 per core (1 rank x 1 thread): {} M samples/s/core",
+        headline.join(", ")
+    ));
+    Ok(())
+}

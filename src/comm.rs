@@ -1,0 +1,333 @@
+//! The communication layer: the only module that talks to MPI (rsmpi).
+//!
+//! Jobs see the [`Comm`] trait: rank, size, broadcast, scatter of ranges,
+//! gathers, agreement on failure and abort. [`MpiComm`] implements it over
+//! `MPI_COMM_WORLD`; [`SerialComm`] is a one-rank stand-in for unit tests.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use mpi::datatype::PartitionMut;
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use mpi::Threading;
+
+/// An error after which no other rank waits on this one: returned by
+/// [`Comm::agree`] on the failing rank (every rank knows), or raised after
+/// the last collective of a job. The process can end normally with exit
+/// code 1 instead of aborting the job.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct Coordinated(pub anyhow::Error);
+
+/// Error returned by [`Comm::agree`] on a rank that did not fail itself:
+/// another rank failed and has reported why.
+#[derive(Debug, thiserror::Error)]
+#[error("another rank failed (see its message)")]
+pub struct PeerFailed;
+
+/// What a job needs from the parallel environment.
+pub trait Comm {
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Ranks sharing this node (for thread counts and GPU choice).
+    fn node_size(&self) -> usize;
+    fn node_rank(&self) -> usize;
+    fn barrier(&self);
+    /// A barrier that sleeps instead of spinning, for ranks left idle while
+    /// others are timed (benchmarks).
+    fn idle_barrier(&self);
+    /// Rank 0's `buf` overwrites everyone's (same length everywhere).
+    fn broadcast_u64(&self, buf: &mut [u64]);
+    /// Rank 0 gives each rank `ranges[r]`; `ranges` is read on rank 0 only.
+    fn scatter_ranges(&self, ranges: &[(u64, u64)]) -> (u64, u64);
+    /// Variable-length gather of f64 to rank 0: `Some(per-rank vectors)` on
+    /// rank 0, `None` elsewhere.
+    fn gather_f64(&self, local: &[f64]) -> Option<Vec<Vec<f64>>>;
+    fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>>;
+    /// True on every rank iff `ok` is true on every rank.
+    fn all_ok(&self, ok: bool) -> bool;
+    /// Aborts the whole job (MPI_Abort); never returns.
+    fn abort(&self, code: i32) -> !;
+    fn host_name(&self) -> String;
+    fn library_version(&self) -> String;
+
+    /// Turns a per-rank result into a collective one: if any rank failed,
+    /// every rank returns an error (the failing one its own, wrapped in
+    /// [`Coordinated`]; the others [`PeerFailed`]), so no rank waits forever
+    /// in a later collective.
+    fn agree<T>(&self, result: anyhow::Result<T>) -> anyhow::Result<T>
+    where
+        Self: Sized,
+    {
+        let ok = self.all_ok(result.is_ok());
+        match result {
+            Err(e) => Err(Coordinated(e).into()),
+            Ok(_) if !ok => Err(PeerFailed.into()),
+            Ok(v) => Ok(v),
+        }
+    }
+}
+
+/// One rank, no MPI: for unit tests of job drivers.
+pub struct SerialComm;
+
+impl Comm for SerialComm {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn node_size(&self) -> usize {
+        1
+    }
+    fn node_rank(&self) -> usize {
+        0
+    }
+    fn barrier(&self) {}
+    fn idle_barrier(&self) {}
+    fn broadcast_u64(&self, _buf: &mut [u64]) {}
+    fn scatter_ranges(&self, ranges: &[(u64, u64)]) -> (u64, u64) {
+        ranges[0]
+    }
+    fn gather_f64(&self, local: &[f64]) -> Option<Vec<Vec<f64>>> {
+        Some(vec![local.to_vec()])
+    }
+    fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
+        Some(vec![local.to_vec()])
+    }
+    fn all_ok(&self, ok: bool) -> bool {
+        ok
+    }
+    fn abort(&self, code: i32) -> ! {
+        std::process::exit(code)
+    }
+    fn host_name(&self) -> String {
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
+    }
+    fn library_version(&self) -> String {
+        "none (serial)".into()
+    }
+}
+
+/// `MPI_COMM_WORLD` through rsmpi. Dropping it finalizes MPI, so it must
+/// outlive every job and never be skipped by `process::exit`.
+pub struct MpiComm {
+    // declared before `_universe` so the communicators are freed before
+    // MPI_Finalize runs in the universe's drop
+    world: SimpleCommunicator,
+    node: SimpleCommunicator,
+    _universe: Universe,
+}
+
+/// Rank recorded for the panic hook and log prefixes once MPI is up.
+static WORLD_RANK: OnceLock<usize> = OnceLock::new();
+
+/// This process's rank: from MPI once started, else from the launcher's
+/// environment (mpirun, srun), else 0. Lets usage errors found before MPI
+/// starts be printed by one rank only.
+pub fn current_rank() -> usize {
+    if let Some(&r) = WORLD_RANK.get() {
+        return r;
+    }
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMI_RANK",
+        "PMIX_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.parse().ok())
+    .unwrap_or(0)
+}
+
+impl MpiComm {
+    /// Starts MPI with `Funneled` threading (only the main thread calls MPI;
+    /// rayon workers never do) and installs a panic hook that aborts the job.
+    pub fn init() -> anyhow::Result<MpiComm> {
+        let (universe, provided) = mpi::initialize_with_threading(Threading::Funneled)
+            .ok_or_else(|| anyhow::anyhow!("MPI was already initialised"))?;
+        if provided < Threading::Funneled {
+            anyhow::bail!(
+                "the MPI library grants thread level {provided:?}; tessera needs Funneled"
+            );
+        }
+        let world = universe.world();
+        let node = world.split_shared(world.rank());
+        let _ = WORLD_RANK.set(world.rank() as usize);
+        install_abort_on_panic();
+        crate::log::install_cleanup_on_signals();
+        Ok(MpiComm {
+            world,
+            node,
+            _universe: universe,
+        })
+    }
+}
+
+/// A panic on one rank would leave the others blocked in a collective: print
+/// the panic with the rank, then MPI_Abort the whole job.
+fn install_abort_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        crate::log::remove_registered_temp_files();
+        eprintln!(
+            "[rank {}] fatal: {info}; aborting all ranks",
+            current_rank()
+        );
+        let _ = default_hook;
+        SimpleCommunicator::world().abort(70);
+    }));
+}
+
+fn displacements(counts: &[i32]) -> Vec<i32> {
+    counts
+        .iter()
+        .scan(0i32, |acc, &c| {
+            let d = *acc;
+            *acc += c;
+            Some(d)
+        })
+        .collect()
+}
+
+impl MpiComm {
+    fn gather_var<T: Equivalence + Default + Clone>(&self, local: &[T]) -> Option<Vec<Vec<T>>> {
+        let root = self.world.process_at_rank(0);
+        let n = local.len() as i32;
+        if self.world.rank() == 0 {
+            let mut counts = vec![0i32; self.size()];
+            root.gather_into_root(&n, &mut counts[..]);
+            let displs = displacements(&counts);
+            let total: i32 = counts.iter().sum();
+            let mut all = vec![T::default(); total as usize];
+            {
+                let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+                root.gather_varcount_into_root(local, &mut part);
+            }
+            Some(
+                counts
+                    .iter()
+                    .zip(&displs)
+                    .map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec())
+                    .collect(),
+            )
+        } else {
+            root.gather_into(&n);
+            root.gather_varcount_into(local);
+            None
+        }
+    }
+}
+
+impl Comm for MpiComm {
+    fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+    fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+    fn node_size(&self) -> usize {
+        self.node.size() as usize
+    }
+    fn node_rank(&self) -> usize {
+        self.node.rank() as usize
+    }
+    fn barrier(&self) {
+        self.world.barrier();
+    }
+    fn idle_barrier(&self) {
+        let mut req = self.world.immediate_barrier();
+        loop {
+            match req.test() {
+                Ok(_) => return,
+                Err(r) => req = r,
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    fn broadcast_u64(&self, buf: &mut [u64]) {
+        self.world.process_at_rank(0).broadcast_into(buf);
+    }
+    fn scatter_ranges(&self, ranges: &[(u64, u64)]) -> (u64, u64) {
+        let root = self.world.process_at_rank(0);
+        let mut mine = [0u64; 2];
+        if self.world.rank() == 0 {
+            let flat: Vec<u64> = ranges.iter().flat_map(|&(a, b)| [a, b]).collect();
+            root.scatter_into_root(&flat[..], &mut mine[..]);
+        } else {
+            root.scatter_into(&mut mine[..]);
+        }
+        (mine[0], mine[1])
+    }
+    fn gather_f64(&self, local: &[f64]) -> Option<Vec<Vec<f64>>> {
+        self.gather_var(local)
+    }
+    fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
+        self.gather_var(local)
+    }
+    fn all_ok(&self, ok: bool) -> bool {
+        let mine = u32::from(ok);
+        let mut all = 0u32;
+        self.world
+            .all_reduce_into(&mine, &mut all, mpi::collective::SystemOperation::min());
+        all == 1
+    }
+    fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
+    }
+    fn host_name(&self) -> String {
+        mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into())
+    }
+    fn library_version(&self) -> String {
+        mpi::environment::library_version()
+            .map(|v| v.trim_end_matches(['\0', '\n', ' ']).to_string())
+            .unwrap_or_else(|_| "unknown".into())
+    }
+}
+
+/// Splits `items` into `parts` contiguous ranges whose sizes differ by at
+/// most one, in order: rank `r` gets `ranges[r]`.
+pub fn even_ranges(items: u64, parts: usize) -> Vec<(u64, u64)> {
+    let p = parts as u128;
+    (0..parts as u128)
+        .map(|r| {
+            (
+                (items as u128 * r / p) as u64,
+                (items as u128 * (r + 1) / p) as u64,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn even_ranges_cover_everything_once() {
+        for items in [0u64, 1, 5, 1000, u64::MAX / 3] {
+            for parts in 1..9 {
+                let r = even_ranges(items, parts);
+                assert_eq!(r.len(), parts);
+                assert_eq!(r[0].0, 0);
+                assert_eq!(r[parts - 1].1, items);
+                for w in r.windows(2) {
+                    assert_eq!(w[0].1, w[1].0);
+                }
+                let sizes: Vec<u64> = r.iter().map(|(a, b)| b - a).collect();
+                assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn serial_agree_wraps_own_failure() {
+        let r: anyhow::Result<()> = SerialComm.agree(Err(anyhow::anyhow!("disk full")));
+        let e = r.unwrap_err();
+        assert!(e.downcast_ref::<Coordinated>().is_some());
+        assert_eq!(e.to_string(), "disk full");
+    }
+}

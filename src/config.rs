@@ -1,0 +1,264 @@
+//! Job configuration: a TOML file, then command-line flags, then `--set
+//! key=value` overrides, merged into one table and validated before MPI
+//! starts (argument layer). Every problem is a [`UsageError`] (exit code 2)
+//! whose message names the key and where its value came from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use toml::{Table, Value};
+
+/// A usage or configuration error: exit code 2, nothing computed or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Config keys with the source each value came from (file name, flag or
+/// `--set`), so an error can say where to fix it.
+#[derive(Clone, Debug, Default)]
+pub struct Layered {
+    table: Table,
+    source: BTreeMap<String, String>,
+}
+
+impl Layered {
+    /// Starts from the TOML file, if any.
+    pub fn from_file(path: Option<&Path>) -> anyhow::Result<Layered> {
+        let mut l = Layered::default();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read config file '{}': {e}", path.display())))?;
+            let table: Table = text.parse().map_err(|e: toml::de::Error| {
+                usage(format!(
+                    "config file '{}' is not valid TOML: {}",
+                    path.display(),
+                    e.message()
+                ))
+            })?;
+            for (k, v) in table {
+                l.source
+                    .insert(k.clone(), format!("config file '{}'", path.display()));
+                l.table.insert(k, v);
+            }
+        }
+        Ok(l)
+    }
+
+    pub fn set(&mut self, key: &str, value: Value, source: impl Into<String>) {
+        self.table.insert(key.to_string(), value);
+        self.source.insert(key.to_string(), source.into());
+    }
+
+    /// Applies `--set key=value` items; the value is read as TOML (so
+    /// `dims=3`, `bounds=[[0,1]]`, `integrand="pi"`) and falls back to a
+    /// plain string (`integrand=pi`).
+    pub fn apply_sets(&mut self, sets: &[String]) -> anyhow::Result<()> {
+        for item in sets {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                usage(format!(
+                    "--set '{item}': expected key=value, for example --set dims=3"
+                ))
+            })?;
+            let k = k.trim();
+            let v = v.trim();
+            let value = format!("x = {v}")
+                .parse::<Table>()
+                .ok()
+                .and_then(|mut t| t.remove("x"))
+                .unwrap_or_else(|| Value::String(v.to_string()));
+            self.set(k, value, format!("--set {k}"));
+        }
+        Ok(())
+    }
+
+    /// Rejects keys outside `known`, naming where the unknown key came from.
+    pub fn check_keys(&self, known: &[&str]) -> anyhow::Result<()> {
+        for k in self.table.keys() {
+            if !known.contains(&k.as_str()) {
+                return Err(usage(format!(
+                    "unknown config key '{k}' (from {}); known keys: {}",
+                    self.source_of(k),
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.table.get(key)
+    }
+
+    pub fn source_of(&self, key: &str) -> String {
+        self.source
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "defaults".into())
+    }
+
+    fn bad(&self, key: &str, what: &str, v: &Value) -> anyhow::Error {
+        usage(format!(
+            "config key '{key}' (from {}): {what}, got {v}",
+            self.source_of(key)
+        ))
+    }
+
+    /// A whole number >= `min`: accepts integers, integral floats and
+    /// strings such as "1e12" or "1_000_000" (so huge sample counts are easy
+    /// to type).
+    pub fn count(&self, key: &str, default: u64, min: u64) -> anyhow::Result<u64> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let parsed = match v {
+            Value::Integer(i) => u64::try_from(*i).ok(),
+            Value::Float(f) => float_to_count(*f),
+            Value::String(s) => parse_count(s),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n >= min => Ok(n),
+            _ => Err(self.bad(
+                key,
+                &format!("must be a whole number >= {min} (e.g. 100000000 or 1e12)"),
+                v,
+            )),
+        }
+    }
+
+    pub fn string(&self, key: &str, default: &str) -> anyhow::Result<String> {
+        match self.get(key) {
+            None => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(self.bad(key, "must be a string", v)),
+        }
+    }
+
+    pub fn float(&self, key: &str, default: f64) -> anyhow::Result<f64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Float(f)) if f.is_finite() => Ok(*f),
+            Some(Value::Integer(i)) => Ok(*i as f64),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| self.bad(key, "must be a finite number", &Value::String(s.clone()))),
+            Some(v) => Err(self.bad(key, "must be a finite number", v)),
+        }
+    }
+
+    /// Per-dimension `[lo, hi]` pairs: a TOML array of pairs, or the flag
+    /// form "lo:hi[,lo:hi...]".
+    pub fn bounds(&self, key: &str) -> anyhow::Result<Option<Vec<(f64, f64)>>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let hint = "must be a list of [lo, hi] pairs, e.g. [[0.0, 1.0]] or \"0:1,-1:1\"";
+        let pairs: Option<Vec<(f64, f64)>> = match v {
+            Value::String(s) => s
+                .split(',')
+                .map(|p| {
+                    let (a, b) = p.split_once(':')?;
+                    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+                })
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .map(|p| match p {
+                    Value::Array(ab) if ab.len() == 2 => Some((num(&ab[0])?, num(&ab[1])?)),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        match pairs {
+            Some(p) if !p.is_empty() => Ok(Some(p)),
+            _ => Err(self.bad(key, hint, v)),
+        }
+    }
+}
+
+fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(*f),
+        Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+fn float_to_count(f: f64) -> Option<u64> {
+    (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19).then_some(f as u64)
+}
+
+/// Parses "100000000", "1_000_000", "1e12", "2.5e9" as a whole number.
+pub fn parse_count(s: &str) -> Option<u64> {
+    let t: String = s.trim().chars().filter(|&c| c != '_').collect();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Some(n);
+    }
+    if let Some((mant, exp)) = t.split_once(['e', 'E']) {
+        let exp: u32 = exp.trim_start_matches('+').parse().ok()?;
+        // exact for integer mantissas (1e12 must be exactly 10^12)
+        if let Ok(m) = mant.parse::<u64>() {
+            return m.checked_mul(10u64.checked_pow(exp)?);
+        }
+    }
+    float_to_count(t.parse::<f64>().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_accept_scientific_notation_exactly() {
+        assert_eq!(parse_count("1e12"), Some(1_000_000_000_000));
+        assert_eq!(parse_count("1_000"), Some(1000));
+        assert_eq!(parse_count("2.5e3"), Some(2500));
+        assert_eq!(parse_count("1e20"), None);
+        assert_eq!(parse_count("-5"), None);
+        assert_eq!(parse_count("1.5"), None);
+        assert_eq!(parse_count("abc"), None);
+    }
+
+    #[test]
+    fn sets_parse_as_toml_or_string() {
+        let mut l = Layered::default();
+        l.apply_sets(&[
+            "dims=3".into(),
+            "integrand=pi".into(),
+            "bounds=[[0,1]]".into(),
+        ])
+        .unwrap();
+        assert_eq!(l.count("dims", 2, 1).unwrap(), 3);
+        assert_eq!(l.string("integrand", "norm2").unwrap(), "pi");
+        assert_eq!(l.bounds("bounds").unwrap().unwrap(), vec![(0.0, 1.0)]);
+        assert!(l.apply_sets(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn errors_name_key_and_source() {
+        let mut l = Layered::default();
+        l.set("dims", Value::Integer(-3), "--dims");
+        let e = l.count("dims", 2, 1).unwrap_err().to_string();
+        assert!(
+            e.contains("'dims'") && e.contains("--dims") && e.contains("-3"),
+            "{e}"
+        );
+        l.set("colour", Value::Integer(1), "--set colour");
+        let e = l.check_keys(&["dims"]).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown config key 'colour'") && e.contains("--set colour"),
+            "{e}"
+        );
+    }
+}

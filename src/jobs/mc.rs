@@ -1,0 +1,622 @@
+//! The Monte Carlo integration job (`tessera mc`): job-driver layer where the
+//! block kernel, rayon, the communication layer and HDF5 output meet.
+//!
+//! The estimator (seed lectures, "Monte Carlo integration"): for `x_k`
+//! uniform on the box `X` of volume `V`,
+//!
+//! ```text
+//! I_hat = V * mean(f(x_k)),   Var[I_hat] = V^2 s^2 / M,   stderr = sqrt(Var[I_hat])
+//! ```
+//!
+//! with `s^2 = M2 / (M - 1)` the unbiased sample variance of `f` over the `M`
+//! samples. `M` is split into fixed blocks (independent of ranks and
+//! threads); rank 0 scatters contiguous block ranges, each rank maps its
+//! blocks with rayon to (count, mean, M2), and rank 0 merges all blocks in
+//! block order, so the result is bit-identical for any decomposition.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use ndarray::Array2;
+use rayon::prelude::*;
+use toml::Value;
+
+use crate::comm::{even_ranges, Comm, Coordinated};
+use crate::config::{usage, Layered};
+use crate::log::Progress;
+use crate::numeric::integrands::Integrand;
+use crate::numeric::moments::Moments;
+use crate::numeric::montecarlo::{block_moments, BlockScratch, McProblem};
+use crate::output::{self, AtomicH5, Provenance};
+use crate::say0;
+use crate::timings::{Phase, PhaseTimer};
+
+/// Config keys of the `mc` job (configs/mc.toml documents each).
+pub const KEYS: [&str; 8] = [
+    "integrand",
+    "dims",
+    "bounds",
+    "samples",
+    "seed",
+    "block_size",
+    "threads",
+    "out",
+];
+
+/// Largest dimension count accepted (a sanity bound, not a kernel limit).
+const MAX_DIMS: u64 = 1024;
+
+/// A validated Monte Carlo configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct McConfig {
+    pub integrand: Integrand,
+    pub bounds: Vec<(f64, f64)>,
+    pub samples: u64,
+    pub seed: u64,
+    pub block_size: u64,
+    /// Rayon threads per rank; 0 = automatic.
+    pub threads: usize,
+    pub out: PathBuf,
+}
+
+/// Default block size for `samples`: a power of two between 2^16 and 2^26
+/// giving at most ~2^20 blocks. It depends on the sample count only, never
+/// on ranks or threads, so it keeps results reproducible.
+pub fn auto_block_size(samples: u64) -> u64 {
+    let per = samples.div_ceil(1 << 20).max(1);
+    per.next_power_of_two().clamp(1 << 16, 1 << 26)
+}
+
+impl McConfig {
+    pub fn from_layered(l: &Layered) -> anyhow::Result<McConfig> {
+        l.check_keys(&KEYS)?;
+        let integrand: Integrand =
+            l.string("integrand", "norm2")?
+                .parse()
+                .map_err(|e: String| {
+                    usage(format!(
+                        "config key 'integrand' (from {}): {e}",
+                        l.source_of("integrand")
+                    ))
+                })?;
+        let dims = l.count("dims", 2, 1)?;
+        if dims > MAX_DIMS {
+            return Err(usage(format!(
+                "config key 'dims' (from {}): at most {MAX_DIMS}, got {dims}",
+                l.source_of("dims")
+            )));
+        }
+        let dims = dims as usize;
+        let bounds = match l.bounds("bounds")? {
+            None => vec![(0.0, 1.0); dims],
+            Some(b) if b.len() == 1 => vec![b[0]; dims],
+            Some(b) if b.len() == dims => b,
+            Some(b) => {
+                return Err(usage(format!(
+                    "config key 'bounds' (from {}): {} pairs given for dims = {dims}; give one pair for all dimensions or one per dimension",
+                    l.source_of("bounds"),
+                    b.len()
+                )))
+            }
+        };
+        for (d, &(lo, hi)) in bounds.iter().enumerate() {
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(usage(format!("config key 'bounds' (from {}): dimension {d} has a non-finite bound [{lo}, {hi}]", l.source_of("bounds"))));
+            }
+            if lo >= hi {
+                return Err(usage(format!(
+                    "config key 'bounds' (from {}): dimension {d} is inverted or empty: lower {lo} >= upper {hi}",
+                    l.source_of("bounds")
+                )));
+            }
+        }
+        integrand.check_domain(&bounds).map_err(usage)?;
+        let samples = l.count("samples", 100_000_000, 1)?;
+        if samples > i64::MAX as u64 {
+            return Err(usage(format!(
+                "config key 'samples': at most {} supported, got {samples}",
+                i64::MAX
+            )));
+        }
+        let seed = l.count("seed", 0, 0)?;
+        let block_size = match l.get("block_size") {
+            Some(Value::String(s)) if s == "auto" => auto_block_size(samples),
+            None => auto_block_size(samples),
+            Some(_) => l.count("block_size", 0, 1)?,
+        };
+        let threads = match l.get("threads") {
+            Some(Value::String(s)) if s == "auto" => 0,
+            _ => l.count("threads", 0, 0)? as usize,
+        };
+        if threads > 4096 {
+            return Err(usage(format!(
+                "config key 'threads': at most 4096, got {threads}"
+            )));
+        }
+        let out = PathBuf::from(l.string("out", "mc.h5")?);
+        if out.as_os_str().is_empty() {
+            return Err(usage("config key 'out': empty output path"));
+        }
+        Ok(McConfig {
+            integrand,
+            bounds,
+            samples,
+            seed,
+            block_size,
+            threads,
+            out,
+        })
+    }
+
+    /// The resolved configuration as TOML (stored in `/provenance/config`).
+    pub fn to_toml(&self) -> String {
+        let mut t = toml::Table::new();
+        t.insert(
+            "integrand".into(),
+            Value::String(self.integrand.name().into()),
+        );
+        t.insert("dims".into(), Value::Integer(self.bounds.len() as i64));
+        t.insert(
+            "bounds".into(),
+            Value::Array(
+                self.bounds
+                    .iter()
+                    .map(|&(a, b)| Value::Array(vec![Value::Float(a), Value::Float(b)]))
+                    .collect(),
+            ),
+        );
+        t.insert("samples".into(), Value::Integer(self.samples as i64));
+        t.insert("seed".into(), Value::String(self.seed.to_string()));
+        t.insert("block_size".into(), Value::Integer(self.block_size as i64));
+        t.insert("threads".into(), Value::Integer(self.threads as i64));
+        t.insert("out".into(), Value::String(self.out.display().to_string()));
+        toml::to_string(&t).unwrap_or_default()
+    }
+
+    pub fn blocks(&self) -> u64 {
+        self.samples.div_ceil(self.block_size)
+    }
+
+    /// Samples in block `b` (the last block may be short).
+    pub fn block_len(&self, b: u64) -> u64 {
+        (self.samples - b * self.block_size).min(self.block_size)
+    }
+}
+
+/// The reduced result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct McEstimate {
+    pub moments: Moments,
+    pub volume: f64,
+    pub estimate: f64,
+    pub variance: f64,
+    pub stderr: f64,
+    pub exact: f64,
+    pub zscore: f64,
+}
+
+impl McEstimate {
+    pub fn from_moments(cfg: &McConfig, moments: Moments) -> McEstimate {
+        let volume: f64 = cfg.bounds.iter().map(|(a, b)| b - a).product();
+        let estimate = volume * moments.mean;
+        // Var[V * mean] = V^2 s^2 / M, s^2 the unbiased sample variance of f
+        let variance = volume * volume * moments.sample_variance() / moments.count as f64;
+        let stderr = variance.sqrt();
+        let exact = cfg.integrand.exact(&cfg.bounds);
+        McEstimate {
+            moments,
+            volume,
+            estimate,
+            variance,
+            stderr,
+            exact,
+            zscore: (estimate - exact) / stderr,
+        }
+    }
+}
+
+/// Threads for this rank: the config's, else SLURM's cpus-per-task, else
+/// the node's cores shared among the node's ranks.
+pub fn resolve_threads(requested: usize, node_ranks: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    if let Some(n) = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.max(1);
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    (cores / node_ranks.max(1)).max(1)
+}
+
+pub fn build_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tessera-worker-{i}"))
+        .build()
+        .context("starting the rayon thread pool")
+}
+
+/// Rank `rank` panics if `TESSERA_FAULT_PANIC_RANK` names it: a fault
+/// injection used by the tests to show that one failing rank aborts the job.
+fn maybe_inject_fault(rank: usize, item: u64) {
+    if std::env::var("TESSERA_FAULT_PANIC_RANK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        == Some(rank)
+    {
+        panic!("fault injected by TESSERA_FAULT_PANIC_RANK on rank {rank}, block {item}");
+    }
+}
+
+/// Per-block moments of blocks `first..end` on this rank's pool, in block
+/// order.
+pub fn compute_blocks(
+    cfg: &McConfig,
+    problem: &McProblem,
+    pool: &rayon::ThreadPool,
+    first: u64,
+    end: u64,
+    progress: &Progress,
+    rank: usize,
+) -> Vec<Moments> {
+    let done = AtomicU64::new(0);
+    pool.install(|| {
+        (first..end)
+            .into_par_iter()
+            .map_init(
+                || BlockScratch::new(problem.dims()),
+                |scratch, b| {
+                    if b == first {
+                        maybe_inject_fault(rank, b);
+                    }
+                    let m = block_moments(problem, b, cfg.block_len(b), scratch);
+                    done.fetch_add(1, Ordering::Relaxed);
+                    progress.inc(1);
+                    m
+                },
+            )
+            .collect()
+    })
+}
+
+/// Runs the job on this rank. `read_seconds` is the time spent parsing the
+/// configuration before MPI started.
+pub fn run(
+    cfg: &McConfig,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let mut timer = PhaseTimer::start();
+    timer.add(Phase::Read, read_seconds);
+    let start_time = output::now_rfc3339();
+    let rank = comm.rank();
+    let size = comm.size();
+
+    // fail before computing if the output cannot be written
+    let out_file = comm.agree(if rank == 0 {
+        AtomicH5::create(&cfg.out).map(Some)
+    } else {
+        Ok(None)
+    })?;
+
+    let threads = resolve_threads(cfg.threads, comm.node_size());
+    let pool = build_pool(threads)?;
+    let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
+    let blocks = cfg.blocks();
+    say0!(
+        "mc: {} in {} dims, {} samples in {} blocks of {}, seed {}; {} ranks x {} threads",
+        cfg.integrand,
+        cfg.bounds.len(),
+        cfg.samples,
+        blocks,
+        cfg.block_size,
+        cfg.seed,
+        size,
+        threads
+    );
+
+    let (first, end) = timer.time(Phase::Scatter, || {
+        let ranges = if rank == 0 {
+            even_ranges(blocks, size)
+        } else {
+            Vec::new()
+        };
+        comm.scatter_ranges(&ranges)
+    });
+
+    let progress = Progress::new(rank, end - first, "mc blocks (rank 0 share)");
+    let local = timer.time(Phase::Compute, || {
+        compute_blocks(cfg, &problem, &pool, first, end, &progress, rank)
+    });
+    progress.finish();
+    say0!(
+        "mc: compute done in {:.3} s on rank 0",
+        timer.get(Phase::Compute)
+    );
+
+    let flat: Vec<f64> = local.iter().flat_map(|m| m.to_array()).collect();
+    let gathered = timer.time(Phase::Reduce, || comm.gather_f64(&flat));
+    let hosts = comm.gather_bytes(comm.host_name().as_bytes());
+    let timing_rows = comm.gather_f64(&timer.row());
+
+    // everything below runs on rank 0 only: no collectives follow
+    let (Some(gathered), Some(out_file), Some(hosts), Some(mut timing_rows)) =
+        (gathered, out_file, hosts, timing_rows)
+    else {
+        return Ok(());
+    };
+    let (estimate, rank_partials) = timer.time(Phase::Reduce, || {
+        let per_rank: Vec<Vec<Moments>> = gathered
+            .iter()
+            .map(|v| {
+                v.chunks_exact(3)
+                    .map(|c| Moments::from_array([c[0], c[1], c[2]]))
+                    .collect()
+            })
+            .collect();
+        let all = Moments::merge_in_order(per_rank.iter().flatten());
+        let partials: Vec<Moments> = per_rank
+            .iter()
+            .map(|v| Moments::merge_in_order(v))
+            .collect();
+        (McEstimate::from_moments(cfg, all), partials)
+    });
+    debug_assert_eq!(estimate.moments.count, cfg.samples);
+
+    let hosts: Vec<String> = hosts
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let provenance = Provenance {
+        job: "mc".into(),
+        command_line: command_line.to_string(),
+        config_toml: cfg.to_toml(),
+        ranks: size,
+        threads_per_rank: threads,
+        backend: "cpu".into(),
+        device: "cpu".into(),
+        mpi_library: comm.library_version(),
+        hosts: output::summarise_hosts(&hosts),
+        start_time,
+        end_time: output::now_rfc3339(),
+    };
+    // no rank waits on rank 0 any more: a failure here ends normally
+    let finish = || -> anyhow::Result<PathBuf> {
+        let ranges = even_ranges(blocks, size);
+        let write_start = std::time::Instant::now();
+        write_result(
+            &out_file,
+            cfg,
+            &estimate,
+            &rank_partials,
+            &ranges,
+            &provenance,
+        )
+        .with_context(|| format!("writing '{}'", cfg.out.display()))?;
+        timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
+        timing_rows[0] = timer.row().to_vec();
+        output::write_timings(out_file.file(), &timing_rows)?;
+        out_file.commit()
+    };
+    let path = finish().map_err(Coordinated)?;
+    print_summary(cfg, &estimate, &timing_rows, size, threads, &path);
+    Ok(())
+}
+
+fn write_result(
+    out: &AtomicH5,
+    cfg: &McConfig,
+    e: &McEstimate,
+    rank_partials: &[Moments],
+    ranges: &[(u64, u64)],
+    provenance: &Provenance,
+) -> anyhow::Result<()> {
+    let f = out.file();
+    let g = f.create_group("montecarlo")?;
+    output::write_f64(&g, "estimate", e.estimate)?;
+    output::write_f64(&g, "variance", e.variance)?;
+    output::write_f64(&g, "stderr", e.stderr)?;
+    output::write_u64(&g, "samples", e.moments.count)?;
+    output::write_f64(&g, "exact", e.exact)?;
+    output::write_f64(&g, "zscore", e.zscore)?;
+    output::write_f64(&g, "mean", e.moments.mean)?;
+    output::write_f64(&g, "m2", e.moments.m2)?;
+    output::write_f64(&g, "sample_variance", e.moments.sample_variance())?;
+    output::write_f64(&g, "volume", e.volume)?;
+    output::write_str(&g, "integrand", cfg.integrand.name())?;
+    output::write_u64(&g, "dims", cfg.bounds.len() as u64)?;
+    output::write_u64(&g, "seed", cfg.seed)?;
+    output::write_u64(&g, "block_size", cfg.block_size)?;
+    output::write_u64(&g, "blocks", cfg.blocks())?;
+    let bounds = Array2::from_shape_fn((cfg.bounds.len(), 2), |(d, j)| {
+        if j == 0 {
+            cfg.bounds[d].0
+        } else {
+            cfg.bounds[d].1
+        }
+    });
+    g.new_dataset_builder()
+        .with_data(&bounds)
+        .create("bounds")?;
+    let partials = Array2::from_shape_fn((rank_partials.len(), 3), |(r, j)| {
+        rank_partials[r].to_array()[j]
+    });
+    let ds = g
+        .new_dataset_builder()
+        .with_data(&partials)
+        .create("rank_partials")?;
+    output::attr_str_list(&ds, "columns", &["count", "mean", "m2"])?;
+    let rb = Array2::from_shape_fn((ranges.len(), 2), |(r, j)| {
+        if j == 0 {
+            ranges[r].0
+        } else {
+            ranges[r].1
+        }
+    });
+    let ds = g
+        .new_dataset_builder()
+        .with_data(&rb)
+        .create("rank_blocks")?;
+    output::attr_str_list(&ds, "columns", &["first_block", "end_block"])?;
+    output::attr_str(&g, "estimator", "estimate = volume * mean(f); variance = volume^2 * m2/(samples-1) / samples; stderr = sqrt(variance); zscore = (estimate - exact) / stderr")?;
+    provenance.write(f)?;
+    Ok(())
+}
+
+fn print_summary(
+    cfg: &McConfig,
+    e: &McEstimate,
+    timing_rows: &[Vec<f64>],
+    ranks: usize,
+    threads: usize,
+    path: &std::path::Path,
+) {
+    let compute = timing_rows
+        .iter()
+        .map(|r| r[Phase::Compute as usize])
+        .fold(0.0, f64::max);
+    let total = timing_rows[0][Phase::Total as usize];
+    let rate = cfg.samples as f64 / compute.max(1e-12);
+    println!("integrand   {} ({} dims)", cfg.integrand, cfg.bounds.len());
+    println!("samples     {}", e.moments.count);
+    println!("estimate    {:.15e}", e.estimate);
+    println!("stderr      {:.6e}", e.stderr);
+    println!("exact       {:.15e}", e.exact);
+    println!("z-score     {:+.3}", e.zscore);
+    println!(
+        "time        {:.3} s total, {:.3} s compute on {} ranks x {} threads ({:.1} M samples/s/core)",
+        total,
+        compute,
+        ranks,
+        threads,
+        rate / 1e6 / (ranks * threads) as f64
+    );
+    println!("output      {}", path.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comm::SerialComm;
+
+    fn cfg(
+        integrand: Integrand,
+        bounds: Vec<(f64, f64)>,
+        samples: u64,
+        block_size: u64,
+    ) -> McConfig {
+        McConfig {
+            integrand,
+            bounds,
+            samples,
+            seed: 11,
+            block_size,
+            threads: 2,
+            out: PathBuf::from("unused.h5"),
+        }
+    }
+
+    fn estimate(cfg: &McConfig, threads: usize) -> McEstimate {
+        let pool = build_pool(threads).unwrap();
+        let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
+        let p = Progress::new(1, 0, "");
+        let blocks = compute_blocks(cfg, &problem, &pool, 0, cfg.blocks(), &p, 0);
+        McEstimate::from_moments(cfg, Moments::merge_in_order(&blocks))
+    }
+
+    #[test]
+    fn every_integrand_lands_within_five_standard_errors() {
+        let cases = [
+            (Integrand::Norm2, vec![(0.0, 1.0); 2]),
+            (
+                Integrand::Norm2,
+                vec![(-1.0, 2.0), (0.5, 1.5), (-3.0, -1.0)],
+            ),
+            (Integrand::Pi, vec![(0.0, 1.0); 2]),
+            (Integrand::Gaussian, vec![(-1.0, 2.0); 4]),
+            (
+                Integrand::CosProd,
+                vec![(0.0, 1.5), (-0.5, 0.7), (0.1, 0.2), (-1.0, 1.0), (0.0, 3.0)],
+            ),
+        ];
+        for (integrand, bounds) in cases {
+            let c = cfg(integrand, bounds, 2_000_000, 1 << 16);
+            let e = estimate(&c, 2);
+            assert!(
+                e.zscore.abs() < 5.0,
+                "{integrand}: estimate {} exact {} z {}",
+                e.estimate,
+                e.exact,
+                e.zscore
+            );
+            assert!(e.stderr > 0.0 && e.stderr < 1e-2 * e.exact.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn result_does_not_depend_on_threads_or_block_partition() {
+        let c = cfg(Integrand::Norm2, vec![(0.0, 1.0); 2], 1_000_003, 1 << 16);
+        let one = estimate(&c, 1);
+        let two = estimate(&c, 2);
+        assert_eq!(one, two);
+        // the same blocks split across "ranks" and merged per rank give the
+        // same bits once merged in block order
+        let problem = McProblem::new(c.integrand, &c.bounds, c.seed);
+        let pool = build_pool(2).unwrap();
+        let p = Progress::new(1, 0, "");
+        let mut all = Vec::new();
+        for (a, b) in even_ranges(c.blocks(), 3) {
+            all.extend(compute_blocks(&c, &problem, &pool, a, b, &p, 0));
+        }
+        assert_eq!(
+            McEstimate::from_moments(&c, Moments::merge_in_order(&all)),
+            one
+        );
+    }
+
+    #[test]
+    fn auto_block_size_depends_on_samples_only() {
+        assert_eq!(auto_block_size(1), 1 << 16);
+        assert_eq!(auto_block_size(100_000_000), 1 << 16);
+        assert_eq!(auto_block_size(1_000_000_000_000), 1 << 20);
+        assert!(1_000_000_000_000u64.div_ceil(auto_block_size(1_000_000_000_000)) <= 1 << 20);
+        assert_eq!(auto_block_size(u64::MAX / 2), 1 << 26);
+    }
+
+    #[test]
+    fn ten_to_the_twelve_samples_decompose_without_overflow() {
+        let mut l = Layered::default();
+        l.set("samples", Value::String("1e12".into()), "--samples");
+        let c = McConfig::from_layered(&l).unwrap();
+        assert_eq!(c.samples, 1_000_000_000_000);
+        let total: u64 = (0..c.blocks()).map(|b| c.block_len(b)).sum();
+        assert_eq!(total, c.samples);
+        assert_eq!(even_ranges(c.blocks(), 7).last().unwrap().1, c.blocks());
+    }
+
+    #[test]
+    fn serial_run_writes_a_complete_file() {
+        let dir = std::env::temp_dir().join(format!("tessera-mc-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = cfg(Integrand::Pi, vec![(0.0, 1.0); 2], 100_000, 1 << 16);
+        c.out = dir.join("pi.h5");
+        run(&c, &SerialComm, 0.0, "test").unwrap();
+        let f = hdf5::File::open(&c.out).unwrap();
+        let est: f64 = f
+            .dataset("montecarlo/estimate")
+            .unwrap()
+            .read_scalar()
+            .unwrap();
+        assert!((est - std::f64::consts::PI).abs() < 0.05);
+        let t = f.dataset("timings").unwrap().read_2d::<f64>().unwrap();
+        assert_eq!(t.shape(), &[1, 6]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,3 @@
+//! Job drivers: where kernels, rayon, I/O and communication meet.
+
+pub mod mc;

@@ -1,0 +1,7 @@
+//! Numeric kernels: pure functions over slices, with no MPI, rayon or CUDA
+//! inside, each tested against reference values.
+
+pub mod integrands;
+pub mod moments;
+pub mod montecarlo;
+pub mod philox;

@@ -1,0 +1,224 @@
+//! HDF5 output files that appear only when complete, with the `/provenance`
+//! and `/timings` groups every job writes (I/O layer).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hdf5::types::VarLenUnicode;
+use ndarray::Array2;
+
+use crate::timings::Phase;
+
+/// An HDF5 file written under a temporary name beside its final path and
+/// renamed into place by [`AtomicH5::commit`]. Dropped uncommitted, the
+/// temporary file is removed: a failed run leaves nothing behind.
+pub struct AtomicH5 {
+    file: Option<hdf5::File>,
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+/// The temporary name used while `target` is being written.
+pub fn temp_path_for(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+impl AtomicH5 {
+    /// Creates the temporary file now, so an unwritable output path fails
+    /// before any computing.
+    pub fn create(target: &Path) -> anyhow::Result<AtomicH5> {
+        if target.file_name().is_none() || target.is_dir() {
+            anyhow::bail!(
+                "output path '{}' is a directory; give a file name",
+                target.display()
+            );
+        }
+        let temp = temp_path_for(target);
+        let dir = temp.parent().expect("temp path has a parent").to_path_buf();
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "cannot write output '{}': directory '{}' does not exist",
+                target.display(),
+                dir.display()
+            );
+        }
+        // probe with a plain file first: HDF5's own message for a read-only
+        // directory is a long error stack
+        std::fs::File::create(&temp)
+            .with_context(|| format!("cannot write output '{}'", target.display()))?;
+        crate::log::register_temp_file(temp.clone());
+        let file = hdf5::File::create(&temp)
+            .with_context(|| format!("cannot create HDF5 file '{}'", temp.display()));
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                crate::log::unregister_temp_file(&temp);
+                return Err(e);
+            }
+        };
+        Ok(AtomicH5 {
+            file: Some(file),
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    pub fn file(&self) -> &hdf5::File {
+        self.file.as_ref().expect("file is open until commit")
+    }
+
+    /// Closes the file and renames it to its final path.
+    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        if let Some(f) = self.file.take() {
+            f.close()
+                .with_context(|| format!("closing '{}'", self.temp.display()))?;
+        }
+        std::fs::rename(&self.temp, &self.target).with_context(|| {
+            format!(
+                "renaming '{}' to '{}'",
+                self.temp.display(),
+                self.target.display()
+            )
+        })?;
+        crate::log::unregister_temp_file(&self.temp);
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for AtomicH5 {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+            crate::log::unregister_temp_file(&self.temp);
+        }
+    }
+}
+
+pub fn vlu(s: &str) -> VarLenUnicode {
+    // VarLenUnicode rejects interior NULs only
+    s.replace('\0', " ").parse().expect("string without NUL")
+}
+
+pub fn write_f64(group: &hdf5::Group, name: &str, value: f64) -> hdf5::Result<()> {
+    group
+        .new_dataset::<f64>()
+        .create(name)?
+        .write_scalar(&value)
+}
+
+pub fn write_u64(group: &hdf5::Group, name: &str, value: u64) -> hdf5::Result<()> {
+    group
+        .new_dataset::<u64>()
+        .create(name)?
+        .write_scalar(&value)
+}
+
+pub fn write_str(group: &hdf5::Group, name: &str, value: &str) -> hdf5::Result<()> {
+    group
+        .new_dataset::<VarLenUnicode>()
+        .create(name)?
+        .write_scalar(&vlu(value))
+}
+
+pub fn write_str_list(group: &hdf5::Group, name: &str, values: &[String]) -> hdf5::Result<()> {
+    let v: Vec<VarLenUnicode> = values.iter().map(|s| vlu(s)).collect();
+    group.new_dataset_builder().with_data(&v[..]).create(name)?;
+    Ok(())
+}
+
+pub fn attr_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
+    loc.new_attr::<VarLenUnicode>()
+        .create(name)?
+        .write_scalar(&vlu(value))
+}
+
+pub fn attr_str_list(loc: &hdf5::Location, name: &str, values: &[&str]) -> hdf5::Result<()> {
+    let v: Vec<VarLenUnicode> = values.iter().map(|s| vlu(s)).collect();
+    loc.new_attr_builder().with_data(&v[..]).create(name)?;
+    Ok(())
+}
+
+/// What produced a file: written to `/provenance` as scalar datasets.
+#[derive(Clone, Debug)]
+pub struct Provenance {
+    pub job: String,
+    pub command_line: String,
+    pub config_toml: String,
+    pub ranks: usize,
+    pub threads_per_rank: usize,
+    pub backend: String,
+    pub device: String,
+    pub mpi_library: String,
+    pub hosts: Vec<String>,
+    pub start_time: String,
+    pub end_time: String,
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+pub fn hdf5_version() -> String {
+    let (a, b, c) = hdf5::library_version();
+    format!("{a}.{b}.{c}")
+}
+
+impl Provenance {
+    pub fn write(&self, file: &hdf5::File) -> hdf5::Result<()> {
+        let g = file.create_group("provenance")?;
+        write_str(&g, "tessera_version", env!("CARGO_PKG_VERSION"))?;
+        write_str(&g, "git_commit", env!("TESSERA_GIT_COMMIT"))?;
+        write_str(&g, "job", &self.job)?;
+        write_str(&g, "command_line", &self.command_line)?;
+        write_str(&g, "config", &self.config_toml)?;
+        write_u64(&g, "ranks", self.ranks as u64)?;
+        write_u64(&g, "threads_per_rank", self.threads_per_rank as u64)?;
+        write_str(&g, "backend", &self.backend)?;
+        write_str(&g, "device", &self.device)?;
+        write_str(&g, "mpi_library", &self.mpi_library)?;
+        write_str(&g, "hdf5_library", &hdf5_version())?;
+        write_str_list(&g, "hosts", &self.hosts)?;
+        write_str(&g, "start_time", &self.start_time)?;
+        write_str(&g, "end_time", &self.end_time)?;
+        Ok(())
+    }
+}
+
+/// Writes `/timings`: seconds, one row per rank, one column per phase, the
+/// column names in the attribute `phases`.
+pub fn write_timings(file: &hdf5::File, rows: &[Vec<f64>]) -> anyhow::Result<()> {
+    let cols = Phase::ALL.len();
+    let flat: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    let table = Array2::from_shape_vec((rows.len(), cols), flat).context("timing table shape")?;
+    let ds = file
+        .new_dataset_builder()
+        .with_data(&table)
+        .create("timings")?;
+    attr_str_list(&ds, "phases", &Phase::names())?;
+    attr_str(&ds, "units", "seconds")?;
+    Ok(())
+}
+
+/// Unique host names with their rank counts, e.g. `node01 (2 ranks)`.
+pub fn summarise_hosts(per_rank: &[String]) -> Vec<String> {
+    let mut hosts: Vec<(String, usize)> = Vec::new();
+    for h in per_rank {
+        match hosts.iter_mut().find(|(name, _)| name == h) {
+            Some((_, n)) => *n += 1,
+            None => hosts.push((h.clone(), 1)),
+        }
+    }
+    hosts
+        .into_iter()
+        .map(|(h, n)| format!("{h} ({n} rank{})", if n == 1 { "" } else { "s" }))
+        .collect()
+}
