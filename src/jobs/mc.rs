@@ -362,10 +362,7 @@ pub fn run(
             })
             .collect();
         let all = Moments::merge_in_order(per_rank.iter().flatten());
-        let partials: Vec<Moments> = per_rank
-            .iter()
-            .map(|v| Moments::merge_in_order(v))
-            .collect();
+        let partials: Vec<Moments> = per_rank.iter().map(Moments::merge_in_order).collect();
         (McEstimate::from_moments(cfg, all), partials)
     });
     debug_assert_eq!(estimate.moments.count, cfg.samples);

@@ -32,16 +32,17 @@ impl Moments {
 
     /// Two-pass summary of a slice: the mean first, then the squared
     /// deviations from it, which avoids the cancellation of sum-of-squares.
-    /// Eight partial sums keep the loops vectorisable; their order is fixed,
-    /// so the result depends only on the slice.
+    /// Both sums use eight lanes combined in a fixed order (see
+    /// [`lane_sums`]), so the result depends only on the slice.
     #[inline(always)]
     pub fn from_slice(values: &[f64]) -> Moments {
         if values.is_empty() {
             return Moments::EMPTY;
         }
         let n = values.len();
-        let mean = sum_fixed_order(values, |x| x) / n as f64;
-        let m2 = sum_fixed_order(values, |x| (x - mean) * (x - mean));
+        let (sum, _) = lane_sums(values, None);
+        let mean = sum / n as f64;
+        let (_, m2) = lane_sums(values, Some(mean));
         Moments {
             count: n as u64,
             mean,
@@ -100,22 +101,86 @@ impl Moments {
     }
 }
 
-/// Sum of `f(x)` over `values` with eight interleaved accumulators combined
-/// in a fixed tree, so the compiler can vectorise and the result is the same
-/// on every machine for the same input.
+/// `sum x` (when `center` is `None`) or `sum (x - center)^2`, accumulated in
+/// eight lanes (lane `l` takes elements `l, l + 8, ...`) and combined as
+/// `((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7))`. Every code path below follows
+/// exactly this order, so AVX-512 and portable builds agree bit for bit.
 #[inline(always)]
-fn sum_fixed_order(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+fn lane_sums(values: &[f64], center: Option<f64>) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F is present, checked just above.
+            let acc = unsafe { lanes_avx512(values, center) };
+            return finish(acc, center);
+        }
+    }
+    finish(lanes_portable(values, center), center)
+}
+
+#[inline(always)]
+fn finish(acc: [f64; 8], center: Option<f64>) -> (f64, f64) {
+    let a: [f64; 4] = std::array::from_fn(|l| acc[l] + acc[l + 4]);
+    let total = (a[0] + a[2]) + (a[1] + a[3]);
+    if center.is_some() {
+        (0.0, total)
+    } else {
+        (total, 0.0)
+    }
+}
+
+#[inline(always)]
+fn lanes_portable(values: &[f64], center: Option<f64>) -> [f64; 8] {
     let (chunks, rest) = values.as_chunks::<8>();
     let mut acc = [0.0f64; 8];
+    let term = |x: f64| match center {
+        Some(c) => (x - c) * (x - c),
+        None => x,
+    };
     for c in chunks {
         for l in 0..8 {
-            acc[l] += f(c[l]);
+            acc[l] += term(c[l]);
         }
     }
     for (l, &x) in rest.iter().enumerate() {
-        acc[l] += f(x);
+        acc[l] += term(x);
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    acc
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn lanes_avx512(values: &[f64], center: Option<f64>) -> [f64; 8] {
+    use std::arch::x86_64::*;
+    let (chunks, rest) = values.as_chunks::<8>();
+    let mut acc = _mm512_setzero_pd();
+    match center {
+        None => {
+            for c in chunks {
+                // SAFETY: `c` is 8 contiguous f64; unaligned load.
+                acc = _mm512_add_pd(acc, unsafe { _mm512_loadu_pd(c.as_ptr()) });
+            }
+        }
+        Some(m) => {
+            let mv = _mm512_set1_pd(m);
+            for c in chunks {
+                // SAFETY: as above.
+                let d = _mm512_sub_pd(unsafe { _mm512_loadu_pd(c.as_ptr()) }, mv);
+                // a separate multiply and add (no FMA) to match the portable path
+                acc = _mm512_add_pd(acc, _mm512_mul_pd(d, d));
+            }
+        }
+    }
+    let mut out = [0.0f64; 8];
+    // SAFETY: `out` holds 8 f64.
+    unsafe { _mm512_storeu_pd(out.as_mut_ptr(), acc) };
+    for (l, &x) in rest.iter().enumerate() {
+        out[l] += match center {
+            Some(c) => (x - c) * (x - c),
+            None => x,
+        };
+    }
+    out
 }
 
 #[cfg(test)]
@@ -176,6 +241,17 @@ mod tests {
                 m.m2,
                 m2_ref
             );
+        }
+    }
+
+    #[test]
+    fn vector_and_portable_sums_agree_bit_for_bit() {
+        for n in [1usize, 7, 8, 9, 256, 1001] {
+            let v = lcg_values(n, 3.5);
+            for center in [None, Some(3.9)] {
+                let want = finish(lanes_portable(&v, center), center);
+                assert_eq!(lane_sums(&v, center), want, "n {n} center {center:?}");
+            }
         }
     }
 

@@ -158,41 +158,74 @@ mod avx512 {
     /// The CPU must support AVX-512F; `out.len()` is a multiple of 64.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn fill_planar(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32]) {
+        // Two groups advance together: their rounds are independent, so the
+        // multiplier latency of one hides behind the other's work.
+        const G: usize = 2;
+        let mut pairs = out.chunks_exact_mut(G * GROUP_WORDS);
+        let mut call = first_call;
+        for pair in &mut pairs {
+            // SAFETY: the caller guarantees AVX-512F; `pair` holds G groups.
+            unsafe { rounds::<G>(key, stream, call, pair) };
+            call = call.wrapping_add((G * LANES) as u64);
+        }
+        for group in pairs.into_remainder().chunks_exact_mut(GROUP_WORDS) {
+            // SAFETY: as above, one group.
+            unsafe { rounds::<1>(key, stream, call, group) };
+            call = call.wrapping_add(LANES as u64);
+        }
+    }
+
+    /// Philox4x32-10 on `N` consecutive groups of 16 calls starting at
+    /// `first_call`, stored planar into `out` (`N * 64` words).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rounds<const N: usize>(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32]) {
         let m0 = _mm512_set1_epi64(i64::from(PHILOX_M0));
         let m1 = _mm512_set1_epi64(i64::from(PHILOX_M1));
         let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        for (g, group) in out.chunks_exact_mut(GROUP_WORDS).enumerate() {
+        let zero = _mm512_setzero_si512();
+        let mut c = [[zero; 4]; N];
+        for (g, cg) in c.iter_mut().enumerate() {
             let j0 = first_call.wrapping_add((g * LANES) as u64);
             let lo0 = _mm512_set1_epi32(j0 as u32 as i32);
-            let mut c0 = _mm512_add_epi32(lo0, lane);
+            let c0 = _mm512_add_epi32(lo0, lane);
             // high word: j0's high word plus a carry where the low word wrapped
             let carry = _mm512_cmplt_epu32_mask(c0, lo0);
             let hi0 = _mm512_set1_epi32((j0 >> 32) as u32 as i32);
-            let mut c1 = _mm512_mask_add_epi32(hi0, carry, hi0, _mm512_set1_epi32(1));
-            let mut c2 = _mm512_set1_epi32(stream as u32 as i32);
-            let mut c3 = _mm512_set1_epi32((stream >> 32) as u32 as i32);
-            let mut k0 = key[0];
-            let mut k1 = key[1];
-            for round in 0..10 {
-                if round > 0 {
-                    k0 = k0.wrapping_add(PHILOX_W0);
-                    k1 = k1.wrapping_add(PHILOX_W1);
-                }
-                let (hi0, lo0) = mulhilo16(m0, c0);
-                let (hi1, lo1) = mulhilo16(m1, c2);
-                // 0x96 = a ^ b ^ c
-                c0 = _mm512_ternarylogic_epi32::<0x96>(hi1, c1, _mm512_set1_epi32(k0 as i32));
-                c2 = _mm512_ternarylogic_epi32::<0x96>(hi0, c3, _mm512_set1_epi32(k1 as i32));
-                c1 = lo1;
-                c3 = lo0;
+            let c1 = _mm512_mask_add_epi32(hi0, carry, hi0, _mm512_set1_epi32(1));
+            *cg = [
+                c0,
+                c1,
+                _mm512_set1_epi32(stream as u32 as i32),
+                _mm512_set1_epi32((stream >> 32) as u32 as i32),
+            ];
+        }
+        let mut k0 = key[0];
+        let mut k1 = key[1];
+        for round in 0..10 {
+            if round > 0 {
+                k0 = k0.wrapping_add(PHILOX_W0);
+                k1 = k1.wrapping_add(PHILOX_W1);
             }
-            let p = group.as_mut_ptr() as *mut __m512i;
-            // SAFETY: `group` holds exactly 4 x 16 u32; unaligned stores.
-            unsafe {
-                _mm512_storeu_si512(p, c0);
-                _mm512_storeu_si512(p.add(1), c1);
-                _mm512_storeu_si512(p.add(2), c2);
-                _mm512_storeu_si512(p.add(3), c3);
+            let kk0 = _mm512_set1_epi32(k0 as i32);
+            let kk1 = _mm512_set1_epi32(k1 as i32);
+            for cg in c.iter_mut() {
+                let (hi0, lo0) = mulhilo16(m0, cg[0]);
+                let (hi1, lo1) = mulhilo16(m1, cg[2]);
+                // 0x96 = a ^ b ^ c
+                *cg = [
+                    _mm512_ternarylogic_epi32::<0x96>(hi1, cg[1], kk0),
+                    lo1,
+                    _mm512_ternarylogic_epi32::<0x96>(hi0, cg[3], kk1),
+                    lo0,
+                ];
+            }
+        }
+        let p = out.as_mut_ptr() as *mut __m512i;
+        for (g, cg) in c.iter().enumerate() {
+            for (w, v) in cg.iter().enumerate() {
+                // SAFETY: `out` holds N * 4 vectors of 16 u32; unaligned store.
+                unsafe { _mm512_storeu_si512(p.add(4 * g + w), *v) };
             }
         }
     }
