@@ -50,6 +50,16 @@ pub trait Comm {
     fn all_ok(&self, ok: bool) -> bool;
     /// Aborts the whole job (MPI_Abort); never returns.
     fn abort(&self, code: i32) -> !;
+    /// Dynamic hand-out, worker side (ranks other than 0): asks rank 0 for
+    /// the next item; `None` when all are handed out.
+    fn request_item(&self) -> Option<u64>;
+    /// Dynamic hand-out, rank 0: the rank of a pending request, if any.
+    fn poll_request(&self) -> Option<usize>;
+    /// Dynamic hand-out, rank 0: answers the request of `rank`.
+    fn answer_request(&self, rank: usize, item: Option<u64>);
+    /// Creates (truncating) an HDF5 file that all ranks write through
+    /// MPI-IO (collective call; `path` must be the same on every rank).
+    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File>;
     fn host_name(&self) -> String;
     fn library_version(&self) -> String;
 
@@ -104,6 +114,16 @@ impl Comm for SerialComm {
     fn abort(&self, code: i32) -> ! {
         std::process::exit(code)
     }
+    fn request_item(&self) -> Option<u64> {
+        unreachable!("rank 0 never requests items")
+    }
+    fn poll_request(&self) -> Option<usize> {
+        None
+    }
+    fn answer_request(&self, _rank: usize, _item: Option<u64>) {}
+    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File> {
+        hdf5::File::create(path)
+    }
     fn host_name(&self) -> String {
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
     }
@@ -121,6 +141,11 @@ pub struct MpiComm {
     node: SimpleCommunicator,
     _universe: Universe,
 }
+
+/// Message tags of the dynamic hand-out protocol.
+const TAG_REQUEST: i32 = 7001;
+const TAG_ITEM: i32 = 7002;
+const NO_ITEM: u64 = u64::MAX;
 
 /// Rank recorded for the panic hook and log prefixes once MPI is up.
 static WORLD_RANK: OnceLock<usize> = OnceLock::new();
@@ -277,6 +302,35 @@ impl Comm for MpiComm {
     }
     fn abort(&self, code: i32) -> ! {
         self.world.abort(code)
+    }
+    fn request_item(&self) -> Option<u64> {
+        let root = self.world.process_at_rank(0);
+        root.send_with_tag(&0u64, TAG_REQUEST);
+        let (item, _) = root.receive_with_tag::<u64>(TAG_ITEM);
+        (item != NO_ITEM).then_some(item)
+    }
+    fn poll_request(&self) -> Option<usize> {
+        let status = self
+            .world
+            .any_process()
+            .immediate_probe_with_tag(TAG_REQUEST)?;
+        let src = status.source_rank();
+        let _ = self
+            .world
+            .process_at_rank(src)
+            .receive_with_tag::<u64>(TAG_REQUEST);
+        Some(src as usize)
+    }
+    fn answer_request(&self, rank: usize, item: Option<u64>) {
+        let item = item.unwrap_or(NO_ITEM);
+        self.world
+            .process_at_rank(rank as i32)
+            .send_with_tag(&item, TAG_ITEM);
+    }
+    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File> {
+        hdf5::FileBuilder::new()
+            .with_fapl(|p| p.mpio(self.world.as_raw(), None))
+            .create(path)
     }
     fn host_name(&self) -> String {
         mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into())

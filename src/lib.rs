@@ -11,6 +11,7 @@ pub mod cli;
 pub mod comm;
 pub mod config;
 pub mod jobs;
+pub mod lcio;
 pub mod log;
 pub mod numeric;
 pub mod output;

@@ -2,6 +2,8 @@
 //! inside, each tested against reference values.
 
 pub mod integrands;
+pub mod lightcurve;
 pub mod moments;
 pub mod montecarlo;
 pub mod philox;
+pub mod synth;

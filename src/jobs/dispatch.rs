@@ -1,0 +1,162 @@
+//! Dynamic hand-out of fixed tiles to ranks (job-driver layer).
+//!
+//! Rank 0's main thread is the dispatcher: it answers tile requests from the
+//! other ranks, feeds a worker thread of its own (so rank 0 computes too) and
+//! writes that worker's results. Every other rank asks for a tile, computes
+//! it with its rayon pool, writes it, and asks again. Tiles go out in index
+//! order, so a long tile never leaves the other ranks idle for more than
+//! one tile. All MPI calls (including MPI-IO writes) stay on main threads,
+//! as MPI_THREAD_FUNNELED requires.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::comm::Comm;
+
+/// Where one rank's time went, for `/timings`.
+#[derive(Clone, Debug, Default)]
+pub struct DispatchTimes {
+    /// Waiting for tile assignments.
+    pub scatter: f64,
+    /// Computing tiles (rank 0: its worker's busy time).
+    pub compute: f64,
+    /// Writing results.
+    pub write: f64,
+    /// Tiles this rank computed.
+    pub tiles: Vec<u64>,
+}
+
+/// Processes tiles `0..tiles`: `compute(tile)` runs on a rayon-capable
+/// thread without MPI; `write(tile, result)` runs on the rank's main thread.
+/// A `compute` error aborts the job with a message naming rank and tile.
+pub fn run_tiles<R: Send>(
+    comm: &impl Comm,
+    tiles: u64,
+    compute: impl Fn(u64) -> anyhow::Result<R> + Sync,
+    mut write: impl FnMut(u64, R) -> anyhow::Result<()>,
+) -> anyhow::Result<DispatchTimes> {
+    let mut times = DispatchTimes::default();
+    let fail = |tile: u64, e: anyhow::Error| -> ! {
+        crate::say!("error: tile {tile}: {e:#}; aborting all ranks");
+        crate::log::remove_registered_temp_files();
+        comm.abort(1)
+    };
+    if comm.rank() != 0 {
+        loop {
+            let t0 = Instant::now();
+            let Some(tile) = comm.request_item() else {
+                times.scatter += t0.elapsed().as_secs_f64();
+                break;
+            };
+            times.scatter += t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let r = compute(tile).unwrap_or_else(|e| fail(tile, e));
+            times.compute += t1.elapsed().as_secs_f64();
+            let t2 = Instant::now();
+            write(tile, r).unwrap_or_else(|e| fail(tile, e));
+            times.write += t2.elapsed().as_secs_f64();
+            times.tiles.push(tile);
+        }
+        return Ok(times);
+    }
+
+    // rank 0: dispatcher on this thread, a worker thread beside it
+    let workers = comm.size() - 1;
+    std::thread::scope(|scope| -> anyhow::Result<DispatchTimes> {
+        let (to_worker, work_rx) = mpsc::channel::<u64>();
+        let (result_tx, results) = mpsc::channel::<(u64, anyhow::Result<R>, f64)>();
+        let compute = &compute;
+        scope.spawn(move || {
+            for tile in work_rx {
+                let t = Instant::now();
+                let r = compute(tile);
+                if result_tx
+                    .send((tile, r, t.elapsed().as_secs_f64()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut next = 0u64;
+        let mut finished_workers = 0;
+        let mut local_busy = false;
+        let mut to_worker = Some(to_worker);
+        while finished_workers < workers || local_busy || next < tiles {
+            let mut progressed = false;
+            while let Some(rank) = comm.poll_request() {
+                progressed = true;
+                if next < tiles {
+                    comm.answer_request(rank, Some(next));
+                    next += 1;
+                } else {
+                    comm.answer_request(rank, None);
+                    finished_workers += 1;
+                }
+            }
+            if !local_busy && next < tiles {
+                if let Some(tx) = &to_worker {
+                    tx.send(next).expect("rank 0 worker alive");
+                    next += 1;
+                    local_busy = true;
+                    progressed = true;
+                }
+            }
+            if next >= tiles && !local_busy {
+                to_worker = None; // lets the worker thread end
+            }
+            match results.try_recv() {
+                Ok((tile, r, secs)) => {
+                    local_busy = false;
+                    progressed = true;
+                    times.compute += secs;
+                    let r = r.unwrap_or_else(|e| fail(tile, e));
+                    let t = Instant::now();
+                    write(tile, r).unwrap_or_else(|e| fail(tile, e));
+                    times.write += t.elapsed().as_secs_f64();
+                    times.tiles.push(tile);
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) if local_busy => {
+                    anyhow::bail!("rank 0's worker thread stopped unexpectedly")
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {}
+            }
+            if !progressed {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+        drop(to_worker);
+        Ok(std::mem::take(&mut times))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comm::SerialComm;
+
+    #[test]
+    fn serial_dispatch_visits_every_tile_once_in_order() {
+        let mut seen = Vec::new();
+        let t = run_tiles(
+            &SerialComm,
+            37,
+            |tile| Ok(tile * 10),
+            |tile, r| {
+                assert_eq!(r, tile * 10);
+                seen.push(tile);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..37).collect::<Vec<_>>());
+        assert_eq!(t.tiles, seen);
+    }
+
+    #[test]
+    fn zero_tiles_finish_at_once() {
+        let t = run_tiles(&SerialComm, 0, |_| Ok(()), |_, _| Ok(())).unwrap();
+        assert!(t.tiles.is_empty());
+    }
+}

@@ -1,0 +1,10 @@
+//! Light-curve numeric kernels (cleaning, features, structure functions)
+//! against numpy/scipy/astropy reference values embedded by
+//! `tests/lc_kernels/ref/make_ref.py`, degenerate inputs, and the
+//! no-allocation guarantee of the hot path.
+
+mod bad_inputs;
+mod no_alloc;
+mod refdata;
+mod reference;
+mod sf;

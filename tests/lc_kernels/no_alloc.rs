@@ -1,0 +1,78 @@
+//! The hot path allocates nothing once scratch buffers are warm: counted with a wrapping global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use tessera::numeric::lightcurve::sf::{self, SfModel, SfOptions, SfScratch};
+use tessera::numeric::lightcurve::*;
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised, so touching it never allocates (no recursion into the allocator).
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    COUNT.with(|c| c.get())
+}
+
+#[test]
+fn warm_hot_path_does_not_allocate() {
+    // Unsorted, with a duplicate time, a NaN and an outlier, so every cleaning branch runs.
+    let n = 120;
+    let mut t: Vec<f64> = (0..n)
+        .map(|i| ((i * 37) % n) as f64 * 1.7 + 0.01 * i as f64)
+        .collect();
+    let mut m: Vec<f64> = (0..n)
+        .map(|i| 17.0 + 0.2 * (i as f64 * 0.3).sin())
+        .collect();
+    let e = vec![0.05; n];
+    t[7] = t[8];
+    m[3] = f64::NAN;
+    m[50] = 25.0;
+    let cfg = CleanConfig {
+        detrend_window: Some(20.0),
+        normalisation: Normalisation::ZScore,
+        ..CleanConfig::default()
+    };
+    let mut ps = PipelineScratch::default();
+    let mut row = vec![0.0; row_width()];
+    let mut ss = SfScratch::default();
+    let opts = SfOptions::default();
+
+    let run = |ps: &mut PipelineScratch, ss: &mut SfScratch, row: &mut [f64]| {
+        process(&t, &m, &e, &cfg, ps, row).unwrap();
+        let c = &ps.curve;
+        sf::build_pairs(&c.t, &c.m, &c.e, ss).unwrap();
+        sf::fit_pairs(SfModel::PowerLaw, &opts, ss).unwrap();
+        sf::fit_pairs(SfModel::Drw, &opts, ss).unwrap();
+    };
+    run(&mut ps, &mut ss, &mut row); // warm-up grows the buffers
+    let before = allocations();
+    assert!(before > 0, "the counter sees the warm-up allocations");
+    for _ in 0..3 {
+        run(&mut ps, &mut ss, &mut row);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in the warm hot path"
+    );
+}
