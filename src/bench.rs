@@ -143,3 +143,99 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
     ));
     Ok(())
 }
+
+/// `tessera bench lightcurves`: single-thread milliseconds per curve for
+/// the periodogram alone and for the feature row with and without the
+/// slower parts (refinement, structure functions).
+pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Result<()> {
+    use crate::jobs::lightcurves::{process_single, LcConfig, ObjectScratch};
+    use crate::numeric::periodogram::{autofrequency, lomb_scargle, Method, Workspace};
+    use crate::numeric::synth::{synth_curve, SynthParams};
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    if a.curves == 0 || a.points < 5 || a.frequencies < 10 {
+        return Err(usage(
+            "bench lightcurves: need --curves >= 1, --points >= 5, --frequencies >= 10",
+        ));
+    }
+    let baseline = 1000.0;
+    let p = SynthParams {
+        seed: 42,
+        bands: vec!["g".into()],
+        epochs: a.points,
+        baseline,
+        season_fraction: 1.0,
+        ..Default::default()
+    };
+    let curves: Vec<_> = (0..a.curves as u64).map(|i| synth_curve(&p, i)).collect();
+    // a band of frequencies 2 c/d wide starting at 0.1 c/d gives ~frequencies points at 5 samples per peak
+    let mut l = crate::config::Layered::default();
+    let spp = a.frequencies as f64 / (2.0 * baseline);
+    l.set("input", toml::Value::String("unused".into()), "bench");
+    l.set("samples_per_peak", toml::Value::Float(spp), "bench");
+    l.set("min_period", toml::Value::Float(1.0 / 2.1), "bench");
+    l.set("max_period", toml::Value::Float(10.0), "bench");
+    let full = LcConfig::from_layered(&l)?;
+    let mut no_sf = full.clone();
+    no_sf.structure_function = false;
+    // everything below runs on this one thread: per-curve work has no rayon inside
+    let time_per_curve = |f: &dyn Fn(&crate::numeric::synth::SynthCurve)| -> f64 {
+        let t0 = Instant::now();
+        for c in &curves {
+            f(c);
+        }
+        t0.elapsed().as_secs_f64() * 1e3 / curves.len() as f64
+    };
+    let mut nf = 0usize;
+    for c in &curves {
+        nf += autofrequency(&c.time, &full.grid).map_or(0, |g| g.n);
+    }
+    let nf = nf / curves.len();
+    println!(
+        "bench lightcurves: {} synthetic curves x {} points (1 band), mean {nf} frequencies, 1 thread",
+        curves.len(),
+        a.points
+    );
+    for (name, method) in [
+        ("fast (NUFFT)", Method::Fast),
+        ("direct (exact)", Method::Direct),
+    ] {
+        let ws = std::cell::RefCell::new(Workspace::default());
+        let power = std::cell::RefCell::new(Vec::new());
+        let ms = time_per_curve(&|c| {
+            let g = autofrequency(&c.time, &full.grid).expect("grid");
+            let mut power = power.borrow_mut();
+            power.resize(g.n, 0.0);
+            let ok = lomb_scargle(
+                &c.time,
+                &c.mag,
+                Some(&c.err),
+                &g,
+                method,
+                &mut ws.borrow_mut(),
+                &mut power,
+            );
+            std::hint::black_box(ok);
+        });
+        println!("periodogram {name:<15}: {ms:8.3} ms/curve");
+    }
+    let row = |cfg: &LcConfig| {
+        let ws = std::cell::RefCell::new(ObjectScratch::default());
+        time_per_curve(&|c| {
+            std::hint::black_box(process_single(
+                cfg,
+                &c.time,
+                &c.mag,
+                &c.err,
+                &mut ws.borrow_mut(),
+            ));
+        })
+    };
+    let ms_no_sf = row(&no_sf);
+    println!("whole row without structure functions (clean, 39 features, periodogram, FAP, refinement, fold): {ms_no_sf:8.3} ms/curve");
+    let ms_full = row(&full);
+    println!("whole row with structure-function fits:                                                       {ms_full:8.3} ms/curve");
+    println!("lightcurves per core: whole feature set {ms_full:.3} ms/curve/core ({ms_no_sf:.3} ms/curve/core without structure functions)");
+    Ok(())
+}

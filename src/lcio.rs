@@ -198,6 +198,19 @@ impl LcFile {
         &self.path
     }
 
+    /// The synthetic periods, when the file has them.
+    pub fn true_periods(&self) -> anyhow::Result<Option<Vec<f64>>> {
+        if !self.group.link_exists("true_period") {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.group
+                .dataset("true_period")?
+                .read_1d::<f64>()?
+                .to_vec(),
+        ))
+    }
+
     pub fn object_ids(&self) -> anyhow::Result<Vec<String>> {
         Ok(read_strings(&self.group, "object_id")?)
     }

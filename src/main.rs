@@ -7,10 +7,12 @@ use std::time::Instant;
 use clap::Parser;
 
 use tessera::bench;
-use tessera::cli::{BenchCommand, Cli, Command};
+use tessera::cli::{BenchCommand, Cli, Command, IngestCommand, SynthCommand, SynthLcArgs};
 use tessera::comm::{current_rank, Comm, Coordinated, MpiComm, PeerFailed};
 use tessera::config::UsageError;
+use tessera::config::{parse_count, usage};
 use tessera::jobs;
+use tessera::numeric::synth::SynthParams;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -37,7 +39,63 @@ fn main() -> ExitCode {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
             Err(e) => report_before_mpi(e),
         },
+        Command::Bench(BenchCommand::Lightcurves(args)) => {
+            with_mpi(|comm| bench::lightcurves(&args, comm))
+        }
+        Command::Lightcurves(args) => match args.to_config() {
+            Ok(cfg) => {
+                let read_seconds = started.elapsed().as_secs_f64();
+                with_mpi(|comm| jobs::lightcurves::run(&cfg, comm, read_seconds, &command_line))
+            }
+            Err(e) => report_before_mpi(e),
+        },
+        Command::Ingest(IngestCommand::Csv(a)) => {
+            with_mpi(|comm| jobs::lcfiles::ingest(comm, &a.dir, &a.out, a.skip_bad, &command_line))
+        }
+        Command::Synth(SynthCommand::Lightcurves(a)) => match synth_params(&a) {
+            Ok((p, n)) => with_mpi(|comm| jobs::lcfiles::synth(comm, &p, n, &a.out, &command_line)),
+            Err(e) => report_before_mpi(e),
+        },
+        Command::Export(a) => with_mpi(|comm| jobs::lcfiles::export(comm, &a.input, &a.csv)),
     }
+}
+
+fn synth_params(a: &SynthLcArgs) -> anyhow::Result<(SynthParams, u64)> {
+    let n = parse_count(&a.objects).filter(|&n| n > 0).ok_or_else(|| {
+        usage(format!(
+            "--objects '{}': expected a positive whole number such as 1e6",
+            a.objects
+        ))
+    })?;
+    let unit = |v: f64, name: &str| -> anyhow::Result<f64> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(usage(format!("--{name} {v}: must be between 0 and 1")))
+        }
+    };
+    if !(a.period_min > 0.0 && a.period_max > a.period_min) {
+        return Err(usage(format!(
+            "--period-min {} / --period-max {}: need 0 < min < max",
+            a.period_min, a.period_max
+        )));
+    }
+    if !(a.baseline > 0.0 && a.noise > 0.0 && a.epochs > 0) {
+        return Err(usage("--baseline, --noise and --epochs must be positive"));
+    }
+    let p = SynthParams {
+        seed: a.seed,
+        bands: tessera::jobs::lcfiles::parse_bands(&a.bands)?,
+        epochs: a.epochs,
+        baseline: a.baseline,
+        period_min: a.period_min,
+        period_max: a.period_max,
+        sawtooth_fraction: unit(a.sawtooth, "sawtooth")?,
+        season_fraction: unit(a.season, "season")?,
+        outlier_fraction: unit(a.outliers, "outliers")?,
+        noise: a.noise,
+    };
+    Ok((p, n))
 }
 
 fn exit_code_of(e: &anyhow::Error) -> u8 {

@@ -103,6 +103,144 @@ impl Drop for AtomicH5 {
     }
 }
 
+/// An HDF5 file that every rank writes through MPI-IO, under rank 0's
+/// temporary name, renamed by rank 0 when complete. Small metadata
+/// (strings, provenance, timings) is added afterwards by rank 0 alone, with
+/// the file reopened serially: variable-length strings cannot be written
+/// through MPI-IO, and collective metadata calls would need identical
+/// values on every rank.
+pub struct ParallelH5 {
+    file: Option<hdf5::File>,
+    temp: PathBuf,
+    target: PathBuf,
+    rank: usize,
+}
+
+impl ParallelH5 {
+    /// Collective: every rank must call it with the same `target`.
+    pub fn create(comm: &impl crate::comm::Comm, target: &Path) -> anyhow::Result<ParallelH5> {
+        // one temporary name for all ranks: rank 0's process id
+        let mut pid = [u64::from(std::process::id())];
+        comm.broadcast_u64(&mut pid);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = dir.join(format!(".{name}.tmp-{}", pid[0]));
+        // rank 0 checks the directory first, so a bad path fails before any work
+        let probe = if comm.rank() == 0 {
+            if target.file_name().is_none() || target.is_dir() {
+                Err(anyhow::anyhow!(
+                    "output path '{}' is a directory; give a file name",
+                    target.display()
+                ))
+            } else if !dir.is_dir() {
+                Err(anyhow::anyhow!(
+                    "cannot write output '{}': directory '{}' does not exist",
+                    target.display(),
+                    dir.display()
+                ))
+            } else {
+                std::fs::File::create(&temp)
+                    .map(|_| ())
+                    .with_context(|| format!("cannot write output '{}'", target.display()))
+            }
+        } else {
+            Ok(())
+        };
+        comm.agree(probe)?;
+        if comm.rank() == 0 {
+            crate::log::register_temp_file(temp.clone());
+        }
+        let file = comm
+            .create_parallel_h5(&temp)
+            .with_context(|| format!("creating '{}' through MPI-IO", temp.display()));
+        let file = comm.agree(file)?;
+        Ok(ParallelH5 {
+            file: Some(file),
+            temp,
+            target: target.to_path_buf(),
+            rank: comm.rank(),
+        })
+    }
+
+    pub fn file(&self) -> &hdf5::File {
+        self.file.as_ref().expect("open until closed")
+    }
+
+    /// Collective close; rank 0 gets the handle to finish the file.
+    pub fn close_parallel(
+        mut self,
+        comm: &impl crate::comm::Comm,
+    ) -> anyhow::Result<Option<ClosedH5>> {
+        let f = self.file.take().expect("open until closed");
+        let closed = f
+            .close()
+            .with_context(|| format!("closing '{}'", self.temp.display()));
+        comm.agree(closed)?;
+        if self.rank == 0 {
+            Ok(Some(ClosedH5 {
+                temp: std::mem::take(&mut self.temp),
+                target: self.target.clone(),
+                committed: false,
+            }))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+impl Drop for ParallelH5 {
+    fn drop(&mut self) {
+        if self.rank == 0 && !self.temp.as_os_str().is_empty() {
+            self.file.take();
+            let _ = std::fs::remove_file(&self.temp);
+            crate::log::unregister_temp_file(&self.temp);
+        }
+    }
+}
+
+/// A parallel file after its collective close, held by rank 0.
+pub struct ClosedH5 {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl ClosedH5 {
+    /// Opens the file serially (read-write) to add metadata.
+    pub fn reopen(&self) -> anyhow::Result<hdf5::File> {
+        hdf5::File::open_rw(&self.temp)
+            .with_context(|| format!("reopening '{}'", self.temp.display()))
+    }
+
+    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        std::fs::rename(&self.temp, &self.target).with_context(|| {
+            format!(
+                "renaming '{}' to '{}'",
+                self.temp.display(),
+                self.target.display()
+            )
+        })?;
+        crate::log::unregister_temp_file(&self.temp);
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for ClosedH5 {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+            crate::log::unregister_temp_file(&self.temp);
+        }
+    }
+}
+
 pub fn vlu(s: &str) -> VarLenUnicode {
     // VarLenUnicode rejects interior NULs only
     s.replace('\0', " ").parse().expect("string without NUL")

@@ -1,4 +1,6 @@
 //! Job drivers: where kernels, rayon, I/O and communication meet.
 
 pub mod dispatch;
+pub mod lcfiles;
+pub mod lightcurves;
 pub mod mc;

@@ -5,5 +5,6 @@ pub mod integrands;
 pub mod lightcurve;
 pub mod moments;
 pub mod montecarlo;
+pub mod periodogram;
 pub mod philox;
 pub mod synth;

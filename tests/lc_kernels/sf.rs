@@ -1,4 +1,5 @@
 //! Structure-function fits: log-likelihood against direct evaluation (scipy and a naive loop),
+#![allow(clippy::needless_range_loop)]
 //! parameter recovery from simulated independent pairs, Hessian against finite differences,
 //! and a damped-random-walk light curve.
 

@@ -1,0 +1,314 @@
+//! Light-curve file commands (job-driver layer): `tessera ingest csv`,
+//! `tessera synth lightcurves` and `tessera export`. They run on rank 0;
+//! other ranks of an `mpirun` launch wait and exit with it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hdf5::types::VarLenUnicode;
+use rayon::prelude::*;
+
+use crate::comm::Comm;
+use crate::config::usage;
+use crate::jobs::lightcurves::{reason_name, NO_DATA};
+use crate::lcio::{self, Quantity, Ragged};
+use crate::numeric::synth::{synth_curve, SynthParams};
+use crate::output::{self, AtomicH5, Provenance};
+use crate::say0;
+
+fn provenance(
+    comm: &impl Comm,
+    job: &str,
+    command_line: &str,
+    config: String,
+    start: String,
+) -> Provenance {
+    Provenance {
+        job: job.into(),
+        command_line: command_line.into(),
+        config_toml: config,
+        ranks: comm.size(),
+        threads_per_rank: rayon::current_num_threads(),
+        backend: "cpu".into(),
+        device: "cpu".into(),
+        mpi_library: comm.library_version(),
+        hosts: vec![comm.host_name()],
+        start_time: start,
+        end_time: output::now_rfc3339(),
+    }
+}
+
+/// `tessera ingest csv DIR --out FILE [--skip-bad]`.
+pub fn ingest(
+    comm: &impl Comm,
+    dir: &Path,
+    out: &Path,
+    skip_bad: bool,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    let start = output::now_rfc3339();
+    // fail on an unwritable output before reading thousands of files
+    let probe = AtomicH5::create(out)?;
+    drop(probe);
+    let (data, bands, quantity, rejects) = lcio::ingest_dir(dir, skip_bad)?;
+    for r in &rejects {
+        say0!("ingest: rejected {r}");
+    }
+    let cfg = format!(
+        "dir = {:?}\nskip_bad = {skip_bad}\n",
+        dir.display().to_string()
+    );
+    lcio::write_file(
+        out,
+        &data,
+        &bands,
+        quantity,
+        &rejects,
+        &provenance(comm, "ingest", command_line, cfg, start),
+    )?;
+    println!(
+        "ingested    {} objects, {} observations, bands {} ({}), {} rejected",
+        data.objects(),
+        data.time.len(),
+        bands.join(","),
+        quantity.name(),
+        rejects.len()
+    );
+    println!("output      {}", out.display());
+    Ok(())
+}
+
+/// Objects generated and written per slab by `synth lightcurves`.
+const SYNTH_SLAB: u64 = 1 << 16;
+
+/// `tessera synth lightcurves`: streams `n` synthetic objects to `out` in
+/// slabs, so 10^7 objects never sit in memory at once.
+pub fn synth(
+    comm: &impl Comm,
+    p: &SynthParams,
+    n: u64,
+    out: &Path,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    let start = output::now_rfc3339();
+    let file = AtomicH5::create(out)?;
+    let g = file.file().create_group("lightcurves")?;
+    let grow = |name: &str, chunk: usize| -> hdf5::Result<()> {
+        let b = g.new_dataset_builder();
+        match name {
+            "band" => b.empty::<u8>(),
+            "offsets" => b.empty::<u64>(),
+            "object_id" => b.empty::<VarLenUnicode>(),
+            _ => b.empty::<f64>(),
+        }
+        .chunk(chunk)
+        .shape(0..)
+        .create(name)?;
+        Ok(())
+    };
+    for name in [
+        "object_id",
+        "offsets",
+        "time",
+        "mag",
+        "err",
+        "band",
+        "true_period",
+    ] {
+        grow(name, 1 << 16)?;
+    }
+    let append = |name: &str,
+                  write: &dyn Fn(&hdf5::Dataset, usize) -> hdf5::Result<()>,
+                  len: usize|
+     -> hdf5::Result<()> {
+        let ds = g.dataset(name)?;
+        let at = ds.size();
+        ds.resize(at + len)?;
+        write(&ds, at)
+    };
+    append("offsets", &|ds, at| ds.write_slice(&[0u64], at..at + 1), 1)?;
+    let mut total = 0u64;
+    let mut first = 0u64;
+    while first < n {
+        let end = (first + SYNTH_SLAB).min(n);
+        let curves: Vec<_> = (first..end)
+            .into_par_iter()
+            .map(|i| synth_curve(p, i))
+            .collect();
+        let mut slab = Ragged::new();
+        for (k, c) in curves.into_iter().enumerate() {
+            slab.time.extend(c.time);
+            slab.mag.extend(c.mag);
+            slab.err.extend(c.err);
+            slab.band.extend(c.band);
+            slab.push_object(format!("synth-{:08}", first + k as u64), c.period);
+        }
+        let nobs = slab.time.len();
+        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::vlu(s)).collect();
+        let offs: Vec<u64> = slab.offsets[1..].iter().map(|o| o + total).collect();
+        let m = ids.len();
+        append("object_id", &|ds, at| ds.write_slice(&ids, at..at + m), m)?;
+        append("offsets", &|ds, at| ds.write_slice(&offs, at..at + m), m)?;
+        append(
+            "true_period",
+            &|ds, at| ds.write_slice(&slab.true_period, at..at + m),
+            m,
+        )?;
+        append(
+            "time",
+            &|ds, at| ds.write_slice(&slab.time, at..at + nobs),
+            nobs,
+        )?;
+        append(
+            "mag",
+            &|ds, at| ds.write_slice(&slab.mag, at..at + nobs),
+            nobs,
+        )?;
+        append(
+            "err",
+            &|ds, at| ds.write_slice(&slab.err, at..at + nobs),
+            nobs,
+        )?;
+        append(
+            "band",
+            &|ds, at| ds.write_slice(&slab.band, at..at + nobs),
+            nobs,
+        )?;
+        total += nobs as u64;
+        first = end;
+        if n > SYNTH_SLAB {
+            say0!("synth: {first}/{n} objects");
+        }
+    }
+    output::write_str_list(&g, "band_names", &p.bands)?;
+    output::attr_str(&g, "quantity", Quantity::Mag.name())?;
+    output::attr_str(&g, "time_unit", "days")?;
+    output::write_str_list(&g, "rejects", &[])?;
+    let cfg = format!("{p:?}");
+    provenance(comm, "synth lightcurves", command_line, cfg, start).write(file.file())?;
+    drop(g);
+    let path = file.commit()?;
+    println!(
+        "synthesised {n} objects, {total} observations, bands {}",
+        p.bands.join(",")
+    );
+    println!("output      {}", path.display());
+    Ok(())
+}
+
+fn csv_float(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `tessera export FEATURES.h5 --csv OUT.csv`: one row per object and band
+/// (bands without observations are left out), for pandas.
+pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> {
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    let f =
+        hdf5::File::open(input).with_context(|| format!("cannot open '{}'", input.display()))?;
+    let g = f.group("features").with_context(|| {
+        format!(
+            "'{}' has no /features group: is it a tessera lightcurves output?",
+            input.display()
+        )
+    })?;
+    let values = g.dataset("values")?;
+    let names: Vec<String> = values
+        .attr("columns")?
+        .read_1d::<VarLenUnicode>()?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let table = values.read_2d::<f64>()?;
+    let reasons = g.dataset("reason")?.read_1d::<u8>()?;
+    let objects = g.dataset("object")?.read_1d::<u64>()?;
+    let bands = g.dataset("band")?.read_1d::<u8>()?;
+    let band_names: Vec<String> = g
+        .dataset("band_names")?
+        .read_1d::<VarLenUnicode>()?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let ids: Vec<String> = f
+        .dataset("objects/object_id")?
+        .read_1d::<VarLenUnicode>()?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let temp: PathBuf = output::temp_path_for(csv);
+    let write = || -> anyhow::Result<usize> {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(&temp)
+                .with_context(|| format!("cannot write '{}'", csv.display()))?,
+        );
+        write!(w, "object_id,band,reason")?;
+        for n in &names {
+            write!(w, ",{n}")?;
+        }
+        writeln!(w)?;
+        let mut rows = 0;
+        for (r, row) in table.rows().into_iter().enumerate() {
+            if reasons[r] == NO_DATA {
+                continue;
+            }
+            let id = &ids[objects[r] as usize];
+            write!(
+                w,
+                "{},{},{}",
+                id,
+                band_names[bands[r] as usize],
+                reason_name(reasons[r])
+            )?;
+            for v in row {
+                write!(w, ",{}", csv_float(*v))?;
+            }
+            writeln!(w)?;
+            rows += 1;
+        }
+        w.flush()?;
+        Ok(rows)
+    };
+    match write() {
+        Ok(rows) => {
+            std::fs::rename(&temp, csv)?;
+            println!(
+                "exported    {rows} rows x {} columns to {}",
+                names.len() + 3,
+                csv.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// Parses a comma-separated band list for `synth lightcurves`.
+pub fn parse_bands(s: &str) -> anyhow::Result<Vec<String>> {
+    let bands: Vec<String> = s
+        .split(',')
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .collect();
+    if bands.is_empty() || bands.len() > 32 {
+        return Err(usage(format!(
+            "--bands '{s}': give 1 to 32 comma-separated band names, e.g. g,r,i"
+        )));
+    }
+    Ok(bands)
+}
