@@ -1,7 +1,7 @@
 //! Structure-function fits: log-likelihood against direct evaluation (scipy and a naive loop),
-#![allow(clippy::needless_range_loop)]
 //! parameter recovery from simulated independent pairs, Hessian against finite differences,
 //! and a damped-random-walk light curve.
+#![allow(clippy::needless_range_loop)]
 
 use crate::refdata;
 use tessera::numeric::lightcurve::sf::{self, SfModel, SfOptions, SfScratch, YEAR_DAYS};
