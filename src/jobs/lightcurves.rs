@@ -34,7 +34,8 @@ use crate::output::{self, Provenance};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 20] = [
+    "refine_peaks",
     "input",
     "out",
     "threads",
