@@ -220,6 +220,16 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         });
         println!("periodogram {name:<15}: {ms:8.3} ms/curve");
     }
+    {
+        use crate::numeric::lightcurve::pipeline;
+        let scratch = std::cell::RefCell::new(pipeline::PipelineScratch::default());
+        let out = std::cell::RefCell::new(vec![0.0; pipeline::row_width()]);
+        let ms = time_per_curve(&|c| {
+            let r = pipeline::process(&c.time, &c.mag, &c.err, &full.clean, &mut scratch.borrow_mut(), &mut out.borrow_mut());
+            std::hint::black_box(r.is_ok());
+        });
+        println!("cleaning + 39 features       : {ms:8.3} ms/curve");
+    }
     let row = |cfg: &LcConfig| {
         let ws = std::cell::RefCell::new(ObjectScratch::default());
         time_per_curve(&|c| {
