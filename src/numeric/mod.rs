@@ -2,6 +2,7 @@
 //! inside, each tested against reference values.
 
 pub mod integrands;
+pub mod lomb_scargle_direct;
 pub mod moments;
 pub mod montecarlo;
 pub mod philox;
