@@ -106,6 +106,7 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
             block_size: auto_block_size(b.samples),
             threads: 1,
             out: "unused.h5".into(),
+            backend: crate::gpu::Backend::Cpu,
         };
         let rate = |secs: f64| b.samples as f64 / secs / 1e6;
         let t1 = time_mc(comm, &cfg, 1, 1, b.repeat)?;
@@ -225,7 +226,14 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         let scratch = std::cell::RefCell::new(pipeline::PipelineScratch::default());
         let out = std::cell::RefCell::new(vec![0.0; pipeline::row_width()]);
         let ms = time_per_curve(&|c| {
-            let r = pipeline::process(&c.time, &c.mag, &c.err, &full.clean, &mut scratch.borrow_mut(), &mut out.borrow_mut());
+            let r = pipeline::process(
+                &c.time,
+                &c.mag,
+                &c.err,
+                &full.clean,
+                &mut scratch.borrow_mut(),
+                &mut out.borrow_mut(),
+            );
             std::hint::black_box(r.is_ok());
         });
         println!("cleaning + 39 features       : {ms:8.3} ms/curve");
@@ -247,5 +255,142 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
     let ms_full = row(&full);
     println!("whole row with structure-function fits:                                                       {ms_full:8.3} ms/curve");
     println!("lightcurves per core: whole feature set {ms_full:.3} ms/curve/core ({ms_no_sf:.3} ms/curve/core without structure functions)");
+    Ok(())
+}
+
+/// `tessera bench gpu`: GPU throughput on one device (no MPI). Every
+/// figure is the best of `repeat` runs and printed with its unit.
+pub fn gpu(a: &crate::cli::BenchGpuArgs) -> anyhow::Result<()> {
+    use crate::gpu::conv::{convolve_padded_gpu, PaddedShape};
+    use crate::gpu::lombscargle::{lomb_scargle_batch_gpu, LightCurveBatch};
+    use crate::gpu::{resolve_backend, Backend, GpuDevice};
+    use crate::numeric::lomb_scargle_direct::FreqGrid;
+
+    let samples = parse_count(&a.samples).filter(|&s| s > 0).ok_or_else(|| {
+        usage(format!(
+            "--samples '{}': expected a positive whole number",
+            a.samples
+        ))
+    })?;
+    if a.repeat == 0 || a.curves == 0 || a.image == 0 || a.kernel == 0 {
+        return Err(usage(
+            "--repeat, --curves, --image and --kernel must be at least 1",
+        ));
+    }
+    resolve_backend(Backend::Gpu).map_err(usage)?;
+    let dev = GpuDevice::for_rank(0, 1)?;
+    println!("bench gpu: {}", dev.describe());
+    let best = |f: &mut dyn FnMut() -> anyhow::Result<f64>| -> anyhow::Result<f64> {
+        let mut b = f64::INFINITY;
+        for _ in 0..a.repeat {
+            b = b.min(f()?);
+        }
+        Ok(b)
+    };
+
+    // Monte Carlo, norm2 in 2 dimensions, f64 sums (one warm-up compiles the kernel)
+    let problem = McProblem::new(Integrand::Norm2, &[(0.0, 1.0); 2], 1);
+    let bs = auto_block_size(samples);
+    let blocks = samples.div_ceil(bs);
+    crate::gpu::mc::block_moments_gpu(&dev, &problem, bs, samples.min(bs), 0, 1, |_| {})?;
+    let secs = best(&mut || {
+        let t0 = Instant::now();
+        let m = crate::gpu::mc::block_moments_gpu(&dev, &problem, bs, samples, 0, blocks, |_| {})?;
+        std::hint::black_box(Moments::merge_in_order(&m));
+        Ok(t0.elapsed().as_secs_f64())
+    })?;
+    println!(
+        "mc n=2 norm2 f64: {samples} samples in {secs:.3} s = {:.1} G samples/s",
+        samples as f64 / secs / 1e9
+    );
+
+    // Lomb-Scargle: curves of 200 points, 1e4 frequencies each
+    let mut batch = LightCurveBatch {
+        offsets: vec![0],
+        ..Default::default()
+    };
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let mut u = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..a.curves {
+        let mut t: Vec<f64> = (0..200).map(|_| 58_000.0 + 1000.0 * u()).collect();
+        t.sort_by(f64::total_cmp);
+        for &x in &t {
+            batch.y.push(10.0 + (x / 0.7).sin() + 0.1 * u());
+            batch.dy.push(0.05 + 0.05 * u());
+        }
+        batch.t.extend(t);
+        batch.offsets.push(batch.t.len());
+        batch.grids.push(FreqGrid {
+            f0: 0.001,
+            df: 0.0005,
+            n: 10_000,
+        });
+    }
+    for precision in ["f64", "f32"] {
+        let run = |b: &LightCurveBatch| match precision {
+            "f64" => lomb_scargle_batch_gpu::<f64>(&dev, b),
+            _ => lomb_scargle_batch_gpu::<f32>(&dev, b),
+        };
+        run(&batch)?;
+        let secs = best(&mut || {
+            let t0 = Instant::now();
+            std::hint::black_box(run(&batch)?);
+            Ok(t0.elapsed().as_secs_f64())
+        })?;
+        println!(
+            "lomb-scargle {precision}: {} curves x 200 points x 1e4 frequencies in {secs:.3} s = {:.0} light curves/s (host preparation and transfers included)",
+            a.curves,
+            a.curves as f64 / secs
+        );
+    }
+
+    // 2-D convolution of an image x image tile, kernel x kernel, 'same', zero boundary
+    let shape = PaddedShape {
+        rows: a.image,
+        cols: a.image,
+        kh: a.kernel,
+        kw: a.kernel,
+    };
+    let ext: Vec<f64> = (0..shape.ext_rows() * shape.ext_cols())
+        .map(|i| ((i % 1013) as f64) * 1e-3)
+        .collect();
+    let kern: Vec<f64> = (0..a.kernel * a.kernel)
+        .map(|i| 1.0 / (1 + i) as f64)
+        .collect();
+    let ext32: Vec<f32> = ext.iter().map(|&x| x as f32).collect();
+    let kern32: Vec<f32> = kern.iter().map(|&x| x as f32).collect();
+    for precision in ["f64", "f32"] {
+        let run = || match precision {
+            "f64" => convolve_padded_gpu(&dev, &ext, &kern, shape).map(|(_, t)| t),
+            _ => convolve_padded_gpu(&dev, &ext32, &kern32, shape).map(|(_, t)| t),
+        };
+        run()?;
+        let mut best_t = None::<crate::gpu::conv::ConvTimings>;
+        for _ in 0..a.repeat {
+            let t = run()?;
+            if best_t.is_none_or(|b| t.kernel < b.kernel) {
+                best_t = Some(t);
+            }
+        }
+        let t = best_t.expect("repeat >= 1");
+        println!(
+            "conv2d {precision} {}x{} image, {}x{} kernel: kernel {:.2} ms, host-to-device {:.2} ms, device-to-host {:.2} ms ({} strip{}, {} memory)",
+            a.image,
+            a.image,
+            a.kernel,
+            a.kernel,
+            1e3 * t.kernel,
+            1e3 * t.h2d,
+            1e3 * t.d2h,
+            t.strips,
+            if t.strips == 1 { "" } else { "s" },
+            if t.shared_memory { "shared" } else { "global" }
+        );
+    }
     Ok(())
 }

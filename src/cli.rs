@@ -68,6 +68,24 @@ pub enum Command {
     /// Benchmarks: throughput figures printed with their units.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The CUDA backend: what is installed, and a kernel compile check.
+    #[command(subcommand)]
+    Gpu(GpuCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GpuCommand {
+    /// Prints what the GPU probe finds: the CUDA driver and NVRTC libraries,
+    /// each device with its compute capability and memory, and whether
+    /// `--backend gpu` would work. Exit 0 either way.
+    Info,
+    /// Compiles every kernel in kernels/ with NVRTC (no device needed) and
+    /// prints the PTX sizes; exit 1 if NVRTC is missing or a kernel fails.
+    CompileKernels {
+        /// Virtual architecture, e.g. compute_80. [default: NVRTC's]
+        #[arg(long)]
+        arch: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,13 +266,19 @@ pub struct McArgs {
     /// Output HDF5 file (written under a temporary name, renamed when complete). [default: mc.h5]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Where to compute: cpu; gpu (a CUDA device per node-local rank; exit 2
+    /// if none is usable); auto (the GPU when usable, else the CPU, saying
+    /// why). See docs/gpu.md. [default: cpu]
+    #[arg(long, value_name = "auto|cpu|gpu")]
+    pub backend: Option<String>,
 }
 
 impl McArgs {
     /// Config file, then flags, then `--set`.
     pub fn layered(&self) -> anyhow::Result<Layered> {
         let mut l = Layered::from_file(self.config.as_deref())?;
-        let flags: [(&str, &Option<String>); 7] = [
+        let flags: [(&str, &Option<String>); 8] = [
+            ("backend", &self.backend),
             ("integrand", &self.integrand),
             ("dims", &self.dims),
             ("bounds", &self.bounds),
@@ -300,6 +324,12 @@ pub enum BenchCommand {
     /// Light-curve throughput: milliseconds per curve per core for the periodogram
     /// alone and for the whole feature set (synthetic 200-point curves, 10^4 frequencies).
     Lightcurves(BenchLcArgs),
+    /// GPU throughput (needs a CUDA device): Monte Carlo samples/s (n = 2,
+    /// f64), Lomb-Scargle light curves/s (200 points, 1e4 frequencies), and a
+    /// 4096 x 4096 convolution with a 15 x 15 kernel, with host-to-device,
+    /// kernel and device-to-host times apart. scripts/gpu-bench.sh adds the
+    /// CuPy figures on the same sizes.
+    Gpu(BenchGpuArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -313,6 +343,25 @@ pub struct BenchLcArgs {
     /// Frequencies per periodogram.
     #[arg(long, default_value_t = 10_000)]
     pub frequencies: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchGpuArgs {
+    /// Monte Carlo samples.
+    #[arg(long, default_value = "1e10", value_name = "M")]
+    pub samples: String,
+    /// Light curves in the Lomb-Scargle batch.
+    #[arg(long, default_value_t = 2000)]
+    pub curves: usize,
+    /// Image side of the convolution.
+    #[arg(long, default_value_t = 4096)]
+    pub image: usize,
+    /// Kernel side of the convolution.
+    #[arg(long, default_value_t = 15)]
+    pub kernel: usize,
+    /// Repetitions; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 #[derive(Debug, Args, Clone)]

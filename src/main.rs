@@ -7,7 +7,9 @@ use std::time::Instant;
 use clap::Parser;
 
 use tessera::bench;
-use tessera::cli::{BenchCommand, Cli, Command, IngestCommand, SynthCommand, SynthLcArgs};
+use tessera::cli::{
+    BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthCommand, SynthLcArgs,
+};
 use tessera::comm::{current_rank, Comm, Coordinated, MpiComm, PeerFailed};
 use tessera::config::UsageError;
 use tessera::config::{parse_count, usage};
@@ -28,12 +30,29 @@ fn main() -> ExitCode {
     };
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
-        Command::Mc(args) => match args.to_config() {
-            Ok(cfg) => {
+        Command::Mc(args) => match args.to_config().and_then(|cfg| {
+            // `--backend gpu` without a usable device is a usage error (exit 2)
+            let backend =
+                tessera::gpu::resolve_backend(cfg.backend).map_err(tessera::config::usage)?;
+            Ok((cfg, backend))
+        }) {
+            Ok((cfg, backend)) => {
                 let read_seconds = started.elapsed().as_secs_f64();
-                with_mpi(|comm| jobs::mc::run(&cfg, comm, read_seconds, &command_line))
+                with_mpi(|comm| jobs::mc::run_on(&cfg, &backend, comm, read_seconds, &command_line))
             }
             Err(e) => report_before_mpi(e),
+        },
+        Command::Gpu(GpuCommand::Info) => {
+            print!("{}", tessera::gpu::probe().report());
+            ExitCode::SUCCESS
+        }
+        Command::Gpu(GpuCommand::CompileKernels { arch }) => compile_kernels(arch),
+        Command::Bench(BenchCommand::Gpu(args)) => match bench::gpu(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(exit_code_of(&e))
+            }
         },
         Command::Bench(BenchCommand::Mc(args)) => match bench::BenchMc::from_args(&args) {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
@@ -96,6 +115,34 @@ fn synth_params(a: &SynthLcArgs) -> anyhow::Result<(SynthParams, u64)> {
         noise: a.noise,
     };
     Ok((p, n))
+}
+
+/// `tessera gpu compile-kernels`: NVRTC only, no device and no MPI.
+fn compile_kernels(arch: Option<String>) -> ExitCode {
+    let arch: Option<&'static str> = arch.map(|a| &*Box::leak(a.into_boxed_str()));
+    match tessera::gpu::kernels::compile_all(arch) {
+        Ok(reports) => {
+            let p = tessera::gpu::probe();
+            if let Some((a, b)) = p.nvrtc_version {
+                println!("NVRTC {a}.{b}, arch {}", arch.unwrap_or("default"));
+            }
+            for r in reports {
+                println!(
+                    "kernels/{}: {} bytes of PTX, entry points {} ({:.2} s)",
+                    r.file,
+                    r.ptx_bytes,
+                    r.entry_points_found.join(", "),
+                    r.seconds
+                );
+            }
+            println!("all kernels compiled");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn exit_code_of(e: &anyhow::Error) -> u8 {

@@ -24,6 +24,7 @@ use toml::Value;
 
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
+use crate::gpu::{Backend, GpuDevice, Resolved};
 use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
@@ -33,7 +34,8 @@ use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
 /// Config keys of the `mc` job (configs/mc.toml documents each).
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
+    "backend",
     "integrand",
     "dims",
     "bounds",
@@ -58,6 +60,8 @@ pub struct McConfig {
     /// Rayon threads per rank; 0 = automatic.
     pub threads: usize,
     pub out: PathBuf,
+    /// Requested backend (resolved against the GPU probe before MPI).
+    pub backend: Backend,
 }
 
 /// Default block size for `samples`: a power of two between 2^16 and 2^26
@@ -134,6 +138,12 @@ impl McConfig {
                 "config key 'threads': at most 4096, got {threads}"
             )));
         }
+        let backend: Backend = l.string("backend", "cpu")?.parse().map_err(|e: String| {
+            usage(format!(
+                "config key 'backend' (from {}): {e}",
+                l.source_of("backend")
+            ))
+        })?;
         let out = PathBuf::from(l.string("out", "mc.h5")?);
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
@@ -146,6 +156,7 @@ impl McConfig {
             block_size,
             threads,
             out,
+            backend,
         })
     }
 
@@ -171,6 +182,7 @@ impl McConfig {
         t.insert("block_size".into(), Value::Integer(self.block_size as i64));
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), Value::String(self.out.display().to_string()));
+        t.insert("backend".into(), Value::String(self.backend.name().into()));
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -285,10 +297,24 @@ pub fn compute_blocks(
     })
 }
 
-/// Runs the job on this rank. `read_seconds` is the time spent parsing the
-/// configuration before MPI started.
+/// Runs the job on this rank on the CPU, or on the backend `cfg.backend`
+/// resolves to. `read_seconds` is the time spent parsing the configuration
+/// before MPI started.
 pub fn run(
     cfg: &McConfig,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
+    run_on(cfg, &backend, comm, read_seconds, command_line)
+}
+
+/// Runs the job on this rank with a backend already resolved (before MPI,
+/// by the binary, so `--backend gpu` without a device exits 2 early).
+pub fn run_on(
+    cfg: &McConfig,
+    backend: &Resolved,
     comm: &impl Comm,
     read_seconds: f64,
     command_line: &str,
@@ -308,6 +334,24 @@ pub fn run(
 
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let pool = build_pool(threads)?;
+    // each rank opens the device of its node-local rank
+    let device = comm.agree(match backend {
+        Resolved::Gpu => GpuDevice::for_rank(comm.node_rank(), comm.node_size()).map(Some),
+        Resolved::Cpu { .. } => Ok(None),
+    })?;
+    match (backend, &device) {
+        (Resolved::Cpu { reason: Some(why) }, _) => {
+            say0!("mc: backend auto: using the CPU because {why}")
+        }
+        (_, Some(d)) => crate::say!(
+            "mc: backend {}: using GPU {} (node-local rank {} of {})",
+            cfg.backend,
+            d.describe(),
+            comm.node_rank(),
+            comm.node_size()
+        ),
+        _ => {}
+    }
     let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
     let blocks = cfg.blocks();
     say0!(
@@ -332,9 +376,26 @@ pub fn run(
     });
 
     let progress = Progress::new(rank, end - first, "mc blocks (rank 0 share)");
-    let local = timer.time(Phase::Compute, || {
-        compute_blocks(cfg, &problem, &pool, first, end, &progress, rank)
+    let local = timer.time(Phase::Compute, || match &device {
+        None => Ok(compute_blocks(
+            cfg, &problem, &pool, first, end, &progress, rank,
+        )),
+        Some(dev) => {
+            if first < end {
+                maybe_inject_fault(rank, first);
+            }
+            crate::gpu::mc::block_moments_gpu(
+                dev,
+                &problem,
+                cfg.block_size,
+                cfg.samples,
+                first,
+                end,
+                |n| progress.inc(n),
+            )
+        }
     });
+    let local = comm.agree(local)?;
     progress.finish();
     say0!(
         "mc: compute done in {:.3} s on rank 0",
@@ -344,11 +405,15 @@ pub fn run(
     let flat: Vec<f64> = local.iter().flat_map(|m| m.to_array()).collect();
     let gathered = timer.time(Phase::Reduce, || comm.gather_f64(&flat));
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
+    let device_name = device
+        .as_ref()
+        .map_or_else(|| "cpu".to_string(), |d| d.describe());
+    let devices = comm.gather_bytes(device_name.as_bytes());
     let timing_rows = comm.gather_f64(&timer.row());
 
     // everything below runs on rank 0 only: no collectives follow
-    let (Some(gathered), Some(out_file), Some(hosts), Some(mut timing_rows)) =
-        (gathered, out_file, hosts, timing_rows)
+    let (Some(gathered), Some(out_file), Some(hosts), Some(devices), Some(mut timing_rows)) =
+        (gathered, out_file, hosts, devices, timing_rows)
     else {
         return Ok(());
     };
@@ -377,8 +442,19 @@ pub fn run(
         config_toml: cfg.to_toml(),
         ranks: size,
         threads_per_rank: threads,
-        backend: "cpu".into(),
-        device: "cpu".into(),
+        backend: if device.is_some() { "gpu" } else { "cpu" }.into(),
+        // one entry per distinct device with its rank count
+        device: if device.is_some() {
+            output::summarise_hosts(
+                &devices
+                    .iter()
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .join("; ")
+        } else {
+            "cpu".into()
+        },
         mpi_library: comm.library_version(),
         hosts: output::summarise_hosts(&hosts),
         start_time,
@@ -517,6 +593,7 @@ mod tests {
             block_size,
             threads: 2,
             out: PathBuf::from("unused.h5"),
+            backend: Backend::Cpu,
         }
     }
 

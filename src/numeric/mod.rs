@@ -3,6 +3,7 @@
 
 pub mod integrands;
 pub mod lightcurve;
+pub mod lomb_scargle_direct;
 pub mod moments;
 pub mod montecarlo;
 pub mod periodogram;
