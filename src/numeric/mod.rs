@@ -1,7 +1,9 @@
 //! Numeric kernels: pure functions over slices, with no MPI, rayon or CUDA
 //! inside, each tested against reference values.
 
+pub mod conv2d;
 pub mod integrands;
 pub mod moments;
 pub mod montecarlo;
 pub mod philox;
+pub mod pixel_stats;
