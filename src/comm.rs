@@ -4,11 +4,14 @@
 //! gathers, agreement on failure and abort. [`MpiComm`] implements it over
 //! `MPI_COMM_WORLD`; [`SerialComm`] is a one-rank stand-in for unit tests.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use anyhow::Context;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
+use mpi::raw::AsRaw;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Threading;
@@ -52,6 +55,13 @@ pub trait Comm {
     fn abort(&self, code: i32) -> !;
     fn host_name(&self) -> String;
     fn library_version(&self) -> String;
+    /// Creates (truncating) an HDF5 file that every rank then writes into:
+    /// collective over all ranks, through MPI-IO (parallel HDF5) when more
+    /// than one process may write, a plain HDF5 file for [`SerialComm`].
+    /// Everything later done to the file that changes its metadata (creating
+    /// datasets, closing) must be done by all ranks alike; raw-data writes of
+    /// disjoint hyperslabs may be independent, from the main thread only.
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File>;
 
     /// Turns a per-rank result into a collective one: if any rank failed,
     /// every rank returns an error (the failing one its own, wrapped in
@@ -109,6 +119,10 @@ impl Comm for SerialComm {
     }
     fn library_version(&self) -> String {
         "none (serial)".into()
+    }
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        hdf5::File::create(path)
+            .with_context(|| format!("cannot create HDF5 file '{}'", path.display()))
     }
 }
 
@@ -285,6 +299,18 @@ impl Comm for MpiComm {
         mpi::environment::library_version()
             .map(|v| v.trim_end_matches(['\0', '\n', ' ']).to_string())
             .unwrap_or_else(|_| "unknown".into())
+    }
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        let raw = self.world.as_raw();
+        hdf5::File::with_options()
+            .with_fapl(|p| p.mpio(raw, None))
+            .create(path)
+            .with_context(|| {
+                format!(
+                    "cannot create parallel HDF5 file '{}' (MPI-IO)",
+                    path.display()
+                )
+            })
     }
 }
 

@@ -82,7 +82,7 @@ pub const GROUP_WORDS: usize = 4 * LANES;
 /// `multiversion` compiles for AVX2 (or NEON); all paths give the same words.
 pub fn fill_planar(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32]) {
     assert!(
-        out.len() % GROUP_WORDS == 0,
+        out.len().is_multiple_of(GROUP_WORDS),
         "planar buffer must hold whole groups"
     );
     #[cfg(target_arch = "x86_64")]
