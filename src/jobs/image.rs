@@ -1203,6 +1203,19 @@ mod tests {
     }
 
     #[test]
+    fn shipped_config_is_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/image.toml");
+        let l = Layered::from_file(Some(Path::new(path))).unwrap();
+        let c = ImageConfig::from_layered(&l).unwrap();
+        assert_eq!(
+            (c.mode, c.boundary, c.method),
+            (Mode::Same, Boundary::Zero, Method::Auto)
+        );
+        assert_eq!(c.kernel.shape, Shape2::new(15, 15));
+        assert_eq!(c.tile, 512);
+    }
+
+    #[test]
     fn deltas_follow_the_lecture_grid() {
         let v = synth_in_memory::<f64>(SynthKind::Deltas, 0, 32, 32);
         assert_eq!(v.iter().sum::<f64>(), 4.0);
