@@ -21,6 +21,18 @@ fn main() {
         ""
     };
     println!("cargo:rustc-env=TESSERA_GIT_COMMIT={commit}{suffix}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    // in a worktree `.git` is a file: ask git where its directory is
+    let git_dir = Command::new("git")
+        .args(["rev-parse", "--git-dir"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match git_dir {
+        Some(dir) => {
+            println!("cargo:rerun-if-changed={dir}/HEAD");
+            println!("cargo:rerun-if-changed={dir}/index");
+        }
+        None => println!("cargo:rerun-if-changed=build.rs"),
+    }
 }

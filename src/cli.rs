@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use toml::Value;
 
 use crate::config::Layered;
+use crate::jobs::image::ImageConfig;
 use crate::jobs::mc::McConfig;
 
 const AFTER_HELP: &str = "\
@@ -65,6 +66,15 @@ pub enum Command {
     /// Write the feature table of a `tessera lightcurves` output as CSV (one row per
     /// object and band, plus a `multi` row per object) for pandas.
     Export(ExportArgs),
+    /// Tiled 2-D convolution of an image (HDF5 dataset or FITS HDU).
+    ///
+    /// The output of --mode (full, same, valid, as scipy.signal.convolve2d) is
+    /// cut into fixed tiles; each rank reads only its tiles' input windows
+    /// (tile plus kernel halo) from the input and writes its tiles into one
+    /// HDF5 file through parallel HDF5. The result is bit-identical for any
+    /// number of ranks and threads. Output: /convolved (same type as the
+    /// input), /stats, /kernel, /provenance, /timings (see docs/image.md).
+    Image(ImageArgs),
     /// Benchmarks: throughput figures printed with their units.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -115,6 +125,10 @@ pub enum SynthCommand {
     /// irregular sampling with seasonal gaps, several bands, heteroscedastic noise,
     /// optional outliers. Object i depends only on (seed, i).
     Lightcurves(SynthLcArgs),
+    /// A test image: the lecture's delta grid (1 at [8::16, 8::16]), uniform
+    /// random values (Philox, reproducible) or a gradient, written band by
+    /// band to an HDF5 dataset or a FITS primary HDU. Run it plainly (one process).
+    Image(SynthImageArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -313,6 +327,137 @@ fn flag_value(s: &str) -> Value {
         .unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
+#[derive(Debug, Args, Clone, Default)]
+pub struct ImageArgs {
+    /// TOML config file (see configs/image.toml for every key, commented).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override any config key, e.g. --set tile=256 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Input image: an HDF5 file (see --dataset) or a FITS file (first image HDU).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// HDF5 dataset holding the 2-D image. [default: /image]
+    #[arg(long, value_name = "PATH")]
+    pub dataset: Option<String>,
+    /// Kernel: radial:SIZE (the lecture's sqrt(x^2+y^2) on linspace(-2, 2)),
+    /// gaussian:SIGMA:SIZE, box:SIZE, tophat:RADIUS[:SIZE] (odd sizes), or
+    /// file:PATH (text rows of numbers, or PATH.h5[:/dataset]). [default: radial:15]
+    #[arg(long, value_name = "SPEC")]
+    pub kernel: Option<String>,
+    /// Normalise the kernel to unit sum.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Output mode: full, same, valid (scipy.signal.convolve2d's). [default: same]
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Pixels outside the image: zero (convolve2d fill, fillvalue=0), reflect
+    /// (convolve2d symm), nearest (ndimage nearest). [default: zero]
+    #[arg(long)]
+    pub boundary: Option<String>,
+    /// Algorithm: auto (cost model), direct, fft, naive. [default: auto]
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Tile edge in output pixels (fixed tiles, independent of ranks). [default: 512]
+    #[arg(long, value_name = "PIXELS")]
+    pub tile: Option<String>,
+    /// Allow integer inputs, read as f64.
+    #[arg(long)]
+    pub convert: bool,
+    /// Let NaN input pixels propagate instead of failing.
+    #[arg(long)]
+    pub allow_nan: bool,
+    /// Rayon threads per rank; 0 or auto as for mc. [default: auto]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub threads: Option<String>,
+    /// Output HDF5 file (written under a temporary name, renamed when complete). [default: conv.h5]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl ImageArgs {
+    /// Config file, then flags, then `--set`.
+    pub fn layered(&self) -> anyhow::Result<Layered> {
+        let mut l = Layered::from_file(self.config.as_deref())?;
+        let flags: [(&str, &Option<String>); 7] = [
+            ("dataset", &self.dataset),
+            ("kernel", &self.kernel),
+            ("mode", &self.mode),
+            ("boundary", &self.boundary),
+            ("method", &self.method),
+            ("tile", &self.tile),
+            ("threads", &self.threads),
+        ];
+        for (key, value) in flags {
+            if let Some(v) = value {
+                let v = if key == "dataset" || key == "kernel" {
+                    Value::String(v.clone())
+                } else {
+                    flag_value(v)
+                };
+                l.set(key, v, format!("--{}", key.replace('_', "-")));
+            }
+        }
+        for (key, on) in [
+            ("normalize", self.normalize),
+            ("convert", self.convert),
+            ("allow_nan", self.allow_nan),
+        ] {
+            if on {
+                l.set(
+                    key,
+                    Value::Boolean(true),
+                    format!("--{}", key.replace('_', "-")),
+                );
+            }
+        }
+        if let Some(p) = &self.input {
+            l.set("input", Value::String(p.display().to_string()), "--input");
+        }
+        if let Some(out) = &self.out {
+            l.set("out", Value::String(out.display().to_string()), "--out");
+        }
+        l.apply_sets(&self.set)?;
+        Ok(l)
+    }
+
+    pub fn to_config(&self) -> anyhow::Result<ImageConfig> {
+        ImageConfig::from_layered(&self.layered()?)
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SynthImageArgs {
+    /// deltas, random or gradient.
+    #[arg(long, default_value = "deltas")]
+    pub kind: String,
+    /// Rows and columns (square image). [default: 4096]
+    #[arg(long, value_name = "N")]
+    pub size: Option<usize>,
+    /// Rows (overrides --size).
+    #[arg(long, value_name = "N")]
+    pub rows: Option<usize>,
+    /// Columns (overrides --size).
+    #[arg(long, value_name = "N")]
+    pub cols: Option<usize>,
+    /// Pixel type: f32, f64, or i16 (round(1000 * value); needs --convert to convolve).
+    #[arg(long, default_value = "f64")]
+    pub dtype: String,
+    /// Seed of the random kind.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output file.
+    #[arg(long, value_name = "FILE", default_value = "image.h5")]
+    pub out: PathBuf,
+    /// HDF5 dataset path.
+    #[arg(long, value_name = "PATH", default_value = "/image")]
+    pub dataset: String,
+    /// hdf5 or fits.
+    #[arg(long, default_value = "hdf5")]
+    pub format: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Monte Carlo throughput: samples per second per core for n = 2 and n = 10
@@ -330,6 +475,10 @@ pub enum BenchCommand {
     /// kernel and device-to-host times apart. scripts/gpu-bench.sh adds the
     /// CuPy figures on the same sizes.
     Gpu(BenchGpuArgs),
+    /// The lecture's image case: convolution-only time (in memory, 1 thread
+    /// and all threads) and the whole run including HDF5 read and write, for
+    /// f64 and f32. Run it plainly.
+    Image(BenchImageArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -362,6 +511,28 @@ pub struct BenchGpuArgs {
     /// Repetitions; the best is reported.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchImageArgs {
+    /// Image edge (the deltas image, square).
+    #[arg(long, default_value_t = 4096)]
+    pub size: usize,
+    /// Kernel spec.
+    #[arg(long, default_value = "radial:15")]
+    pub kernel: String,
+    /// Tile edge.
+    #[arg(long, default_value_t = 512)]
+    pub tile: usize,
+    /// Method: auto, direct or fft.
+    #[arg(long, default_value = "auto")]
+    pub method: String,
+    /// Repetitions per measurement; the best is reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+    /// Directory for the temporary input and output files.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -4,11 +4,14 @@
 //! gathers, agreement on failure and abort. [`MpiComm`] implements it over
 //! `MPI_COMM_WORLD`; [`SerialComm`] is a one-rank stand-in for unit tests.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use anyhow::Context;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
+use mpi::raw::AsRaw;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Threading;
@@ -57,11 +60,15 @@ pub trait Comm {
     fn poll_request(&self) -> Option<usize>;
     /// Dynamic hand-out, rank 0: answers the request of `rank`.
     fn answer_request(&self, rank: usize, item: Option<u64>);
-    /// Creates (truncating) an HDF5 file that all ranks write through
-    /// MPI-IO (collective call; `path` must be the same on every rank).
-    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File>;
     fn host_name(&self) -> String;
     fn library_version(&self) -> String;
+    /// Creates (truncating) an HDF5 file that every rank then writes into:
+    /// collective over all ranks, through MPI-IO (parallel HDF5) when more
+    /// than one process may write, a plain HDF5 file for [`SerialComm`].
+    /// Everything later done to the file that changes its metadata (creating
+    /// datasets, closing) must be done by all ranks alike; raw-data writes of
+    /// disjoint hyperslabs may be independent, from the main thread only.
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File>;
 
     /// Turns a per-rank result into a collective one: if any rank failed,
     /// every rank returns an error (the failing one its own, wrapped in
@@ -121,14 +128,15 @@ impl Comm for SerialComm {
         None
     }
     fn answer_request(&self, _rank: usize, _item: Option<u64>) {}
-    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File> {
-        hdf5::File::create(path)
-    }
     fn host_name(&self) -> String {
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
     }
     fn library_version(&self) -> String {
         "none (serial)".into()
+    }
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        hdf5::File::create(path)
+            .with_context(|| format!("cannot create HDF5 file '{}'", path.display()))
     }
 }
 
@@ -327,11 +335,6 @@ impl Comm for MpiComm {
             .process_at_rank(rank as i32)
             .send_with_tag(&item, TAG_ITEM);
     }
-    fn create_parallel_h5(&self, path: &std::path::Path) -> hdf5::Result<hdf5::File> {
-        hdf5::FileBuilder::new()
-            .with_fapl(|p| p.mpio(self.world.as_raw(), None))
-            .create(path)
-    }
     fn host_name(&self) -> String {
         mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into())
     }
@@ -339,6 +342,18 @@ impl Comm for MpiComm {
         mpi::environment::library_version()
             .map(|v| v.trim_end_matches(['\0', '\n', ' ']).to_string())
             .unwrap_or_else(|_| "unknown".into())
+    }
+    fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        let raw = self.world.as_raw();
+        hdf5::File::with_options()
+            .with_fapl(|p| p.mpio(raw, None))
+            .create(path)
+            .with_context(|| {
+                format!(
+                    "cannot create parallel HDF5 file '{}' (MPI-IO)",
+                    path.display()
+                )
+            })
     }
 }
 

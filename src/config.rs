@@ -138,6 +138,17 @@ impl Layered {
         }
     }
 
+    /// `true`/`false`, also accepted as the strings "true"/"false"/"yes"/"no".
+    pub fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Boolean(b)) => Ok(*b),
+            Some(Value::String(s)) if matches!(s.as_str(), "true" | "yes") => Ok(true),
+            Some(Value::String(s)) if matches!(s.as_str(), "false" | "no") => Ok(false),
+            Some(v) => Err(self.bad(key, "must be true or false", v)),
+        }
+    }
+
     pub fn float(&self, key: &str, default: f64) -> anyhow::Result<f64> {
         match self.get(key) {
             None => Ok(default),

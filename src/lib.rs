@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod comm;
 pub mod config;
+pub mod fits;
 pub mod gpu;
 pub mod jobs;
 pub mod lcio;

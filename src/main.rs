@@ -54,6 +54,30 @@ fn main() -> ExitCode {
                 ExitCode::from(exit_code_of(&e))
             }
         },
+        Command::Image(args) => match args.to_config() {
+            Ok(cfg) => {
+                let read_seconds = started.elapsed().as_secs_f64();
+                with_mpi(|comm| jobs::image::run(&cfg, comm, read_seconds, &command_line))
+            }
+            Err(e) => report_before_mpi(e),
+        },
+        // a serial tool: under mpirun only rank 0 writes
+        Command::Synth(SynthCommand::Image(args)) => {
+            match jobs::image::SynthImage::from_args(&args).and_then(|s| {
+                if current_rank() == 0 {
+                    jobs::image::synth(&s)
+                } else {
+                    Ok(())
+                }
+            }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => report_before_mpi(e),
+            }
+        }
+        Command::Bench(BenchCommand::Image(args)) => match bench::BenchImage::from_args(&args) {
+            Ok(b) => with_mpi(|comm| bench::image(&b, comm)),
+            Err(e) => report_before_mpi(e),
+        },
         Command::Bench(BenchCommand::Mc(args)) => match bench::BenchMc::from_args(&args) {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
             Err(e) => report_before_mpi(e),

@@ -1,6 +1,7 @@
 //! Job drivers: where kernels, rayon, I/O and communication meet.
 
 pub mod dispatch;
+pub mod image;
 pub mod lcfiles;
 pub mod lightcurves;
 pub mod mc;

@@ -1,6 +1,7 @@
 //! Numeric kernels: pure functions over slices, with no MPI, rayon or CUDA
 //! inside, each tested against reference values.
 
+pub mod conv2d;
 pub mod integrands;
 pub mod lightcurve;
 pub mod lomb_scargle_direct;
@@ -8,4 +9,5 @@ pub mod moments;
 pub mod montecarlo;
 pub mod periodogram;
 pub mod philox;
+pub mod pixel_stats;
 pub mod synth;

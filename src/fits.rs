@@ -1,0 +1,299 @@
+//! A minimal FITS image reader and writer (I/O layer): enough for the image
+//! job to read a 2-D primary or IMAGE-extension HDU tile by tile, seeking to
+//! each row of a window instead of loading the image.
+//!
+//! FITS (Pence et al. 2010, A&A 524, A42, "Definition of the Flexible Image
+//! Transport System"): 2880-byte blocks of 80-character header cards, then
+//! big-endian pixels with NAXIS1 (columns) varying fastest, so file row `r`
+//! is `data[r]` in astropy/numpy order. Physical value = BZERO + BSCALE * raw.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+const BLOCK: u64 = 2880;
+const CARD: usize = 80;
+
+/// A 2-D image HDU found in a FITS file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitsImage {
+    pub path: PathBuf,
+    /// HDU index (0 = primary).
+    pub hdu: usize,
+    pub bitpix: i64,
+    pub rows: usize,
+    pub cols: usize,
+    pub bscale: f64,
+    pub bzero: f64,
+    /// Byte offset of the first pixel.
+    pub data_start: u64,
+}
+
+/// True if the file starts like a FITS file (`SIMPLE  =`).
+pub fn looks_like_fits(path: &Path) -> bool {
+    let mut head = [0u8; 9];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map(|_| &head == b"SIMPLE  =")
+        .unwrap_or(false)
+}
+
+#[derive(Default)]
+struct Header {
+    cards: Vec<(String, String)>,
+}
+
+impl Header {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.cards
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    fn int(&self, key: &str) -> Option<i64> {
+        self.get(key)?.trim().parse().ok()
+    }
+    fn float(&self, key: &str) -> Option<f64> {
+        self.get(key)?.trim().replace(['D', 'd'], "E").parse().ok()
+    }
+}
+
+/// Reads header cards from the current position up to END; returns the header
+/// and the number of header bytes (whole blocks).
+fn read_header(f: &mut File, path: &Path) -> anyhow::Result<(Header, u64)> {
+    let mut h = Header::default();
+    let mut block = vec![0u8; BLOCK as usize];
+    let mut used = 0u64;
+    loop {
+        f.read_exact(&mut block)
+            .with_context(|| format!("FITS file '{}': truncated header", path.display()))?;
+        used += BLOCK;
+        for card in block.chunks_exact(CARD) {
+            let text = String::from_utf8_lossy(card);
+            let key = text[..8.min(text.len())].trim().to_string();
+            if key == "END" {
+                return Ok((h, used));
+            }
+            if text.len() > 10 && &text[8..10] == "= " {
+                let raw = &text[10..];
+                // strip an inline comment, not a slash inside a quoted string
+                let value = if let Some(rest) = raw.trim_start().strip_prefix('\'') {
+                    rest.split('\'').next().unwrap_or("").trim().to_string()
+                } else {
+                    raw.split('/').next().unwrap_or("").trim().to_string()
+                };
+                h.cards.push((key, value));
+            }
+        }
+        if used > 1000 * BLOCK {
+            bail!("FITS file '{}': no END card", path.display());
+        }
+    }
+}
+
+fn data_bytes(h: &Header) -> u64 {
+    let naxis = h.int("NAXIS").unwrap_or(0);
+    if naxis == 0 {
+        return 0;
+    }
+    let bitpix = h.int("BITPIX").unwrap_or(8).unsigned_abs();
+    let mut n: u64 = 1;
+    for i in 1..=naxis {
+        n = n.saturating_mul(h.int(&format!("NAXIS{i}")).unwrap_or(0).max(0) as u64);
+    }
+    let pcount = h.int("PCOUNT").unwrap_or(0).max(0) as u64;
+    let gcount = h.int("GCOUNT").unwrap_or(1).max(1) as u64;
+    (bitpix / 8) * gcount * (pcount + n)
+}
+
+impl FitsImage {
+    /// Finds the first HDU with data (the primary, or else the first IMAGE
+    /// extension) and checks that it is a 2-D image tessera can read.
+    /// `convert` must be true for integer BITPIX (8, 16, 32, 64).
+    pub fn open(path: &Path, convert: bool) -> anyhow::Result<FitsImage> {
+        let mut f =
+            File::open(path).with_context(|| format!("cannot open input '{}'", path.display()))?;
+        let len = f.metadata()?.len();
+        let mut pos = 0u64;
+        let mut hdu = 0usize;
+        loop {
+            if pos >= len {
+                bail!(
+                    "FITS file '{}': no HDU with image data found",
+                    path.display()
+                );
+            }
+            f.seek(SeekFrom::Start(pos))?;
+            let (h, hbytes) = read_header(&mut f, path)?;
+            let naxis = h.int("NAXIS").unwrap_or(0);
+            let is_image = hdu == 0 || h.get("XTENSION").map(|x| x.trim()) == Some("IMAGE");
+            let nbytes = data_bytes(&h);
+            if is_image && naxis > 0 {
+                let what = format!("FITS file '{}', HDU {hdu}", path.display());
+                if naxis != 2 {
+                    bail!("{what}: the image has {naxis} axes (NAXIS = {naxis}); a 2-D image is needed");
+                }
+                let cols = h.int("NAXIS1").unwrap_or(-1);
+                let rows = h.int("NAXIS2").unwrap_or(-1);
+                if cols < 0 || rows < 0 {
+                    bail!("{what}: missing NAXIS1/NAXIS2");
+                }
+                let bitpix = h.int("BITPIX").unwrap_or(0);
+                match bitpix {
+                    -64 | -32 => {}
+                    8 | 16 | 32 | 64 if convert => {}
+                    8 | 16 | 32 | 64 => bail!(
+                        "{what}: integer pixels (BITPIX = {bitpix}); set convert = true (or --convert) to read them as f64"
+                    ),
+                    b => bail!("{what}: unsupported BITPIX = {b}"),
+                }
+                let img = FitsImage {
+                    path: path.to_path_buf(),
+                    hdu,
+                    bitpix,
+                    rows: rows as usize,
+                    cols: cols as usize,
+                    bscale: h.float("BSCALE").unwrap_or(1.0),
+                    bzero: h.float("BZERO").unwrap_or(0.0),
+                    data_start: pos + hbytes,
+                };
+                if img.data_start + (rows as u64) * (cols as u64) * img.bytes_per_pixel() > len {
+                    bail!("{what}: file is shorter than its data ({rows} x {cols} pixels)");
+                }
+                return Ok(img);
+            }
+            pos += hbytes + nbytes.div_ceil(BLOCK) * BLOCK;
+            hdu += 1;
+        }
+    }
+
+    pub fn bytes_per_pixel(&self) -> u64 {
+        self.bitpix.unsigned_abs() / 8
+    }
+
+    /// True for BITPIX -32 without scaling: readable as f32 exactly.
+    pub fn is_f32(&self) -> bool {
+        self.bitpix == -32 && self.bscale == 1.0 && self.bzero == 0.0
+    }
+
+    /// Reads rows `r0..r0 + rows`, columns `c0..c0 + cols` as f64 physical
+    /// values (or f32 through `out_f32`), one seek per row.
+    pub fn read_window(
+        &self,
+        r0: usize,
+        c0: usize,
+        rows: usize,
+        cols: usize,
+        mut sink: impl FnMut(f64),
+    ) -> anyhow::Result<()> {
+        let mut f = File::open(&self.path)
+            .with_context(|| format!("cannot open input '{}'", self.path.display()))?;
+        let bpp = self.bytes_per_pixel() as usize;
+        let mut buf = vec![0u8; cols * bpp];
+        for r in r0..r0 + rows {
+            let off = self.data_start + ((r * self.cols + c0) * bpp) as u64;
+            f.seek(SeekFrom::Start(off))?;
+            f.read_exact(&mut buf).with_context(|| {
+                format!(
+                    "FITS file '{}', HDU {}: reading row {r}",
+                    self.path.display(),
+                    self.hdu
+                )
+            })?;
+            let scale = |raw: f64| self.bzero + self.bscale * raw;
+            for px in buf.chunks_exact(bpp) {
+                let v = match self.bitpix {
+                    -64 => scale(f64::from_be_bytes(px.try_into().unwrap())),
+                    -32 => scale(f32::from_be_bytes(px.try_into().unwrap()) as f64),
+                    8 => scale(px[0] as f64),
+                    16 => scale(i16::from_be_bytes(px.try_into().unwrap()) as f64),
+                    32 => scale(i32::from_be_bytes(px.try_into().unwrap()) as f64),
+                    _ => scale(i64::from_be_bytes(px.try_into().unwrap()) as f64),
+                };
+                sink(v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a primary-HDU FITS image from rows produced by `row(r, &mut buf)`
+/// (big-endian bytes of one row, `cols * |bitpix| / 8` long).
+pub fn write_image(
+    out: &mut impl Write,
+    bitpix: i64,
+    rows: usize,
+    cols: usize,
+    mut row: impl FnMut(usize, &mut Vec<u8>),
+) -> anyhow::Result<()> {
+    let mut header = String::new();
+    let mut card = |k: &str, v: String| {
+        header.push_str(&format!("{k:<8}= {v:>20}{:<50}", ""));
+    };
+    card("SIMPLE", "T".into());
+    card("BITPIX", bitpix.to_string());
+    card("NAXIS", "2".into());
+    card("NAXIS1", cols.to_string());
+    card("NAXIS2", rows.to_string());
+    header.push_str(&format!("{:<80}", "END"));
+    while !(header.len() as u64).is_multiple_of(BLOCK) {
+        header.push(' ');
+    }
+    out.write_all(header.as_bytes())?;
+    let mut buf = Vec::new();
+    let mut written = 0u64;
+    for r in 0..rows {
+        buf.clear();
+        row(r, &mut buf);
+        out.write_all(&buf)?;
+        written += buf.len() as u64;
+    }
+    let pad = (BLOCK - written % BLOCK) % BLOCK;
+    out.write_all(&vec![0u8; pad as usize])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_f64_and_scaled_i16() {
+        let dir = std::env::temp_dir().join(format!("tessera-fits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.fits");
+        let mut f = File::create(&p).unwrap();
+        write_image(&mut f, -64, 3, 5, |r, b| {
+            for c in 0..5 {
+                b.extend_from_slice(&((r * 10 + c) as f64).to_be_bytes());
+            }
+        })
+        .unwrap();
+        drop(f);
+        assert!(looks_like_fits(&p));
+        let img = FitsImage::open(&p, false).unwrap();
+        assert_eq!((img.rows, img.cols, img.bitpix), (3, 5, -64));
+        let mut v = Vec::new();
+        img.read_window(1, 2, 2, 3, |x| v.push(x)).unwrap();
+        assert_eq!(v, vec![12.0, 13.0, 14.0, 22.0, 23.0, 24.0]);
+
+        let p = dir.join("b.fits");
+        let mut f = File::create(&p).unwrap();
+        write_image(&mut f, 16, 2, 2, |r, b| {
+            for c in 0..2 {
+                b.extend_from_slice(&((r * 2 + c) as i16 - 1).to_be_bytes());
+            }
+        })
+        .unwrap();
+        drop(f);
+        let e = FitsImage::open(&p, false).unwrap_err().to_string();
+        assert!(e.contains("BITPIX = 16") && e.contains("convert"), "{e}");
+        let img = FitsImage::open(&p, true).unwrap();
+        let mut v = Vec::new();
+        img.read_window(0, 0, 2, 2, |x| v.push(x)).unwrap();
+        assert_eq!(v, vec![-1.0, 0.0, 1.0, 2.0]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,556 @@
+//! End-to-end tests of `tessera synth image` and `tessera image`: the real
+//! binary plainly and under `mpirun -n 1, 2, 4`, its HDF5 output against a
+//! naive reference convolution, FITS input, and the failure rules.
+
+mod util;
+
+use std::path::Path;
+
+use tessera::jobs::image::parse_kernel;
+use tessera::numeric::conv2d::{convolve_naive, Boundary, Mode, Shape2};
+use util::*;
+
+fn synth(dir: &TestDir, args: &[&str]) {
+    let mut a = vec!["synth", "image"];
+    a.extend_from_slice(args);
+    let o = run(plain(&a), &dir.0);
+    assert_success(&o);
+}
+
+fn image_args<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["image", "--input", input, "--out", out];
+    a.extend_from_slice(extra);
+    a
+}
+
+fn read_image(file: &Path, name: &str) -> (Shape2, Vec<f64>) {
+    let f = hdf5::File::open(file).unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
+    let a = f.dataset(name).unwrap().read_2d::<f64>().unwrap();
+    (
+        Shape2::new(a.nrows(), a.ncols()),
+        a.iter().copied().collect(),
+    )
+}
+
+fn bits(file: &Path, name: &str) -> Vec<u64> {
+    read_image(file, name)
+        .1
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+fn stats(file: &Path) -> Vec<u64> {
+    ["count", "sum", "mean", "variance", "min", "max"]
+        .iter()
+        .map(|s| {
+            let f = hdf5::File::open(file).unwrap();
+            let ds = f.dataset(&format!("stats/{s}")).unwrap();
+            if *s == "count" {
+                ds.read_scalar::<u64>().unwrap()
+            } else {
+                ds.read_scalar::<f64>().unwrap().to_bits()
+            }
+        })
+        .collect()
+}
+
+fn attr(file: &Path, name: &str) -> String {
+    let f = hdf5::File::open(file).unwrap();
+    f.dataset("convolved")
+        .unwrap()
+        .attr(name)
+        .unwrap()
+        .read_scalar::<hdf5::types::VarLenUnicode>()
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+/// max |got - want| / max |want|
+fn rel_err(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = if scale == 0.0 { 1.0 } else { scale };
+    got.iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale
+}
+
+fn naive(input: &Path, kernel: &str, mode: Mode, b: Boundary) -> (Shape2, Vec<f64>) {
+    let (ishape, img) = read_image(input, "image");
+    let k = parse_kernel(kernel, false).unwrap();
+    let oshape = tessera::numeric::conv2d::output_shape(ishape, k.shape, mode).unwrap();
+    (
+        oshape,
+        convolve_naive(&img, ishape, &k.data, k.shape, mode, b).unwrap(),
+    )
+}
+
+const MODES: [(&str, Mode); 3] = [
+    ("full", Mode::Full),
+    ("same", Mode::Same),
+    ("valid", Mode::Valid),
+];
+const BOUNDARIES: [(&str, Boundary); 3] = [
+    ("zero", Boundary::Zero),
+    ("reflect", Boundary::Reflect),
+    ("nearest", Boundary::Nearest),
+];
+
+#[test]
+fn output_is_bit_identical_for_1_2_4_ranks_and_any_tile_size() {
+    let dir = TestDir::new("img-ranks");
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--rows", "67", "--cols", "53", "--seed", "3", "--out", "in.h5",
+        ],
+    );
+    let common = [
+        "--kernel",
+        "gaussian:1.5:9",
+        "--mode",
+        "same",
+        "--boundary",
+        "reflect",
+        "--method",
+        "direct",
+    ];
+    let mut outs = Vec::new();
+    for (ranks, tile) in [
+        (0usize, "16"),
+        (1, "16"),
+        (2, "16"),
+        (4, "16"),
+        (2, "7"),
+        (4, "64"),
+    ] {
+        let out = format!("n{ranks}-t{tile}.h5");
+        let mut extra = common.to_vec();
+        extra.extend(["--tile", tile, "--threads", "1"]);
+        let args = image_args("in.h5", &out, &extra);
+        let o = if ranks == 0 {
+            run(plain(&args), &dir.0)
+        } else {
+            run(mpirun(ranks, &args), &dir.0)
+        };
+        assert_success(&o);
+        outs.push((ranks, tile, dir.path(&out)));
+    }
+    let (_, _, first) = &outs[0];
+    let want = bits(first, "convolved");
+    for (ranks, tile, f) in &outs[1..] {
+        assert!(
+            bits(f, "convolved") == want,
+            "/convolved differs: {ranks} ranks, tile {tile}"
+        );
+        if *tile == "16" {
+            assert_eq!(stats(f), stats(first), "/stats: {ranks} ranks");
+        }
+    }
+    // and it is the convolution: naive reference within 1e-12
+    let (_, reference) = naive(
+        &dir.path("in.h5"),
+        "gaussian:1.5:9",
+        Mode::Same,
+        Boundary::Reflect,
+    );
+    let (_, got) = read_image(first, "convolved");
+    assert!(rel_err(&got, &reference) <= 1e-12);
+    // the per-tile statistics merged with Moments equal the whole image's
+    let n = got.len() as f64;
+    let mean = got.iter().sum::<f64>() / n;
+    let var = got.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    let f = hdf5::File::open(first).unwrap();
+    let m: f64 = f.dataset("stats/mean").unwrap().read_scalar().unwrap();
+    let v: f64 = f.dataset("stats/variance").unwrap().read_scalar().unwrap();
+    assert!((m - mean).abs() <= 1e-13 * mean.abs() && (v - var).abs() <= 1e-11 * var);
+}
+
+#[test]
+fn fft_output_is_identical_across_ranks() {
+    let dir = TestDir::new("img-fft-ranks");
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--size", "50", "--seed", "5", "--out", "in.h5",
+        ],
+    );
+    let extra = ["--kernel", "radial:21", "--method", "fft", "--tile", "16"];
+    let mut files = Vec::new();
+    for ranks in [1usize, 2, 4] {
+        let out = format!("n{ranks}.h5");
+        assert_success(&run(
+            mpirun(ranks, &image_args("in.h5", &out, &extra)),
+            &dir.0,
+        ));
+        files.push(dir.path(&out));
+    }
+    for f in &files[1..] {
+        assert!(bits(f, "convolved") == bits(&files[0], "convolved"));
+        assert_eq!(stats(f), stats(&files[0]));
+    }
+    assert_eq!(attr(&files[0], "method"), "fft");
+}
+
+/// Every mode x boundary, direct and FFT, odd and even image sizes, kernels
+/// larger than a tile and larger than the image, against the naive oracle.
+#[test]
+fn every_mode_and_boundary_matches_the_naive_reference() {
+    let dir = TestDir::new("img-modes");
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--rows", "37", "--cols", "29", "--seed", "1", "--out", "odd.h5",
+        ],
+    );
+    synth(
+        &dir,
+        &[
+            "--kind", "gradient", "--rows", "24", "--cols", "32", "--out", "even.h5",
+        ],
+    );
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--rows", "5", "--cols", "6", "--seed", "2", "--out", "tiny.h5",
+        ],
+    );
+    let cases = [
+        ("odd.h5", "radial:7", "8"),
+        ("even.h5", "box:11", "4"),    // kernel larger than a tile
+        ("tiny.h5", "radial:15", "4"), // image smaller than the kernel
+    ];
+    let mut n = 0;
+    for (input, kernel, tile) in cases {
+        for (mname, mode) in MODES {
+            for (bname, b) in BOUNDARIES {
+                let (oshape, want) = naive(&dir.path(input), kernel, mode, b);
+                for (method, tol) in [("direct", 1e-12), ("fft", 1e-10)] {
+                    let out = format!("o{n}.h5");
+                    n += 1;
+                    let args = image_args(
+                        input,
+                        &out,
+                        &[
+                            "--kernel",
+                            kernel,
+                            "--mode",
+                            mname,
+                            "--boundary",
+                            bname,
+                            "--method",
+                            method,
+                            "--tile",
+                            tile,
+                        ],
+                    );
+                    assert_success(&run(plain(&args), &dir.0));
+                    let (shape, got) = read_image(&dir.path(&out), "convolved");
+                    let ctx = format!("{input} {kernel} {mname} {bname} {method}");
+                    assert_eq!(shape, oshape, "{ctx}");
+                    let e = rel_err(&got, &want);
+                    assert!(e <= tol, "{ctx}: relative error {e:e}");
+                    assert_eq!(attr(&dir.path(&out), "method"), method, "{ctx}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lecture_deltas_f64_and_f32_match_the_reference() {
+    let dir = TestDir::new("img-lecture");
+    synth(
+        &dir,
+        &[
+            "--kind", "deltas", "--size", "96", "--dtype", "f64", "--out", "d64.h5",
+        ],
+    );
+    synth(
+        &dir,
+        &[
+            "--kind", "deltas", "--size", "96", "--dtype", "f32", "--out", "d32.h5",
+        ],
+    );
+    let extra = [
+        "--dataset",
+        "/image",
+        "--kernel",
+        "radial:15",
+        "--mode",
+        "same",
+        "--boundary",
+        "zero",
+        "--tile",
+        "32",
+    ];
+    assert_success(&run(
+        mpirun(2, &image_args("d64.h5", "c64.h5", &extra)),
+        &dir.0,
+    ));
+    assert_success(&run(
+        mpirun(2, &image_args("d32.h5", "c32.h5", &extra)),
+        &dir.0,
+    ));
+    let (_, want) = naive(&dir.path("d64.h5"), "radial:15", Mode::Same, Boundary::Zero);
+    let (_, got) = read_image(&dir.path("c64.h5"), "convolved");
+    assert!(rel_err(&got, &want) <= 1e-12);
+    let f = hdf5::File::open(dir.path("c32.h5")).unwrap();
+    let ds = f.dataset("convolved").unwrap();
+    assert_eq!(ds.dtype().unwrap().size(), 4, "f32 in, f32 out");
+    let (_, got32) = read_image(&dir.path("c32.h5"), "convolved");
+    assert!(rel_err(&got32, &want) <= 1e-6);
+    // 36 deltas, each spreading the kernel sum over the image
+    let k: f64 = parse_kernel("radial:15", false).unwrap().data.iter().sum();
+    let sum: f64 = f.dataset("stats/sum").unwrap().read_scalar().unwrap();
+    assert!((sum - 36.0 * k).abs() < 1e-3, "{sum} vs {}", 36.0 * k);
+}
+
+#[test]
+fn output_layout_timings_provenance_and_no_temp_file() {
+    let dir = TestDir::new("img-layout");
+    synth(
+        &dir,
+        &["--kind", "gradient", "--size", "40", "--out", "in.h5"],
+    );
+    let o = run(
+        mpirun(
+            2,
+            &image_args("in.h5", "out.h5", &["--kernel", "box:3", "--tile", "16"]),
+        ),
+        &dir.0,
+    );
+    assert_success(&o);
+    assert!(stdout(&o).contains("method direct"), "{}", stdout(&o));
+    assert_eq!(
+        dir.listing(),
+        vec!["in.h5".to_string(), "out.h5".to_string()]
+    );
+    let out = dir.path("out.h5");
+    let f = hdf5::File::open(&out).unwrap();
+    let t = f.dataset("timings").unwrap().read_2d::<f64>().unwrap();
+    assert_eq!(t.shape(), &[2, 6]);
+    assert!(t.iter().all(|v| *v >= 0.0));
+    let job = f
+        .dataset("provenance/job")
+        .unwrap()
+        .read_scalar::<hdf5::types::VarLenUnicode>()
+        .unwrap();
+    assert_eq!(job.as_str(), "image");
+    assert_eq!(
+        f.dataset("kernel")
+            .unwrap()
+            .read_2d::<f64>()
+            .unwrap()
+            .shape(),
+        &[3, 3]
+    );
+    let (min, max) = (read_f64(&out, "/stats/min"), read_f64(&out, "/stats/max"));
+    assert!(0.0 <= min && min < max && max <= 9.0, "min {min} max {max}");
+    assert_eq!(attr(&out, "mode"), "same");
+    assert_eq!(attr(&out, "boundary"), "zero");
+    assert_eq!(attr(&out, "method_requested"), "auto");
+}
+
+#[test]
+fn fits_input_gives_the_same_output_as_hdf5() {
+    let dir = TestDir::new("img-fits");
+    for (fmt, name) in [("hdf5", "in.h5"), ("fits", "in.fits")] {
+        synth(
+            &dir,
+            &[
+                "--kind", "random", "--rows", "45", "--cols", "38", "--seed", "9", "--format", fmt,
+                "--out", name,
+            ],
+        );
+    }
+    for (fmt, name) in [("hdf5", "i16.h5"), ("fits", "i16.fits")] {
+        synth(
+            &dir,
+            &[
+                "--kind", "gradient", "--size", "30", "--dtype", "i16", "--format", fmt, "--out",
+                name,
+            ],
+        );
+    }
+    let extra = [
+        "--kernel",
+        "gaussian:2:7",
+        "--tile",
+        "16",
+        "--boundary",
+        "nearest",
+    ];
+    assert_success(&run(
+        mpirun(2, &image_args("in.h5", "a.h5", &extra)),
+        &dir.0,
+    ));
+    assert_success(&run(
+        mpirun(2, &image_args("in.fits", "b.h5", &extra)),
+        &dir.0,
+    ));
+    assert!(bits(&dir.path("a.h5"), "convolved") == bits(&dir.path("b.h5"), "convolved"));
+    assert_eq!(stats(&dir.path("a.h5")), stats(&dir.path("b.h5")));
+    let mut conv = extra.to_vec();
+    conv.push("--convert");
+    assert_success(&run(plain(&image_args("i16.h5", "c.h5", &conv)), &dir.0));
+    assert_success(&run(plain(&image_args("i16.fits", "d.h5", &conv)), &dir.0));
+    assert!(bits(&dir.path("c.h5"), "convolved") == bits(&dir.path("d.h5"), "convolved"));
+    // integer FITS without --convert is refused like integer HDF5
+    let o = run(plain(&image_args("i16.fits", "e.h5", &extra)), &dir.0);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("BITPIX = 16") && stderr(&o).contains("convert"));
+    assert!(!dir.path("e.h5").exists());
+}
+
+fn make_h5(path: &Path, f: impl FnOnce(&hdf5::File)) {
+    let file = hdf5::File::create(path).unwrap();
+    f(&file);
+}
+
+/// Each bad input: the exit code, a message naming the file and dataset,
+/// and no output file (nor temporary) left behind.
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let dir = TestDir::new("img-bad");
+    make_h5(&dir.path("one_d.h5"), |f| {
+        f.new_dataset_builder()
+            .with_data(&[1.0f64, 2.0, 3.0])
+            .create("image")
+            .unwrap();
+    });
+    make_h5(&dir.path("three_d.h5"), |f| {
+        f.new_dataset_builder()
+            .with_data(&ndarray::Array3::<f64>::zeros((2, 3, 4)))
+            .create("image")
+            .unwrap();
+    });
+    make_h5(&dir.path("int.h5"), |f| {
+        f.new_dataset_builder()
+            .with_data(&ndarray::Array2::<i32>::ones((8, 9)))
+            .create("image")
+            .unwrap();
+    });
+    make_h5(&dir.path("empty.h5"), |f| {
+        f.new_dataset::<f64>()
+            .shape([0, 5])
+            .create("image")
+            .unwrap();
+    });
+    make_h5(&dir.path("nan.h5"), |f| {
+        let mut a = ndarray::Array2::<f64>::ones((40, 40));
+        a[[37, 21]] = f64::NAN;
+        f.new_dataset_builder()
+            .with_data(&a)
+            .create("image")
+            .unwrap();
+    });
+    let inputs = dir.listing();
+    let cases: [(&str, &[&str], i32, &[&str]); 8] = [
+        ("missing.h5", &[], 1, &["missing.h5", "does not exist"]),
+        (
+            "one_d.h5",
+            &["--dataset", "/nope"],
+            1,
+            &["one_d.h5", "/nope", "no such dataset"],
+        ),
+        ("one_d.h5", &[], 1, &["one_d.h5", "'/image'", "1-D"]),
+        ("three_d.h5", &[], 1, &["three_d.h5", "3-D"]),
+        ("int.h5", &[], 1, &["int.h5", "integer", "convert"]),
+        ("empty.h5", &[], 1, &["empty.h5", "empty"]),
+        (
+            "nan.h5",
+            &["--tile", "8"],
+            1,
+            &["nan.h5", "NaN", "row 37, column 21"],
+        ),
+        (
+            "int.h5",
+            &["--kernel", "radial:14"],
+            2,
+            &["radial:14", "odd"],
+        ),
+    ];
+    for (input, extra, code, words) in cases {
+        for ranks in [0usize, 2] {
+            let args = image_args(input, "out.h5", extra);
+            let o = if ranks == 0 {
+                run(plain(&args), &dir.0)
+            } else {
+                run(mpirun(ranks, &args), &dir.0)
+            };
+            let err = stderr(&o);
+            assert_eq!(
+                o.status.code(),
+                Some(code),
+                "{input} {extra:?} ({ranks} ranks): {err}"
+            );
+            for w in words {
+                assert!(err.contains(w), "{input} {extra:?}: '{w}' not in: {err}");
+            }
+            assert_eq!(dir.listing(), inputs, "{input} {extra:?} left files behind");
+        }
+    }
+    // the conversions the messages offer work
+    let o = run(
+        plain(&image_args(
+            "int.h5",
+            "ok.h5",
+            &["--convert", "--kernel", "box:3"],
+        )),
+        &dir.0,
+    );
+    assert_success(&o);
+    assert_eq!(read_f64(&dir.path("ok.h5"), "/stats/max"), 9.0);
+    let o = run(
+        plain(&image_args(
+            "nan.h5",
+            "nan_out.h5",
+            &["--allow-nan", "--kernel", "box:3"],
+        )),
+        &dir.0,
+    );
+    assert_success(&o);
+    let nan_count = hdf5::File::open(dir.path("nan_out.h5"))
+        .unwrap()
+        .dataset("stats/nan_count")
+        .unwrap()
+        .read_scalar::<u64>()
+        .unwrap();
+    assert_eq!(nan_count, 9, "a 3x3 box spreads one NaN to 9 pixels");
+}
+
+#[test]
+fn usage_errors_exit_2_before_mpi() {
+    let dir = TestDir::new("img-usage");
+    for (args, words) in [
+        (vec!["image", "--out", "x.h5"], vec!["no input image"]),
+        (
+            vec!["image", "--input", "a.h5", "--mode", "middle"],
+            vec!["'mode'", "middle"],
+        ),
+        (
+            vec!["image", "--input", "a.h5", "--kernel", "box:4"],
+            vec!["odd"],
+        ),
+        (
+            vec!["image", "--input", "a.h5", "--kernel", "blur:3"],
+            vec!["unknown kernel kind"],
+        ),
+        (
+            vec!["image", "--input", "a.h5", "--set", "colour=1"],
+            vec!["unknown config key"],
+        ),
+        (vec!["synth", "image", "--size", "0"], vec!["between 1"]),
+    ] {
+        let o = run(plain(&args), &dir.0);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        for w in words {
+            assert!(stderr(&o).contains(w), "{args:?}: {}", stderr(&o));
+        }
+        assert!(dir.listing().is_empty());
+    }
+}
