@@ -11,6 +11,7 @@ use tessera::cli::{BenchCommand, Cli, Command};
 use tessera::comm::{current_rank, Comm, Coordinated, MpiComm, PeerFailed};
 use tessera::config::UsageError;
 use tessera::jobs;
+use tessera::scaling;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -37,6 +38,19 @@ fn main() -> ExitCode {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
             Err(e) => report_before_mpi(e),
         },
+        // these two start other runs or read files: never MPI themselves
+        Command::Scale(args) => without_mpi(
+            scaling::study::Study::from_args(&args).and_then(|s| scaling::study::run(&s).map(drop)),
+        ),
+        Command::Report(args) => without_mpi(
+            scaling::report::run(&scaling::report::ReportOptions {
+                files: args.files,
+                out_dir: args.out_dir,
+                cores_per_node: args.cores_per_node,
+                title: args.title,
+            })
+            .map(drop),
+        ),
     }
 }
 
@@ -46,6 +60,16 @@ fn exit_code_of(e: &anyhow::Error) -> u8 {
         2
     } else {
         1
+    }
+}
+
+fn without_mpi(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code_of(&e))
+        }
     }
 }
 
