@@ -4,6 +4,8 @@
 #               the Monte Carlo job on 2 MPI ranks with configs/mc.toml
 #   make test   the same set-up, then the whole test suite (unit + mpirun tests)
 #   make bench  benchmark figures (see README)
+#   make scaling-report  strong + weak scaling of every job at 1, 2, 4 ranks on
+#               this machine -> docs/scaling/ (Markdown, CSV, PNG, SVG)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -18,7 +20,15 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 MPIRUN := mpirun --oversubscribe --bind-to none
 
-.PHONY: run test bench deps build clean
+# scaling-report: jobs studied, work per point (the job's knob: mc samples),
+# runs per point (the fastest is kept), rank counts
+SCALING_JOBS ?= mc
+SCALING_WORK_mc ?= 1e9
+SCALING_REPEAT ?= 3
+SCALING_RANKS ?= 1,2,4
+SCALING_RUNS := $(OUT)/scaling-runs
+
+.PHONY: run test bench deps build clean scaling-report
 
 deps:
 	@./scripts/ensure-deps.sh $(APT_PACKAGES)
@@ -37,6 +47,14 @@ test: deps
 bench: build
 	$(BIN) bench mc
 	$(MPIRUN) -n 2 $(BIN) bench mc --dims 2
+
+scaling-report: build
+	rm -rf $(SCALING_RUNS)
+	$(foreach job,$(SCALING_JOBS),$(BIN) scale --job $(job) --ranks $(SCALING_RANKS) --mode both \
+	  --threads 1 --repeat $(SCALING_REPEAT) --out-dir $(SCALING_RUNS) --no-report \
+	  $(if $(SCALING_WORK_$(job)),--work $(SCALING_WORK_$(job))) && ) true
+	$(BIN) report $(SCALING_RUNS)/*.h5 --out-dir docs/scaling --cores-per-node $$(nproc) \
+	  --title "tessera scaling on this machine ($$(nproc) cores)"
 
 clean:
 	$(CARGO) clean
