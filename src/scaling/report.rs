@@ -473,6 +473,8 @@ fn ranks_word(p: usize) -> String {
 fn fmt_ranks(p: f64) -> String {
     if p.is_infinite() {
         "never (no serial fraction measured)".into()
+    } else if p <= 1.0 {
+        "1 (more ranks do not help at all)".into()
     } else {
         format!("{p:.1}")
     }

@@ -146,17 +146,21 @@ impl Study {
         })
     }
 
-    /// Every run of the study, in the order they are launched.
+    /// Every run of the study, in the order they are launched: round by
+    /// round, each round every mode and rank count once.
     pub fn points(&self) -> Vec<Point> {
+        // repeats outermost: each round visits every point once, so a busy
+        // spell on a shared machine spreads over the points instead of
+        // spoiling all repeats of one
         let mut v = Vec::new();
-        for &mode in &self.modes {
-            for &p in &self.ranks {
-                let value = if mode == "weak" {
-                    self.knob.growth.scaled(self.work, p)
-                } else {
-                    self.work
-                };
-                for r in 1..=self.repeat {
+        for r in 1..=self.repeat {
+            for &mode in &self.modes {
+                for &p in &self.ranks {
+                    let value = if mode == "weak" {
+                        self.knob.growth.scaled(self.work, p)
+                    } else {
+                        self.work
+                    };
                     let out = self
                         .out_dir
                         .join(format!("{}-{mode}-p{p}-r{r}.h5", self.knob.job));
