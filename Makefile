@@ -24,7 +24,7 @@ MPIRUN := mpirun --oversubscribe --bind-to none
 # runs per point (the fastest is kept), rank counts
 SCALING_JOBS ?= mc
 SCALING_WORK_mc ?= 1e9
-SCALING_REPEAT ?= 3
+SCALING_REPEAT ?= 5
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 

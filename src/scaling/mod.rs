@@ -55,17 +55,34 @@ pub struct WorkKnob {
     pub growth: Growth,
     /// A size that runs in about a second on one core (SLURM smoke test).
     pub small: f64,
+    /// Partial results rank 0 gathers and merges for this much work (work
+    /// units): the serial part of the reduction, used by the multi-node
+    /// projection ([`model`]).
+    pub partials: fn(f64) -> f64,
+}
+
+/// Partials proportional to the work (the default for a new job).
+pub fn partials_proportional(work: f64) -> f64 {
+    work
+}
+
+/// mc gathers one (count, mean, M2) per block; blocks are `samples /
+/// auto_block_size(samples)`, at most about 2^20.
+pub fn mc_blocks(samples: f64) -> f64 {
+    let s = samples.max(1.0) as u64;
+    s.div_ceil(crate::jobs::mc::auto_block_size(s)) as f64
 }
 
 /// Per-job work knobs. To add a job: one line, e.g.
-/// `WorkKnob { job: "lightcurves", key: "curves", default: 2e5, growth: Growth::Linear, small: 2e3 }`
-/// or `WorkKnob { job: "image", key: "size", default: 8192.0, growth: Growth::Sqrt, small: 512.0 }`.
+/// `WorkKnob { job: "lightcurves", key: "curves", default: 2e5, growth: Growth::Linear, small: 2e3, partials: partials_proportional }`
+/// or `WorkKnob { job: "image", key: "size", default: 8192.0, growth: Growth::Sqrt, small: 512.0, partials: partials_proportional }`.
 pub const WORK_KNOBS: &[WorkKnob] = &[WorkKnob {
     job: "mc",
     key: "samples",
     default: 4e8,
     growth: Growth::Linear,
     small: 2e6,
+    partials: mc_blocks,
 }];
 
 /// The work knob of `job`, or a usage error listing the known jobs.
@@ -108,5 +125,7 @@ mod tests {
         assert_eq!(format_value(2.5), "2.5");
         assert!(knob_for("mc").is_ok());
         assert!(knob_for("nope").is_err());
+        assert_eq!(mc_blocks(1e9), 15259.0);
+        assert!(mc_blocks(1e12) <= (1u64 << 20) as f64);
     }
 }

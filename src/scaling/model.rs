@@ -7,7 +7,8 @@
 //! ```text
 //! compute(N) = C W / (N c)                 C: measured core-seconds per unit of work
 //! scatter(N) = P / H + a log2 P            H: rank-0 hand-out rate, a: network latency
-//! reduce(N)  = m W + P / G + a log2 P      m: measured merge seconds per unit of work on rank 0,
+//! reduce(N)  = m B(W) + P / G + a log2 P   m: measured rank-0 merge seconds per partial result,
+//!                                          B(W): partials for work W (mc: blocks),
 //!                                          G: rate at which rank 0 receives partial messages
 //! write(N)   = w + P d                     w: measured rank-0 write, d: per-rank cost of a
 //!                                          collective parallel-HDF5 open/close
@@ -44,7 +45,9 @@ pub const DEFAULT_CLUSTER: Cluster = Cluster {
 #[derive(Clone, Copy, Debug)]
 pub struct Measured {
     pub core_seconds_per_work: f64,
-    pub merge_seconds_per_work: f64,
+    pub merge_seconds_per_partial: f64,
+    /// Partial results for an amount of work (the job's [`super::WorkKnob::partials`]).
+    pub partials: fn(f64) -> f64,
     pub read: f64,
     pub write: f64,
 }
@@ -58,9 +61,11 @@ impl Measured {
             super::report::SeriesMode::Weak => s.work? * p.ranks as f64,
         };
         let cores = (p.ranks * p.threads) as f64;
+        let partials = super::knob_for(&s.job).ok()?.partials;
         Some(Measured {
             core_seconds_per_work: p.phases.compute * cores / work,
-            merge_seconds_per_work: p.phases.reduce / work,
+            merge_seconds_per_partial: p.phases.reduce / partials(work),
+            partials,
             read: p.phases.read,
             write: p.phases.write,
         })
@@ -84,7 +89,7 @@ pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
     let tree = p.log2().ceil().max(0.0) * c.latency;
     let compute = m.core_seconds_per_work * work / (nodes * c.cores_per_node);
     let scatter = p / c.handout_rate + tree;
-    let reduce = m.merge_seconds_per_work * work + p / c.gather_rate + tree;
+    let reduce = m.merge_seconds_per_partial * (m.partials)(work) + p / c.gather_rate + tree;
     let write = m.write + p * c.h5_per_rank;
     Projected {
         nodes,
@@ -144,7 +149,8 @@ mod tests {
     fn compute_shrinks_and_overheads_grow_with_nodes() {
         let m = Measured {
             core_seconds_per_work: 1e-8,
-            merge_seconds_per_work: 1e-12,
+            merge_seconds_per_partial: 5e-8,
+            partials: super::super::mc_blocks,
             read: 1e-3,
             write: 1e-3,
         };

@@ -609,6 +609,7 @@ pub fn answers(s: &Series) -> Vec<String> {
         "Communication (scatter + reduce) costs {}.",
         comm.join(", ")
     ));
+    v.extend(loss_breakdown(s));
     match s.mode {
         SeriesMode::Strong => {
             if let Some(p) = pts.iter().skip(1).find(|p| p.wall < pts[0].wall) {
@@ -670,6 +671,47 @@ pub fn answers(s: &Series) -> Vec<String> {
         }
     }
     v
+}
+
+/// Where the time beyond ideal went, phase by phase, for every point after
+/// the first: ideal compute is `compute(p0) p0 / p` (strong) or
+/// `compute(p0)` (weak); every other phase ideally costs what it cost at p0.
+pub fn loss_breakdown(s: &Series) -> Vec<String> {
+    let Some(first) = s.points.first() else {
+        return Vec::new();
+    };
+    let f = &first.phases;
+    s.points
+        .iter()
+        .skip(1)
+        .map(|p| {
+            let ideal_compute = match s.mode {
+                SeriesMode::Strong => f.compute * first.ranks as f64 / p.ranks as f64,
+                SeriesMode::Weak => f.compute,
+            };
+            let ideal_wall = match s.mode {
+                SeriesMode::Strong => first.wall * first.ranks as f64 / p.ranks as f64,
+                SeriesMode::Weak => first.wall,
+            };
+            let q = &p.phases;
+            format!(
+                "Time beyond ideal at {}{}: {:+.3} s = compute on the slowest rank {:+.3} s, communication {:+.4} s, write {:+.4} s, read {:+.4} s (the other ranks waited up to {:.3} s for the slowest){}.",
+                ranks_word(p.ranks),
+                if p.oversubscribed { " (oversubscribed)" } else { "" },
+                p.wall - ideal_wall,
+                q.compute - ideal_compute,
+                (q.scatter + q.reduce) - (f.scatter + f.reduce),
+                q.write - f.write,
+                q.read - f.read,
+                q.wait,
+                if q.compute - ideal_compute > 0.5 * (p.wall - ideal_wall).abs() {
+                    "; mostly compute: the same work per core ran slower (cores shared with other processes, oversubscribed, or memory-bound), not communication"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect()
 }
 
 /// The CSV table, one line per point of every series.
