@@ -23,8 +23,8 @@ MPIRUN := mpirun --oversubscribe --bind-to none
 # scaling-report: jobs studied, work per point (the job's knob: mc samples),
 # runs per point (the fastest is kept), rank counts
 SCALING_JOBS ?= mc
-SCALING_WORK_mc ?= 1e9
-SCALING_REPEAT ?= 5
+SCALING_WORK_mc ?= 4e8
+SCALING_REPEAT ?= 10
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 
