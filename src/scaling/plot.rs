@@ -53,6 +53,18 @@ pub fn draw(series: &[Series], path: &Path) -> anyhow::Result<()> {
     result.with_context(|| format!("drawing '{}'", path.display()))
 }
 
+fn seconds_label(t: f64) -> String {
+    if t >= 10.0 {
+        format!("{t:.0}")
+    } else if t >= 1.0 {
+        format!("{t:.1}")
+    } else if t >= 0.01 {
+        format!("{t:.2}")
+    } else {
+        format!("{t:.1e}")
+    }
+}
+
 fn log2(p: usize) -> f64 {
     (p as f64).log2()
 }
@@ -103,9 +115,10 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(64)
+        // log10 of the time on a linear axis: evenly spaced labels in seconds
         .build_cartesian_2d(
             x_range.clone(),
-            ((ideal_min * 0.8)..(tmax * 1.25)).log_scale(),
+            (ideal_min * 0.8).log10()..(tmax * 1.25).log10(),
         )
         .map_err(e)?;
     time.configure_mesh()
@@ -113,14 +126,18 @@ where
         .y_desc("wall time (s)")
         .x_labels(x_labels * 4)
         .x_label_formatter(&x_fmt)
-        .y_labels(12)
-        .y_label_formatter(&|y| format!("{y:.2}"))
+        .y_labels(10)
+        .y_label_formatter(&|y| seconds_label(10f64.powf(*y)))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(e)?;
     for (i, s) in series.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];
-        let pts: Vec<(f64, f64)> = s.points.iter().map(|p| (log2(p.ranks), p.wall)).collect();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|p| (log2(p.ranks), p.wall.log10()))
+            .collect();
         let label = match &s.fit {
             Some(f) => format!("{} — Amdahl s = {:.4}", s.title(), f.serial_fraction),
             None => s.title(),
@@ -140,7 +157,7 @@ where
                     SeriesMode::Strong => t0 * p0 / p.ranks as f64,
                     SeriesMode::Weak => t0,
                 };
-                (log2(p.ranks), t)
+                (log2(p.ranks), t.log10())
             })
             .collect();
         time.draw_series(DashedLineSeries::new(
@@ -154,7 +171,7 @@ where
             let curve: Vec<(f64, f64)> = (0..=60)
                 .map(|k| {
                     let x = log2(pmin) + (log2(pmax) - log2(pmin)) * k as f64 / 60.0;
-                    (x, f.time(2f64.powf(x)))
+                    (x, f.time(2f64.powf(x)).log10())
                 })
                 .collect();
             time.draw_series(DashedLineSeries::new(curve, 2, 3, c.stroke_width(2)))

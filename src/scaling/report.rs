@@ -704,7 +704,9 @@ pub fn loss_breakdown(s: &Series) -> Vec<String> {
                 q.write - f.write,
                 q.read - f.read,
                 q.wait,
-                if q.compute - ideal_compute > 0.5 * (p.wall - ideal_wall).abs() {
+                if p.wall - ideal_wall > 0.05 * ideal_wall
+                    && q.compute - ideal_compute > 0.5 * (p.wall - ideal_wall)
+                {
                     "; mostly compute: the same work per core ran slower (cores shared with other processes, oversubscribed, or memory-bound), not communication"
                 } else {
                     ""
