@@ -5,6 +5,8 @@
 #   make test   the same set-up, then the whole test suite (unit + mpirun tests)
 #   make bench  benchmark figures (see README)
 #   make gpu-bench  GPU figures and the CuPy comparison (on a GPU machine; docs/gpu.md)
+#   make scaling-report  strong + weak scaling of every job at 1, 2, 4 ranks on
+#               this machine -> docs/scaling/ (Markdown, CSV, PNG, SVG)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -19,7 +21,15 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 MPIRUN := mpirun --oversubscribe --bind-to none
 
-.PHONY: run test bench gpu-bench deps build clean
+# scaling-report: jobs studied, work per point (the job's knob: mc samples),
+# runs per point (the fastest is kept), rank counts
+SCALING_JOBS ?= mc
+SCALING_WORK_mc ?= 4e8
+SCALING_REPEAT ?= 10
+SCALING_RANKS ?= 1,2,4
+SCALING_RUNS := $(OUT)/scaling-runs
+
+.PHONY: run test bench gpu-bench deps build clean scaling-report
 
 deps:
 	@./scripts/ensure-deps.sh $(APT_PACKAGES)
@@ -44,6 +54,14 @@ bench: build
 
 gpu-bench: build
 	./scripts/gpu-bench.sh
+
+scaling-report: build
+	rm -rf $(SCALING_RUNS)
+	$(foreach job,$(SCALING_JOBS),$(BIN) scale --job $(job) --ranks $(SCALING_RANKS) --mode both \
+	  --threads 1 --repeat $(SCALING_REPEAT) --out-dir $(SCALING_RUNS) --no-report \
+	  $(if $(SCALING_WORK_$(job)),--work $(SCALING_WORK_$(job))) && ) true
+	$(BIN) report $(SCALING_RUNS)/*.h5 --out-dir docs/scaling --cores-per-node $$(nproc) \
+	  --title "tessera scaling on this machine ($$(nproc) cores)"
 
 clean:
 	$(CARGO) clean

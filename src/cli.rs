@@ -10,6 +10,7 @@ use toml::Value;
 use crate::config::Layered;
 use crate::jobs::image::ImageConfig;
 use crate::jobs::mc::McConfig;
+use crate::scaling::study::{Launcher, Mode};
 
 const AFTER_HELP: &str = "\
 Run it plainly (one rank) or under MPI:
@@ -81,6 +82,20 @@ pub enum Command {
     /// The CUDA backend: what is installed, and a kernel compile check.
     #[command(subcommand)]
     Gpu(GpuCommand),
+    /// Scaling study: run a job at several rank counts (strong: fixed total
+    /// work; weak: work proportional to ranks) with mpirun here or one sbatch
+    /// job per point, then write the report.
+    ///
+    /// Example: tessera scale --job mc --ranks 1,2,4 --mode both --repeat 3
+    /// --out-dir out/scaling. Outputs are named JOB-MODE-pRANKS-rREPEAT.h5.
+    Scale(ScaleArgs),
+    /// Scaling report from HDF5 outputs alone (/provenance, /timings):
+    /// Markdown and CSV tables, PNG and SVG plots, Amdahl fit.
+    ///
+    /// Runs are grouped into series by themselves: the same total work at
+    /// several rank counts is a strong series, the same work per rank a weak
+    /// one. Repeats at one rank count keep the fastest run.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -456,6 +471,80 @@ pub struct SynthImageArgs {
     /// hdf5 or fits.
     #[arg(long, default_value = "hdf5")]
     pub format: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ScaleArgs {
+    /// Job to study (mc; lightcurves and image once they exist).
+    #[arg(long, default_value = "mc")]
+    pub job: String,
+    /// Rank counts, comma separated.
+    #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
+    pub ranks: Vec<usize>,
+    /// strong = fixed total work; weak = work proportional to ranks; both.
+    #[arg(long, value_enum, default_value = "strong")]
+    pub mode: Mode,
+    /// mpirun = run here, one point after another; sbatch = one SLURM job per point.
+    #[arg(long, value_enum, default_value = "mpirun")]
+    pub launcher: Launcher,
+    /// The job's work knob (mc: samples): total work for strong scaling,
+    /// work of one rank for weak scaling. [default: the job's, mc 4e8]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub work: Option<String>,
+    /// Rayon threads per rank (sbatch: --cpus-per-task).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Runs per point; the report keeps the fastest.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Where outputs, logs and the report go.
+    #[arg(long, default_value = "out/scaling", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Job config file passed to every run.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Job config override passed to every run (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// sbatch: ranks per node (nodes = ceil(ranks / this)). [default: all on one node]
+    #[arg(long, value_name = "N")]
+    pub ranks_per_node: Option<usize>,
+    /// sbatch: the job script. [default: slurm/JOB.sbatch]
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// sbatch: extra sbatch option, e.g. --sbatch-arg=--partition=short (repeatable).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// Cores per node, to mark oversubscribed points in the report.
+    /// [default: this machine's cores with mpirun, unknown with sbatch]
+    #[arg(long, value_name = "N")]
+    pub cores_per_node: Option<usize>,
+    /// sbatch: minutes to wait for the jobs before giving up.
+    #[arg(long, default_value_t = 60, value_name = "MIN")]
+    pub wait_minutes: u64,
+    /// Only run (or submit); no report.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Print the commands without running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// HDF5 outputs of tessera runs (any job; any mix of rank counts).
+    #[arg(required = true, value_name = "FILE.h5")]
+    pub files: Vec<PathBuf>,
+    /// Where scaling.md, scaling.csv, scaling.png and scaling.svg go.
+    #[arg(long, default_value = "out/scaling", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Cores per node: points with more ranks x threads per node are marked
+    /// oversubscribed and left out of the Amdahl fit.
+    #[arg(long, value_name = "N")]
+    pub cores_per_node: Option<usize>,
+    /// Title of the report.
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,8 @@
 //!
 //! Layers: [`comm`] is the only module that uses MPI; [`numeric`] holds pure
 //! kernels; [`jobs`] are the drivers; [`output`], [`timings`] and [`log`]
-//! are I/O; [`config`] and [`cli`] validate what the user asked for.
+//! are I/O; [`config`] and [`cli`] validate what the user asked for;
+//! [`scaling`] plans scaling studies and reports on their outputs.
 
 pub mod bench;
 pub mod cli;
@@ -17,4 +18,5 @@ pub mod lcio;
 pub mod log;
 pub mod numeric;
 pub mod output;
+pub mod scaling;
 pub mod timings;

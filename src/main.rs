@@ -15,6 +15,7 @@ use tessera::config::UsageError;
 use tessera::config::{parse_count, usage};
 use tessera::jobs;
 use tessera::numeric::synth::SynthParams;
+use tessera::scaling;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -100,6 +101,19 @@ fn main() -> ExitCode {
             Err(e) => report_before_mpi(e),
         },
         Command::Export(a) => with_mpi(|comm| jobs::lcfiles::export(comm, &a.input, &a.csv)),
+        // these two start other runs or read files: never MPI themselves
+        Command::Scale(args) => without_mpi(
+            scaling::study::Study::from_args(&args).and_then(|s| scaling::study::run(&s).map(drop)),
+        ),
+        Command::Report(args) => without_mpi(
+            scaling::report::run(&scaling::report::ReportOptions {
+                files: args.files,
+                out_dir: args.out_dir,
+                cores_per_node: args.cores_per_node,
+                title: args.title,
+            })
+            .map(drop),
+        ),
     }
 }
 
@@ -175,6 +189,16 @@ fn exit_code_of(e: &anyhow::Error) -> u8 {
         2
     } else {
         1
+    }
+}
+
+fn without_mpi(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code_of(&e))
+        }
     }
 }
 

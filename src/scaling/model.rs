@@ -1,0 +1,164 @@
+//! A per-phase performance model that projects a measured strong series to
+//! 1..1024 nodes (pure numerics; see docs/scaling-model.md for the
+//! derivation and the assumed cluster parameters).
+//!
+//! For `N` nodes with `c` cores and `q` ranks each (`P = N q` ranks):
+//!
+//! ```text
+//! compute(N) = C W / (N c)                 C: measured core-seconds per unit of work
+//! scatter(N) = P / H + a log2 P            H: rank-0 hand-out rate, a: network latency
+//! reduce(N)  = m B(W) + P / G + a log2 P   m: measured rank-0 merge seconds per partial result,
+//!                                          B(W): partials for work W (mc: blocks),
+//!                                          G: rate at which rank 0 receives partial messages
+//! write(N)   = w + P d                     w: measured rank-0 write, d: per-rank cost of a
+//!                                          collective parallel-HDF5 open/close
+//! read(N)    = r                           measured
+//! ```
+
+use super::report::Series;
+
+/// Cluster parameters assumed by the projection (not measured here).
+#[derive(Clone, Copy, Debug)]
+pub struct Cluster {
+    pub cores_per_node: f64,
+    pub ranks_per_node: f64,
+    /// Point-to-point latency, seconds (InfiniBand HDR class).
+    pub latency: f64,
+    /// Work assignments rank 0 hands out per second.
+    pub handout_rate: f64,
+    /// Partial-result messages rank 0 receives per second.
+    pub gather_rate: f64,
+    /// Per-rank cost of a collective parallel-HDF5 file open/close, seconds.
+    pub h5_per_rank: f64,
+}
+
+pub const DEFAULT_CLUSTER: Cluster = Cluster {
+    cores_per_node: 64.0,
+    ranks_per_node: 4.0,
+    latency: 2e-6,
+    handout_rate: 1e6,
+    gather_rate: 5e5,
+    h5_per_rank: 2e-5,
+};
+
+/// What the model takes from one measured run (the series' first point).
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    pub core_seconds_per_work: f64,
+    pub merge_seconds_per_partial: f64,
+    /// Partial results for an amount of work (the job's [`super::WorkKnob::partials`]).
+    pub partials: fn(f64) -> f64,
+    pub read: f64,
+    pub write: f64,
+}
+
+impl Measured {
+    pub fn from_series(s: &Series) -> Option<Measured> {
+        let p = s.points.first()?;
+        // work units done by the first point's run
+        let work = match s.mode {
+            super::report::SeriesMode::Strong => s.work?,
+            super::report::SeriesMode::Weak => s.work? * p.ranks as f64,
+        };
+        let cores = (p.ranks * p.threads) as f64;
+        let partials = super::knob_for(&s.job).ok()?.partials;
+        Some(Measured {
+            core_seconds_per_work: p.phases.compute * cores / work,
+            merge_seconds_per_partial: p.phases.reduce / partials(work),
+            partials,
+            read: p.phases.read,
+            write: p.phases.write,
+        })
+    }
+}
+
+/// One projected row.
+#[derive(Clone, Copy, Debug)]
+pub struct Projected {
+    pub nodes: f64,
+    pub ranks: f64,
+    pub compute: f64,
+    pub scatter: f64,
+    pub reduce: f64,
+    pub write: f64,
+    pub total: f64,
+}
+
+pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
+    let p = nodes * c.ranks_per_node;
+    let tree = p.log2().ceil().max(0.0) * c.latency;
+    let compute = m.core_seconds_per_work * work / (nodes * c.cores_per_node);
+    let scatter = p / c.handout_rate + tree;
+    let reduce = m.merge_seconds_per_partial * (m.partials)(work) + p / c.gather_rate + tree;
+    let write = m.write + p * c.h5_per_rank;
+    Projected {
+        nodes,
+        ranks: p,
+        compute,
+        scatter,
+        reduce,
+        write,
+        total: m.read + compute + scatter + reduce + write,
+    }
+}
+
+/// The projection table for `work` units of work (Markdown), for 1, 2, 4
+/// .. 1024 nodes, strong scaling, plus the weak-scaling efficiency with
+/// `work` per node.
+pub fn markdown(m: &Measured, c: &Cluster, work: f64, knob: &str) -> String {
+    let mut s = format!(
+        "Projection (strong scaling of {knob} = {}; {} cores and {} ranks per node; latency {} us, hand-out {:.0e}/s, gather {:.0e}/s, HDF5 open {} us per rank; see docs/scaling-model.md):\n\n",
+        super::report::short_number(work),
+        c.cores_per_node,
+        c.ranks_per_node,
+        c.latency * 1e6,
+        c.handout_rate,
+        c.gather_rate,
+        c.h5_per_rank * 1e6
+    );
+    s.push_str("| nodes | ranks | compute s | scatter s | reduce s | write s | total s | speed-up | efficiency | weak eff. |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let base = project(m, c, work, 1.0);
+    let mut n = 1.0;
+    while n <= 1024.0 {
+        let r = project(m, c, work, n);
+        let weak = project(m, c, work * n, n);
+        let speedup = base.total / r.total;
+        s.push_str(&format!(
+            "| {} | {} | {:.3e} | {:.2e} | {:.2e} | {:.2e} | {:.3e} | {:.1} | {:.1}% | {:.1}% |\n",
+            n,
+            r.ranks,
+            r.compute,
+            r.scatter,
+            r.reduce,
+            r.write,
+            r.total,
+            speedup,
+            100.0 * speedup / n,
+            100.0 * base.total / weak.total
+        ));
+        n *= 2.0;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compute_shrinks_and_overheads_grow_with_nodes() {
+        let m = Measured {
+            core_seconds_per_work: 1e-8,
+            merge_seconds_per_partial: 5e-8,
+            partials: super::super::mc_blocks,
+            read: 1e-3,
+            write: 1e-3,
+        };
+        let c = DEFAULT_CLUSTER;
+        let a = project(&m, &c, 1e12, 1.0);
+        let b = project(&m, &c, 1e12, 1024.0);
+        assert!((a.compute / b.compute - 1024.0).abs() < 1e-9);
+        assert!(b.scatter > a.scatter && b.reduce > a.reduce && b.write > a.write);
+        assert!(markdown(&m, &c, 1e12, "samples").lines().count() > 12);
+    }
+}

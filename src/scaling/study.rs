@@ -1,0 +1,464 @@
+//! `tessera scale`: plans a strong or weak scaling series for one job, runs
+//! it locally with `mpirun` or submits one SLURM job per point with
+//! `sbatch`, waits for the outputs and writes the report.
+//!
+//! Strong scaling keeps the total work fixed (the knob value is the same at
+//! every rank count); weak scaling keeps the work per rank fixed (the knob
+//! grows with the ranks, see [`Growth`](super::Growth)).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use super::{format_value, knob_for, WorkKnob};
+use crate::config::usage;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Fixed total work.
+    Strong,
+    /// Work proportional to the ranks.
+    Weak,
+    /// A strong and a weak series.
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Launcher {
+    /// Run each point here, one after another, with `mpirun`.
+    Mpirun,
+    /// Submit one SLURM job per point with `sbatch`, wait, then report.
+    Sbatch,
+}
+
+/// A validated study (usage errors exit 2 before anything runs).
+#[derive(Clone, Debug)]
+pub struct Study {
+    pub knob: &'static WorkKnob,
+    pub ranks: Vec<usize>,
+    pub modes: Vec<&'static str>,
+    pub launcher: Launcher,
+    pub work: f64,
+    pub threads: usize,
+    pub repeat: usize,
+    pub out_dir: PathBuf,
+    pub config: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub ranks_per_node: Option<usize>,
+    pub script: PathBuf,
+    pub sbatch_args: Vec<String>,
+    pub cores_per_node: Option<usize>,
+    pub report: bool,
+    pub dry_run: bool,
+    pub wait_limit: Duration,
+}
+
+/// One run of the series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub mode: &'static str,
+    pub ranks: usize,
+    pub repeat: usize,
+    /// The knob value for this run.
+    pub value: f64,
+    pub out: PathBuf,
+}
+
+impl Study {
+    pub fn from_args(a: &crate::cli::ScaleArgs) -> anyhow::Result<Study> {
+        let knob = knob_for(&a.job)?;
+        if a.ranks.is_empty() || a.ranks.contains(&0) {
+            return Err(usage("--ranks: give rank counts >= 1, e.g. --ranks 1,2,4"));
+        }
+        let mut ranks = a.ranks.clone();
+        ranks.sort_unstable();
+        ranks.dedup();
+        let work = match &a.work {
+            None => knob.default,
+            Some(s) => crate::config::parse_count(s)
+                .map(|v| v as f64)
+                .or_else(|| s.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--work '{s}': expected a positive number such as 4e8 (the job's '{}')",
+                        knob.key
+                    ))
+                })?,
+        };
+        if a.threads == 0 || a.repeat == 0 {
+            return Err(usage("--threads and --repeat must be at least 1"));
+        }
+        if a.ranks_per_node == Some(0) {
+            return Err(usage("--ranks-per-node must be at least 1"));
+        }
+        for s in &a.set {
+            if !s.contains('=') {
+                return Err(usage(format!("--set '{s}': expected key=value")));
+            }
+            let key = s.split('=').next().unwrap_or("").trim();
+            if key == knob.key || key == "out" || key == "threads" {
+                return Err(usage(format!(
+                    "--set {key}=...: the study sets '{key}' itself (use --work / --threads / --out-dir)"
+                )));
+            }
+        }
+        let modes = match a.mode {
+            Mode::Strong => vec!["strong"],
+            Mode::Weak => vec!["weak"],
+            Mode::Both => vec!["strong", "weak"],
+        };
+        let script = a
+            .script
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("slurm/{}.sbatch", knob.job)));
+        if a.launcher == Launcher::Sbatch && !a.dry_run && !script.is_file() {
+            return Err(usage(format!(
+                "--script: '{}' not found (run from the repository root or pass --script)",
+                script.display()
+            )));
+        }
+        let cores_per_node = a.cores_per_node.or(match a.launcher {
+            // local runs: oversubscription is known
+            Launcher::Mpirun => std::thread::available_parallelism().ok().map(|n| n.get()),
+            Launcher::Sbatch => None,
+        });
+        Ok(Study {
+            knob,
+            ranks,
+            modes,
+            launcher: a.launcher,
+            work,
+            threads: a.threads,
+            repeat: a.repeat,
+            out_dir: a.out_dir.clone(),
+            config: a.config.clone(),
+            sets: a.set.clone(),
+            ranks_per_node: a.ranks_per_node,
+            script,
+            sbatch_args: a.sbatch_arg.clone(),
+            cores_per_node,
+            report: !a.no_report,
+            dry_run: a.dry_run,
+            wait_limit: Duration::from_secs(a.wait_minutes.max(1) * 60),
+        })
+    }
+
+    /// Every run of the study, in the order they are launched: round by
+    /// round, each round every mode and rank count once.
+    pub fn points(&self) -> Vec<Point> {
+        // repeats outermost: each round visits every point once, so a busy
+        // spell on a shared machine spreads over the points instead of
+        // spoiling all repeats of one
+        let mut v = Vec::new();
+        for r in 1..=self.repeat {
+            for &mode in &self.modes {
+                for &p in &self.ranks {
+                    let value = if mode == "weak" {
+                        self.knob.growth.scaled(self.work, p)
+                    } else {
+                        self.work
+                    };
+                    let out = self
+                        .out_dir
+                        .join(format!("{}-{mode}-p{p}-r{r}.h5", self.knob.job));
+                    v.push(Point {
+                        mode,
+                        ranks: p,
+                        repeat: r,
+                        value,
+                        out,
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    /// The job's arguments for one point (after `tessera <job>`), except
+    /// `--config`, which the launchers place themselves.
+    pub fn job_args(&self, pt: &Point) -> Vec<String> {
+        let mut a = Vec::new();
+        for s in &self.sets {
+            a.push("--set".to_string());
+            a.push(s.clone());
+        }
+        a.extend([
+            "--set".into(),
+            format!("{}={}", self.knob.key, format_value(pt.value)),
+            "--set".into(),
+            format!("threads={}", self.threads),
+            "--set".into(),
+            format!("out={}", pt.out.display()),
+        ]);
+        a
+    }
+
+    fn mpirun_command(&self, bin: &Path, pt: &Point) -> Command {
+        let mpirun = std::env::var("TESSERA_MPIRUN").unwrap_or_else(|_| "mpirun".into());
+        let mut c = Command::new(mpirun);
+        c.args([
+            "-n",
+            &pt.ranks.to_string(),
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+        ]);
+        c.arg(bin).arg(self.knob.job);
+        if let Some(cfg) = &self.config {
+            c.arg("--config").arg(cfg);
+        }
+        c.args(self.job_args(pt));
+        c
+    }
+
+    fn sbatch_command(&self, bin: &Path, pt: &Point) -> Command {
+        let per_node = self.ranks_per_node.unwrap_or(pt.ranks).min(pt.ranks);
+        let nodes = pt.ranks.div_ceil(per_node);
+        let name = format!(
+            "tessera-{}-{}-p{}-r{}",
+            self.knob.job, pt.mode, pt.ranks, pt.repeat
+        );
+        let mut export = format!("ALL,TESSERA={}", bin.display());
+        if let Some(cfg) = &self.config {
+            export.push_str(&format!(",TESSERA_CONFIG={}", cfg.display()));
+        }
+        let mut c = Command::new("sbatch");
+        c.args([
+            "--parsable".to_string(),
+            format!("--job-name={name}"),
+            format!("--nodes={nodes}"),
+            format!("--ntasks={}", pt.ranks),
+            format!("--ntasks-per-node={per_node}"),
+            format!("--cpus-per-task={}", self.threads),
+            format!(
+                "--output={}",
+                self.out_dir.join(format!("{name}-%j.log")).display()
+            ),
+            format!("--export={export}"),
+        ]);
+        c.args(&self.sbatch_args);
+        c.arg(&self.script);
+        c.args(self.job_args(pt));
+        c
+    }
+}
+
+fn shown(c: &Command) -> String {
+    std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs the study and, unless told not to, writes the report into the
+/// output directory. Returns the output files.
+pub fn run(study: &Study) -> anyhow::Result<Vec<PathBuf>> {
+    let bin = std::env::current_exe().context("locating the tessera binary")?;
+    let points = study.points();
+    if !study.dry_run {
+        std::fs::create_dir_all(&study.out_dir)
+            .with_context(|| format!("creating '{}'", study.out_dir.display()))?;
+    }
+    let mut outputs = Vec::new();
+    match study.launcher {
+        Launcher::Mpirun => {
+            for (i, pt) in points.iter().enumerate() {
+                let mut c = study.mpirun_command(&bin, pt);
+                eprintln!("scale [{}/{}] {}", i + 1, points.len(), shown(&c));
+                if study.dry_run {
+                    continue;
+                }
+                let o = c
+                    .stdout(std::process::Stdio::null())
+                    .output()
+                    .context("starting mpirun (is OpenMPI installed?)")?;
+                if !o.status.success() {
+                    bail!(
+                        "run {} failed with {}:\n{}",
+                        pt.out.display(),
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                }
+                outputs.push(pt.out.clone());
+            }
+        }
+        Launcher::Sbatch => {
+            let mut jobs = Vec::new();
+            for pt in &points {
+                let mut c = study.sbatch_command(&bin, pt);
+                eprintln!("scale: {}", shown(&c));
+                if study.dry_run {
+                    continue;
+                }
+                let o = c.output().context("running sbatch (is SLURM installed?)")?;
+                if !o.status.success() {
+                    bail!(
+                        "sbatch failed: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    );
+                }
+                let id = String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                eprintln!("scale: submitted job {id} -> {}", pt.out.display());
+                jobs.push((id, pt.clone()));
+            }
+            if !study.dry_run {
+                wait_for_jobs(&jobs, study.wait_limit)?;
+                for (id, pt) in &jobs {
+                    if pt.out.is_file() {
+                        outputs.push(pt.out.clone());
+                    } else {
+                        eprintln!(
+                            "scale: job {id} left no {} (see its log in {})",
+                            pt.out.display(),
+                            study.out_dir.display()
+                        );
+                    }
+                }
+                if outputs.len() < jobs.len() {
+                    bail!(
+                        "{} of {} jobs produced no output",
+                        jobs.len() - outputs.len(),
+                        jobs.len()
+                    );
+                }
+            }
+        }
+    }
+    if study.report && !study.dry_run {
+        let opts = super::report::ReportOptions {
+            files: outputs.clone(),
+            out_dir: study.out_dir.clone(),
+            cores_per_node: study.cores_per_node,
+            title: None,
+        };
+        super::report::run(&opts)?;
+    }
+    Ok(outputs)
+}
+
+/// Polls `squeue` until none of `jobs` is queued or running.
+fn wait_for_jobs(jobs: &[(String, Point)], limit: Duration) -> anyhow::Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = jobs.iter().map(|(id, _)| id.as_str()).collect();
+    let list = ids.join(",");
+    let start = Instant::now();
+    eprintln!("scale: waiting for jobs {list}");
+    loop {
+        let o = Command::new("squeue")
+            .args(["-h", "-o", "%i", "-j", &list])
+            .output()
+            .context("running squeue")?;
+        // squeue exits non-zero once every listed job has left the queue
+        let left = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        if left == 0 {
+            return Ok(());
+        }
+        if start.elapsed() > limit {
+            bail!(
+                "{left} of {} jobs still queued or running after {:?}; run `tessera report` on the outputs later",
+                ids.len(),
+                limit
+            );
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ScaleArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: ScaleArgs,
+    }
+
+    fn study(args: &[&str]) -> anyhow::Result<Study> {
+        let w = Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()))?;
+        Study::from_args(&w.a)
+    }
+
+    #[test]
+    fn strong_keeps_total_and_weak_scales_it() {
+        let s = study(&["--ranks", "4,1,2", "--mode", "both", "--work", "1e6"]).unwrap();
+        let pts = s.points();
+        assert_eq!(pts.len(), 6);
+        let strong: Vec<f64> = pts
+            .iter()
+            .filter(|p| p.mode == "strong")
+            .map(|p| p.value)
+            .collect();
+        let weak: Vec<(usize, f64)> = pts
+            .iter()
+            .filter(|p| p.mode == "weak")
+            .map(|p| (p.ranks, p.value))
+            .collect();
+        assert_eq!(strong, vec![1e6; 3]);
+        assert_eq!(weak, vec![(1, 1e6), (2, 2e6), (4, 4e6)]);
+        let args = s.job_args(&pts[5]);
+        assert!(args.contains(&"samples=4000000".to_string()), "{args:?}");
+        assert!(args.contains(&"threads=1".to_string()));
+    }
+
+    #[test]
+    fn sbatch_points_ask_for_nodes_tasks_and_cpus() {
+        let s = study(&[
+            "--ranks",
+            "8",
+            "--launcher",
+            "sbatch",
+            "--ranks-per-node",
+            "4",
+            "--threads",
+            "2",
+            "--dry-run",
+        ])
+        .unwrap();
+        let pt = &s.points()[0];
+        let c = shown(&s.sbatch_command(Path::new("/bin/tessera"), pt));
+        for want in [
+            "--nodes=2",
+            "--ntasks=8",
+            "--ntasks-per-node=4",
+            "--cpus-per-task=2",
+            "slurm/mc.sbatch",
+        ] {
+            assert!(c.contains(want), "{want} missing in {c}");
+        }
+    }
+
+    #[test]
+    fn bad_studies_are_usage_errors() {
+        for args in [
+            vec!["--ranks", "0,2"],
+            vec!["--job", "nope"],
+            vec!["--work", "-5"],
+            vec!["--set", "samples=5"],
+            vec!["--threads", "0"],
+        ] {
+            let e = study(&args).unwrap_err();
+            assert!(
+                e.downcast_ref::<crate::config::UsageError>().is_some(),
+                "{args:?}: {e}"
+            );
+        }
+    }
+}
