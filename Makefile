@@ -29,7 +29,7 @@ SCALING_REPEAT ?= 10
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 
-.PHONY: run test bench gpu-bench deps build clean scaling-report
+.PHONY: run test bench gpu-bench deps build clean scaling-report s82
 
 deps:
 	@./scripts/ensure-deps.sh $(APT_PACKAGES)
@@ -66,3 +66,12 @@ scaling-report: build
 clean:
 	$(CARGO) clean
 	rm -rf $(OUT)
+
+# The real-data acceptance set: SDSS Stripe 82 RR Lyrae periods against Sesar et al. (2010).
+S82 ?= ../shared/data/sdss-s82-rrlyrae
+s82: build
+	@mkdir -p $(OUT)
+	$(BIN) ingest csv $(S82)/light-curves --out $(OUT)/s82.h5
+	$(BIN) lightcurves --input $(OUT)/s82.h5 --out $(OUT)/s82-features.h5 --min-period 0.2 --max-period 2 --set structure_function=false
+	$(BIN) export $(OUT)/s82-features.h5 --csv $(OUT)/s82-features.csv
+	python3 scripts/s82_periods.py $(OUT)/s82-features.csv $(S82)/periods.csv
