@@ -239,20 +239,7 @@ impl LcArgs {
             ("min_period", &self.min_period),
             ("max_period", &self.max_period),
         ];
-        for (key, value) in flags {
-            if let Some(v) = value {
-                let v = flag_value(v);
-                // periods are numbers: keep "0.5" numeric so the key's parser sees a float
-                let v = match v {
-                    Value::String(s) => s
-                        .parse::<f64>()
-                        .map(Value::Float)
-                        .unwrap_or(Value::String(s)),
-                    other => other,
-                };
-                l.set(key, v, format!("--{}", key.replace('_', "-")));
-            }
-        }
+        set_flags(&mut l, &flags, |_, v| flag_value(v));
         l.apply_sets(&self.set)?;
         crate::jobs::lightcurves::LcConfig::from_layered(&l)
     }
@@ -316,11 +303,7 @@ impl McArgs {
             ("block_size", &self.block_size),
             ("threads", &self.threads),
         ];
-        for (key, value) in flags {
-            if let Some(v) = value {
-                l.set(key, flag_value(v), format!("--{}", key.replace('_', "-")));
-            }
-        }
+        set_flags(&mut l, &flags, |_, v| flag_value(v));
         if let Some(out) = &self.out {
             l.set("out", Value::String(out.display().to_string()), "--out");
         }
@@ -330,6 +313,20 @@ impl McArgs {
 
     pub fn to_config(&self) -> anyhow::Result<McConfig> {
         McConfig::from_layered(&self.layered()?)
+    }
+}
+
+/// Sets each given flag's value in the layered config, naming `--flag` as
+/// its source; `value` turns the flag's text into a config value.
+fn set_flags(
+    l: &mut Layered,
+    flags: &[(&str, &Option<String>)],
+    value: impl Fn(&str, &str) -> Value,
+) {
+    for (key, v) in flags {
+        if let Some(v) = v {
+            l.set(key, value(key, v), format!("--{}", key.replace('_', "-")));
+        }
     }
 }
 
@@ -404,16 +401,13 @@ impl ImageArgs {
             ("tile", &self.tile),
             ("threads", &self.threads),
         ];
-        for (key, value) in flags {
-            if let Some(v) = value {
-                let v = if key == "dataset" || key == "kernel" {
-                    Value::String(v.clone())
-                } else {
-                    flag_value(v)
-                };
-                l.set(key, v, format!("--{}", key.replace('_', "-")));
+        set_flags(&mut l, &flags, |key, v| {
+            if key == "dataset" || key == "kernel" {
+                Value::String(v.to_string())
+            } else {
+                flag_value(v)
             }
-        }
+        });
         for (key, on) in [
             ("normalize", self.normalize),
             ("convert", self.convert),
