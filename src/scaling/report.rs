@@ -307,6 +307,12 @@ impl Series {
     pub fn title(&self) -> String {
         format!("{} {} ({})", self.job, self.mode.name(), self.size_label)
     }
+
+    /// [`Series::title`] without the study settings (plot legends).
+    pub fn short_title(&self) -> String {
+        let size = self.size_label.split(';').next().unwrap_or("");
+        format!("{} {} ({size})", self.job, self.mode.name())
+    }
 }
 
 /// Same value up to rounding in a config file (relative 1e-6).
@@ -612,7 +618,11 @@ pub fn markdown(series: &[Series], runs: &[Run], opts: &ReportOptions, plot_name
         if let (SeriesMode::Strong, Some(m), Some(w)) =
             (s.mode, super::model::Measured::from_series(s), s.work)
         {
-            let knob = s.knob_key.unwrap_or("work");
+            // the projection is in work units: pixels for a side knob
+            let knob = match knob_for(&s.job).map(|k| k.growth) {
+                Ok(super::Growth::Sqrt) => "pixels",
+                _ => s.knob_key.unwrap_or("work"),
+            };
             let _ = writeln!(
                 md,
                 "{}",
