@@ -21,11 +21,19 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 MPIRUN := mpirun --oversubscribe --bind-to none
 
-# scaling-report: jobs studied, work per point (the job's knob: mc samples),
-# runs per point (the fastest is kept), rank counts
-SCALING_JOBS ?= mc
+# scaling-report: jobs studied, work per point (the job's knob: mc samples,
+# lightcurves objects, image side in pixels; lightcurves and image inputs are
+# synthesised once per size by `tessera scale`), runs per point (the fastest
+# is kept; fewer for the slower jobs to keep the whole under ~6 minutes),
+# rank counts. lightcurves runs without structure functions (the study's
+# default, shown in the report's headings).
+SCALING_JOBS ?= mc lightcurves image
 SCALING_WORK_mc ?= 4e8
+SCALING_WORK_lightcurves ?= 200
+SCALING_WORK_image ?= 4096
 SCALING_REPEAT ?= 10
+SCALING_REPEAT_lightcurves ?= 3
+SCALING_REPEAT_image ?= 3
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 
@@ -58,10 +66,10 @@ gpu-bench: build
 scaling-report: build
 	rm -rf $(SCALING_RUNS)
 	$(foreach job,$(SCALING_JOBS),$(BIN) scale --job $(job) --ranks $(SCALING_RANKS) --mode both \
-	  --threads 1 --repeat $(SCALING_REPEAT) --out-dir $(SCALING_RUNS) --no-report \
+	  --threads 1 --repeat $(or $(SCALING_REPEAT_$(job)),$(SCALING_REPEAT)) --out-dir $(SCALING_RUNS) --no-report \
 	  $(if $(SCALING_WORK_$(job)),--work $(SCALING_WORK_$(job))) && ) true
 	$(BIN) report $(SCALING_RUNS)/*.h5 --out-dir docs/scaling --cores-per-node $$(nproc) \
-	  --title "tessera scaling on this machine ($$(nproc) cores)"
+	  --title "tessera scaling on this machine ($$(nproc) cores; lightcurves without structure functions)"
 
 clean:
 	$(CARGO) clean

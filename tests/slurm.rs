@@ -385,11 +385,17 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
         } else {
             "/dev/null".to_string()
         };
+        // the job's small size: `--set samples=...` (mc), or an input
+        // synthesised here, as `tessera scale` does before submitting
         let small: Vec<String> = match tessera::scaling::knob_for(&job) {
-            Ok(k) => vec![
-                "--set".into(),
-                format!("{}={}", k.key, tessera::scaling::format_value(k.small)),
-            ],
+            Ok(k) => {
+                let input = k.input_path(&cluster.dir, k.small);
+                if let Some(f) = &input {
+                    k.prepare_input(Path::new(BIN), k.small, f)
+                        .unwrap_or_else(|e| panic!("synthesising the {job} input: {e:#}"));
+                }
+                k.size_args(k.small, input.as_deref())
+            }
             Err(_) => Vec::new(),
         };
         let small: Vec<&str> = small.iter().map(String::as_str).collect();
@@ -416,13 +422,29 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
                 submit(&cluster, "mc-bad", script, &env, &["--set", "samples=0"]),
             ));
         }
+        if job == "lightcurves" {
+            // a missing input must fail the job and leave no output
+            pending.push((
+                job.clone(),
+                "bad",
+                submit(
+                    &cluster,
+                    "lightcurves-bad",
+                    script,
+                    &env,
+                    &["--input", "/nonexistent/missing-lc.h5"],
+                ),
+            ));
+        }
     }
     for job in &skipped {
         note(&format!(
             "skipped slurm/{job}.sbatch: `tessera {job}` does not exist in this build"
         ));
     }
-    assert!(skipped.iter().all(|j| j != "mc"), "tessera mc must exist");
+    for j in ["mc", "lightcurves", "image"] {
+        assert!(skipped.iter().all(|s| s != j), "tessera {j} must exist");
+    }
 
     for (job, how, s) in pending {
         let (id, o, log) = finish(&cluster, s);
@@ -432,7 +454,12 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
                 !o.status.success(),
                 "a bad config must fail the job; log:\n{log}"
             );
-            assert!(log.contains("samples"), "the log names the bad key:\n{log}");
+            let names = if job == "mc" {
+                "samples"
+            } else {
+                "missing-lc.h5"
+            };
+            assert!(log.contains(names), "the log names the bad setting:\n{log}");
             assert!(!out.exists(), "no output after a failed job");
             note(&format!(
                 "{job} with a bad config failed as it should ({}), job {id}",
@@ -469,6 +496,21 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
             log.contains(&format!("tessera {job}: output")),
             "log:\n{log}"
         );
+        let f = hdf5::File::open(&out).unwrap();
+        match job.as_str() {
+            "lightcurves" => assert_eq!(h5_u64(&out, "/summary/objects"), 32, "{job}"),
+            "image" => assert_eq!(f.dataset("convolved").unwrap().shape(), vec![512, 512]),
+            _ => {}
+        }
+        if let Ok(k) = tessera::scaling::knob_for(&job) {
+            if let Some(i) = k.input {
+                assert_eq!(
+                    (i.value_in_output)(&f),
+                    Some(k.small),
+                    "{job} size read back"
+                );
+            }
+        }
         note(&format!(
             "slurm/{job}.sbatch via {how}: job {id} ok -> {}",
             out.display()
@@ -518,6 +560,54 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
     note(&format!(
         "tessera scale --launcher sbatch made {}",
         scale_dir.join("scaling.md").display()
+    ));
+
+    // a job with a prepared input: synthesised locally once per size into
+    // the (shared) out dir, then submitted with --input
+    let lc_dir = cluster.dir.join("scale-lc");
+    let lc_dir_s = lc_dir.display().to_string();
+    let o = run_limited(
+        {
+            let mut c = cluster.client(
+                BIN,
+                &[
+                    "scale",
+                    "--job",
+                    "lightcurves",
+                    "--ranks",
+                    "1,2",
+                    "--mode",
+                    "both",
+                    "--launcher",
+                    "sbatch",
+                    "--work",
+                    "16",
+                    "--out-dir",
+                    &lc_dir_s,
+                    "--wait-minutes",
+                    "4",
+                ],
+            );
+            c.env("TESSERA", BIN);
+            c
+        },
+        Duration::from_secs(300),
+        Path::new(ROOT),
+    );
+    assert_success(&o);
+    for n in [16, 32] {
+        let f = lc_dir.join(format!("inputs/lightcurves-objects-{n}.h5"));
+        assert!(f.is_file(), "{} missing", f.display());
+    }
+    let md = std::fs::read_to_string(lc_dir.join("scaling.md")).unwrap();
+    assert!(
+        md.contains("## lightcurves strong (objects = 16")
+            && md.contains("## lightcurves weak (objects = 16 per rank"),
+        "{md}"
+    );
+    note(&format!(
+        "tessera scale --job lightcurves --launcher sbatch made {}",
+        lc_dir.join("scaling.md").display()
     ));
     drop(cluster);
     note(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));

@@ -139,8 +139,8 @@ where
             .map(|p| (log2(p.ranks), p.wall.log10()))
             .collect();
         let label = match &s.fit {
-            Some(f) => format!("{} — Amdahl s = {:.4}", s.title(), f.serial_fraction),
-            None => s.title(),
+            Some(f) => format!("{} — Amdahl s = {:.4}", s.short_title(), f.serial_fraction),
+            None => s.short_title(),
         };
         time.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
             .map_err(e)?
@@ -238,7 +238,7 @@ where
             .collect();
         eff.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
             .map_err(e)?
-            .label(s.title())
+            .label(s.short_title())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
         eff.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))
             .map_err(e)?;

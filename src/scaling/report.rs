@@ -113,10 +113,20 @@ impl Run {
             let config_text = read_string(&p, "config")?;
             let mut config: toml::Table = config_text.parse().unwrap_or_default();
             let knob = knob_for(&job).ok();
-            let knob_value = knob.and_then(|k| config.get(k.key)).and_then(knob_value);
-            if let Some(k) = knob {
-                config.remove(k.key);
-            }
+            let knob_value = match knob {
+                // the input's size, read back from the output (the config
+                // only names the input file, which differs per size)
+                Some(k) if k.input.is_some() => {
+                    config.remove("input");
+                    k.input.and_then(|i| (i.value_in_output)(&f))
+                }
+                Some(k) => {
+                    let v = config.get(k.key).and_then(knob_value);
+                    config.remove(k.key);
+                    v
+                }
+                None => None,
+            };
             config.remove("out");
             config.remove("threads");
             let ds = f.dataset("timings").context("/timings")?;
@@ -297,6 +307,12 @@ impl Series {
     pub fn title(&self) -> String {
         format!("{} {} ({})", self.job, self.mode.name(), self.size_label)
     }
+
+    /// [`Series::title`] without the study settings (plot legends).
+    pub fn short_title(&self) -> String {
+        let size = self.size_label.split(';').next().unwrap_or("");
+        format!("{} {} ({size})", self.job, self.mode.name())
+    }
 }
 
 /// Same value up to rounding in a config file (relative 1e-6).
@@ -325,7 +341,15 @@ pub fn build_series(runs: &[Run], cores_per_node: Option<usize>) -> Vec<Series> 
             for mode in [SeriesMode::Strong, SeriesMode::Weak] {
                 let key = |r: &Run| match mode {
                     SeriesMode::Strong => r.work().unwrap_or(0.0),
-                    SeriesMode::Weak => r.work().unwrap_or(0.0) / r.ranks as f64,
+                    SeriesMode::Weak => {
+                        let w = r.work().unwrap_or(0.0) / r.ranks as f64;
+                        match knob.map(|k| k.growth) {
+                            // sides are whole pixels: round(s sqrt(p)) / sqrt(p)
+                            // is within half a pixel of s
+                            Some(super::Growth::Sqrt) => w.sqrt().round().powi(2),
+                            _ => w,
+                        }
+                    }
                 };
                 let mut sizes: Vec<f64> = Vec::new();
                 for r in &members {
@@ -412,7 +436,27 @@ pub fn build_series(runs: &[Run], cores_per_node: Option<usize>) -> Vec<Series> 
                     } else {
                         ""
                     };
-                    format!("{} = {}{what}", k.key, short_number(v))
+                    // the study's own settings, where these runs used them
+                    let config: toml::Table = members[0].config_key.parse().unwrap_or_default();
+                    let used: Vec<String> = k
+                        .study_sets
+                        .iter()
+                        .filter_map(|kv| {
+                            let (key, val) = kv.split_once('=')?;
+                            let have = config.get(key)?;
+                            let same = match have {
+                                toml::Value::String(t) => t == val,
+                                other => other.to_string() == val,
+                            };
+                            same.then(|| format!("{key} = {val}"))
+                        })
+                        .collect();
+                    let extra = if used.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", used.join(", "))
+                    };
+                    format!("{} = {}{what}{extra}", k.key, short_number(v))
                 }
                 _ => "size not recorded".into(),
             };
@@ -574,7 +618,11 @@ pub fn markdown(series: &[Series], runs: &[Run], opts: &ReportOptions, plot_name
         if let (SeriesMode::Strong, Some(m), Some(w)) =
             (s.mode, super::model::Measured::from_series(s), s.work)
         {
-            let knob = s.knob_key.unwrap_or("work");
+            // the projection is in work units: pixels for a side knob
+            let knob = match knob_for(&s.job).map(|k| k.growth) {
+                Ok(super::Growth::Sqrt) => "pixels",
+                _ => s.knob_key.unwrap_or("work"),
+            };
             let _ = writeln!(
                 md,
                 "{}",

@@ -99,7 +99,12 @@ impl Study {
                 return Err(usage(format!("--set '{s}': expected key=value")));
             }
             let key = s.split('=').next().unwrap_or("").trim();
-            if key == knob.key || key == "out" || key == "threads" {
+            let own = if knob.input.is_some() {
+                key == "input"
+            } else {
+                key == knob.key
+            };
+            if own || key == "out" || key == "threads" {
                 return Err(usage(format!(
                     "--set {key}=...: the study sets '{key}' itself (use --work / --threads / --out-dir)"
                 )));
@@ -177,17 +182,30 @@ impl Study {
         v
     }
 
+    /// The input file a point reads, for jobs whose work is their input's
+    /// size (made by [`WorkKnob::prepare_input`] before the runs).
+    pub fn input_for(&self, pt: &Point) -> Option<PathBuf> {
+        self.knob.input_path(&self.out_dir, pt.value)
+    }
+
     /// The job's arguments for one point (after `tessera <job>`), except
-    /// `--config`, which the launchers place themselves.
+    /// `--config`, which the launchers place themselves: the knob's study
+    /// settings, the user's `--set`s (which win), the size (`--set KEY=V`
+    /// or `--input FILE`), threads and output.
     pub fn job_args(&self, pt: &Point) -> Vec<String> {
         let mut a = Vec::new();
-        for s in &self.sets {
+        for s in self
+            .knob
+            .study_sets
+            .iter()
+            .copied()
+            .chain(self.sets.iter().map(String::as_str))
+        {
             a.push("--set".to_string());
-            a.push(s.clone());
+            a.push(s.to_string());
         }
+        a.extend(self.knob.size_args(pt.value, self.input_for(pt).as_deref()));
         a.extend([
-            "--set".into(),
-            format!("{}={}", self.knob.key, format_value(pt.value)),
             "--set".into(),
             format!("threads={}", self.threads),
             "--set".into(),
@@ -262,6 +280,28 @@ pub fn run(study: &Study) -> anyhow::Result<Vec<PathBuf>> {
     if !study.dry_run {
         std::fs::create_dir_all(&study.out_dir)
             .with_context(|| format!("creating '{}'", study.out_dir.display()))?;
+    }
+    // inputs first, once per distinct size, reused by every repeat (and by
+    // sbatch jobs: the out dir must be on a file system the nodes share)
+    let mut prepared: Vec<PathBuf> = Vec::new();
+    for pt in &points {
+        let Some(file) = study.input_for(pt) else {
+            continue;
+        };
+        if prepared.contains(&file) {
+            continue;
+        }
+        eprintln!(
+            "scale: input {} = {} -> {}{}",
+            study.knob.key,
+            format_value(pt.value),
+            file.display(),
+            if file.is_file() { " (cached)" } else { "" }
+        );
+        if !study.dry_run {
+            study.knob.prepare_input(&bin, pt.value, &file)?;
+        }
+        prepared.push(file);
     }
     let mut outputs = Vec::new();
     match study.launcher {
@@ -416,6 +456,39 @@ mod tests {
         let args = s.job_args(&pts[5]);
         assert!(args.contains(&"samples=4000000".to_string()), "{args:?}");
         assert!(args.contains(&"threads=1".to_string()));
+    }
+
+    #[test]
+    fn input_jobs_read_a_prepared_file_per_size() {
+        let s = study(&[
+            "--job",
+            "image",
+            "--ranks",
+            "1,4",
+            "--mode",
+            "weak",
+            "--work",
+            "1024",
+            "--out-dir",
+            "/o",
+            "--set",
+            "kernel=box:3",
+        ])
+        .unwrap();
+        let pts = s.points();
+        assert_eq!(pts[1].value, 2048.0);
+        let args = s.job_args(&pts[1]);
+        let i = args.iter().position(|a| a == "--input").unwrap();
+        assert_eq!(args[i + 1], "/o/inputs/image-side-2048.h5");
+        // the user's --set comes after the study's own and wins
+        let study_k = args.iter().position(|a| a == "kernel=radial:15").unwrap();
+        let user_k = args.iter().position(|a| a == "kernel=box:3").unwrap();
+        assert!(study_k < user_k, "{args:?}");
+        assert!(!args.iter().any(|a| a.starts_with("side=")), "{args:?}");
+        let lc = study(&["--job", "lightcurves", "--work", "100"]).unwrap();
+        let args = lc.job_args(&lc.points()[0]);
+        assert!(args.contains(&"structure_function=false".to_string()));
+        assert!(study(&["--job", "lightcurves", "--set", "input=x.h5"]).is_err());
     }
 
     #[test]
