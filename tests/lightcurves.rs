@@ -47,6 +47,26 @@ fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
+/// Fraction of the exported rows of `band` whose `col` is within 0.1% of
+/// the true period of their object.
+fn fraction_within_0p1(
+    rows: &[HashMap<String, String>],
+    band: &str,
+    col: &str,
+    truth: impl Fn(&str) -> f64,
+) -> f64 {
+    let sel: Vec<_> = rows.iter().filter(|r| r["band"] == band).collect();
+    let ok = sel
+        .iter()
+        .filter(|r| {
+            let p: f64 = r[col].parse().unwrap();
+            let t = truth(r["object_id"].as_str());
+            (p - t).abs() / t < 1e-3
+        })
+        .count();
+    ok as f64 / sel.len() as f64
+}
+
 fn synth(dir: &TestDir, n: &str, extra: &[&str]) -> String {
     let out = dir.path("lc.h5").to_str().unwrap().to_string();
     let mut args = vec![
@@ -192,18 +212,7 @@ fn synthetic_periods_are_recovered_and_exported() {
         .map(String::as_str)
         .zip(truth.iter().copied())
         .collect();
-    let frac = |band: &str, col: &str| {
-        let sel: Vec<_> = rows.iter().filter(|r| r["band"] == band).collect();
-        let ok = sel
-            .iter()
-            .filter(|r| {
-                let p: f64 = r[col].parse().unwrap();
-                let t = true_of[r["object_id"].as_str()];
-                (p - t).abs() / t < 1e-3
-            })
-            .count();
-        ok as f64 / sel.len() as f64
-    };
+    let frac = |band: &str, col: &str| fraction_within_0p1(&rows, band, col, |id| true_of[id]);
     let multi = frac("multi", "period_refined");
     let g = frac("g", "period");
     eprintln!("synthetic recovery: g plain {g:.3}, multi refined {multi:.3}");
@@ -398,6 +407,29 @@ fn bad_job_inputs_fail_cleanly() {
         "{}",
         stderr(&o)
     );
+    // export: an input that is not a features file, and an unwritable CSV path
+    let o = run_limited(
+        plain(&["export", "mc.h5", "--csv", "x.csv"]),
+        Duration::from_secs(30),
+        &dir.0,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("has no /features group"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_limited(
+        plain(&["export", "missing.h5", "--csv", "x.csv"]),
+        Duration::from_secs(30),
+        &dir.0,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot open 'missing.h5'"),
+        "{}",
+        stderr(&o)
+    );
     let o = run_limited(
         plain(&["lightcurves", "--input", "mc.h5", "--periodogram", "slow"]),
         Duration::from_secs(30),
@@ -458,18 +490,8 @@ fn sdss_stripe82_rr_lyrae_periods() {
         })
         .collect();
     let rows = read_csv(&dir.path("f.csv"));
-    let frac = |band: &str, col: &str| {
-        let sel: Vec<_> = rows.iter().filter(|r| r["band"] == band).collect();
-        assert_eq!(sel.len(), 242);
-        sel.iter()
-            .filter(|r| {
-                let p: f64 = r[col].parse().unwrap();
-                let t = published[&r["object_id"]];
-                (p - t).abs() / t < 1e-3
-            })
-            .count() as f64
-            / 242.0
-    };
+    assert_eq!(rows.iter().filter(|r| r["band"] == "multi").count(), 242);
+    let frac = |band: &str, col: &str| fraction_within_0p1(&rows, band, col, |id| published[id]);
     let (g, r, m, mr) = (
         frac("g", "period"),
         frac("r", "period"),
