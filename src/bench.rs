@@ -245,6 +245,76 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         });
         println!("cleaning + 39 features       : {ms:8.3} ms/curve");
     }
+    {
+        // the two costly steps of a row alone, on the plain periodogram's power
+        use crate::numeric::lightcurve::sf::{
+            build_pairs, fit_pairs, SfModel, SfOptions, SfScratch,
+        };
+        use crate::numeric::periodogram::{refine_period, HarmonicWorkspace};
+        let ws = std::cell::RefCell::new(Workspace::default());
+        let harm = std::cell::RefCell::new(HarmonicWorkspace::default());
+        let power = std::cell::RefCell::new(Vec::new());
+        let powers: Vec<(crate::numeric::periodogram::FreqGrid, Vec<f64>)> = curves
+            .iter()
+            .map(|c| {
+                let g = autofrequency(&c.time, &full.grid).expect("grid");
+                let mut p = power.borrow_mut();
+                p.resize(g.n, 0.0);
+                lomb_scargle(
+                    &c.time,
+                    &c.mag,
+                    Some(&c.err),
+                    &g,
+                    Method::Fast,
+                    &mut ws.borrow_mut(),
+                    &mut p,
+                );
+                (g, p.clone())
+            })
+            .collect();
+        let zeros = vec![0u8; curves.iter().map(|c| c.time.len()).max().unwrap_or(0)];
+        let next = std::cell::Cell::new(0usize);
+        let ms = time_per_curve(&|c| {
+            let (g, p) = &powers[next.get()];
+            next.set((next.get() + 1) % powers.len());
+            let r = refine_period(
+                &c.time,
+                &c.mag,
+                Some(&c.err),
+                &zeros[..c.time.len()],
+                1,
+                g,
+                p,
+                &full.refine,
+                &mut harm.borrow_mut(),
+            );
+            std::hint::black_box(r);
+        });
+        println!(
+            "period refinement (top-{} peaks and aliases): {ms:8.3} ms/curve",
+            full.refine.top_k
+        );
+        let sf = std::cell::RefCell::new(SfScratch::default());
+        let evals = std::cell::Cell::new(0usize);
+        let iters = std::cell::Cell::new(0usize);
+        let ms = time_per_curve(&|c| {
+            let mut sf = sf.borrow_mut();
+            if build_pairs(&c.time, &c.mag, &c.err, &mut sf).is_ok() {
+                for model in [SfModel::PowerLaw, SfModel::Drw] {
+                    if let Ok(f) = fit_pairs(model, &SfOptions::default(), &mut sf) {
+                        evals.set(evals.get() + f.evaluations);
+                        iters.set(iters.get() + f.iterations);
+                    }
+                }
+            }
+        });
+        println!(
+            "structure-function fits (both models, {} pairs, mean {:.1} passes and {:.1} Newton steps per fit): {ms:8.3} ms/curve",
+            a.points * (a.points - 1) / 2,
+            evals.get() as f64 / (2 * curves.len()) as f64,
+            iters.get() as f64 / (2 * curves.len()) as f64
+        );
+    }
     let row = |cfg: &LcConfig| {
         let ws = std::cell::RefCell::new(ObjectScratch::default());
         time_per_curve(&|c| {

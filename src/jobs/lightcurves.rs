@@ -21,7 +21,7 @@ use crate::config::{usage, Layered};
 use crate::jobs::dispatch::run_tiles;
 use crate::jobs::mc::{build_pool, resolve_threads};
 use crate::lcio::{LcFile, Quantity};
-use crate::numeric::lightcurve::sf::{fit_structure_function, SfModel, SfOptions, SfScratch};
+use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::{
     feature_descriptions, pipeline, CleanConfig, DuplicatePolicy, Normalisation, Reason, SigmaClip,
 };
@@ -412,15 +412,13 @@ pub fn process_object(
         }
         if cfg.structure_function {
             let sf0 = 8 + 2 * cfg.top_k;
+            // the pairs are built once for both models
+            let built = build_pairs(&c.t, &c.m, &c.e, &mut ws.sf).is_ok();
             for (model, at) in [(SfModel::PowerLaw, sf0), (SfModel::Drw, sf0 + 5)] {
-                if let Ok(fit) = fit_structure_function(
-                    &c.t,
-                    &c.m,
-                    &c.e,
-                    model,
-                    &SfOptions::default(),
-                    &mut ws.sf,
-                ) {
+                if !built {
+                    break;
+                }
+                if let Ok(fit) = fit_pairs(model, &SfOptions::default(), &mut ws.sf) {
                     extra[at] = fit.params[0];
                     extra[at + 1] = fit.sigma[0];
                     extra[at + 2] = fit.params[1];

@@ -11,3 +11,4 @@ pub mod periodogram;
 pub mod philox;
 pub mod pixel_stats;
 pub mod synth;
+pub mod vmath;

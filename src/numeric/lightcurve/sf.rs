@@ -29,6 +29,7 @@
 
 use crate::numeric::lightcurve::features::validate;
 use crate::numeric::lightcurve::Reason;
+use crate::numeric::vmath;
 
 /// Days per Julian year, the power-law normalisation lag.
 pub const YEAR_DAYS: f64 = 365.25;
@@ -97,6 +98,8 @@ pub struct SfScratch {
     /// `ln(Δt / 1 yr)` for the power law, filled on demand.
     lag: Vec<f64>,
     lag_valid: bool,
+    /// Smallest and largest `Δt`, filled with `lag`.
+    dt_range: (f64, f64),
 }
 
 impl SfScratch {
@@ -109,6 +112,7 @@ impl SfScratch {
             s2: Vec::with_capacity(p),
             lag: Vec::with_capacity(p),
             lag_valid: false,
+            dt_range: (f64::NAN, f64::NAN),
         }
     }
 
@@ -142,11 +146,55 @@ impl SfScratch {
     fn ensure_lag(&mut self) {
         if !self.lag_valid {
             self.lag.clear();
-            self.lag
-                .extend(self.dt.iter().map(|&d| (d / YEAR_DAYS).ln()));
+            self.lag.resize(self.dt.len(), 0.0);
+            self.dt_range = lag_and_range(&self.dt, &mut self.lag);
             self.lag_valid = true;
         }
     }
+}
+
+/// `lag = ln(Δt / 1 yr)` ([`vmath::ln`], vectorised) and `(min Δt, max Δt)`. `Δt` is
+/// positive and finite (checked where pairs are made); a subnormal one gets libm's `ln`.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn lag_and_range(dt: &[f64], lag: &mut [f64]) -> (f64, f64) {
+    // four registers per step: the polynomial's dependency chains overlap
+    const L: usize = 32;
+    let mut lo = [f64::INFINITY; L];
+    let mut hi = [0.0f64; L];
+    let whole = dt.len() / L * L;
+    for (d, g) in dt[..whole]
+        .chunks_exact(L)
+        .zip(lag[..whole].chunks_exact_mut(L))
+    {
+        for j in 0..L {
+            g[j] = vmath::ln(d[j] * (1.0 / YEAR_DAYS));
+            lo[j] = if d[j] < lo[j] { d[j] } else { lo[j] };
+            hi[j] = if d[j] > hi[j] { d[j] } else { hi[j] };
+        }
+    }
+    let (mut mn, mut mx) = (f64::INFINITY, 0.0f64);
+    for j in 0..L {
+        mn = mn.min(lo[j]);
+        mx = mx.max(hi[j]);
+    }
+    for k in whole..dt.len() {
+        lag[k] = vmath::ln(dt[k] * (1.0 / YEAR_DAYS));
+        mn = mn.min(dt[k]);
+        mx = mx.max(dt[k]);
+    }
+    let normal = |d: f64| d * (1.0 / YEAR_DAYS) >= f64::MIN_POSITIVE;
+    if !normal(mn) {
+        for (g, &d) in lag.iter_mut().zip(dt) {
+            if !normal(d) {
+                *g = (d / YEAR_DAYS).ln();
+            }
+        }
+    }
+    (mn, mx)
 }
 
 /// Fill `scratch` with all `i < j` pairs of a cleaned curve (validated as for
@@ -164,14 +212,27 @@ pub fn build_pairs(
         return Err(Reason::TooFewPoints);
     }
     scratch.clear();
-    for i in 0..n {
+    let pairs = n * (n - 1) / 2;
+    scratch.dt.resize(pairs, 0.0);
+    scratch.dm2.resize(pairs, 0.0);
+    scratch.s2.resize(pairs, 0.0);
+    // pairs (i, j > i) in order: row i is one contiguous run, filled by simple loops
+    let mut k = 0;
+    for i in 0..n - 1 {
         let (ti, mi, vi) = (time[i], mag[i], err[i] * err[i]);
-        for j in i + 1..n {
-            let dm = mag[j] - mi;
-            scratch.dt.push((time[j] - ti).abs());
-            scratch.dm2.push(dm * dm);
-            scratch.s2.push(vi + err[j] * err[j]);
+        let len = n - 1 - i;
+        let (tj, mj, ej) = (&time[i + 1..], &mag[i + 1..], &err[i + 1..]);
+        for (d, &t) in scratch.dt[k..k + len].iter_mut().zip(tj) {
+            *d = (t - ti).abs();
         }
+        for (d, &m) in scratch.dm2[k..k + len].iter_mut().zip(mj) {
+            let dm = m - mi;
+            *d = dm * dm;
+        }
+        for (d, &e) in scratch.s2[k..k + len].iter_mut().zip(ej) {
+            *d = vi + e * e;
+        }
+        k += len;
     }
     Ok(scratch.dt.len())
 }
@@ -184,12 +245,16 @@ pub fn bounds(model: SfModel, scratch: &SfScratch) -> ([f64; 2], [f64; 2]) {
     match model {
         SfModel::PowerLaw => ([amp_lo, -2.0], [amp_hi, 4.0]),
         SfModel::Drw => {
-            let (mn, mx) = scratch
-                .dt
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &d| {
-                    (a.min(d), b.max(d))
-                });
+            let (mn, mx) = if scratch.lag_valid {
+                scratch.dt_range
+            } else {
+                scratch
+                    .dt
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &d| {
+                        (a.min(d), b.max(d))
+                    })
+            };
             ([amp_lo, (mn / 100.0).ln()], [amp_hi, (mx * 1000.0).ln()])
         }
     }
@@ -249,6 +314,20 @@ fn model_terms<const DRW: bool>(
 const LN_BLOCK: usize = 4;
 
 fn evaluate(model: SfModel, theta: &[f64; 2], s: &SfScratch, derivs: bool) -> Eval {
+    let fast = match (model, derivs) {
+        (SfModel::PowerLaw, true) => lanes_pl_d(theta, s),
+        (SfModel::PowerLaw, false) => lanes_pl(theta, s),
+        (SfModel::Drw, true) => lanes_drw_d(theta, s),
+        (SfModel::Drw, false) => lanes_drw(theta, s),
+    };
+    // a pair whose S is not a positive normal number (degenerate errors, overflow) makes
+    // the lane sum of logarithms invalid: redo the pass with one `ln` per pair
+    fast.unwrap_or_else(|| evaluate_scalar(model, theta, s, derivs))
+}
+
+/// The one-pass-per-pair reference: libm `exp` and `ln`, pairs in order. Used when a
+/// pass meets a degenerate `S`, and by the tests as the oracle of the lane kernel.
+fn evaluate_scalar(model: SfModel, theta: &[f64; 2], s: &SfScratch, derivs: bool) -> Eval {
     match (model, derivs) {
         (SfModel::PowerLaw, true) => evaluate_impl::<false, true>(theta, s),
         (SfModel::PowerLaw, false) => evaluate_impl::<false, false>(theta, s),
@@ -256,6 +335,202 @@ fn evaluate(model: SfModel, theta: &[f64; 2], s: &SfScratch, derivs: bool) -> Ev
         (SfModel::Drw, false) => evaluate_impl::<true, false>(theta, s),
     }
 }
+
+/// Pairs per step of the vectorised pass: four AVX-512 registers of f64, so that four
+/// independent chains (the exp polynomial, the division) overlap and the pass is not
+/// bound by their latency.
+const LANES: usize = 32;
+
+/// One pass over the pairs, [`LANES`] pairs at a time, branch-free with [`vmath::exp`] so
+/// that it vectorises: per-lane partial sums (merged in lane order at the end, so the
+/// result does not depend on the instruction set) and `Σ ln S` through
+/// [`vmath::LogSum`]. `None` if any `S` is not a positive normal number.
+///
+/// The derivative sums are factored by model, from `ℓ_S = (d - S)/(2S²)`,
+/// `ℓ_SS = (S - 2d)/(2S³)`, `E[ℓ_SS] = -1/(2S²)`:
+/// - power law, `W = A² e^{2γ L}`, `L = ln(Δt/yr)`: `∂W/∂θ = (2W, 2LW)`, second derivatives
+///   `4W (1, L, L²)`, so with `u = ℓ_S W`, `v = ℓ_SS W² + u`, `z = E[ℓ_SS] W²`:
+///   `g = 2 Σ (u, uL)`, `H = 4 Σ (v, vL, vL²)`, `F = 4 Σ (z, zL, zL²)`;
+/// - DRW, `W = ω² (1 - e^{-x})`, `x = Δt/τ`, `W_τ = -ω² x e^{-x}`: `∂W/∂θ = (2W, W_τ)`,
+///   `∂²W/∂θ² = (4W, 2W_τ, -W_τ (1 - x))`.
+#[inline(always)]
+fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
+    theta: &[f64; 2],
+    s: &SfScratch,
+) -> Option<Eval> {
+    let mac = vmath::mac::<FMA>;
+    let amp2 = (2.0 * theta[0]).exp();
+    let inv_tau = (-theta[1]).exp();
+    let two_gamma = 2.0 * theta[1];
+    let n = s.dt.len();
+    let lag: &[f64] = if DRW { &s.dt } else { &s.lag };
+    let (dt, dm2, s2, lag) = (&s.dt[..n], &s.dm2[..n], &s.s2[..n], &lag[..n]);
+    // chi and eight derivative sums per lane (see above); separate arrays, so the
+    // compiler sees they do not alias and keeps them in vector registers
+    let mut a0 = [0.0f64; LANES];
+    let (mut a1, mut a2, mut a3, mut a4) =
+        ([0.0f64; LANES], [0.0; LANES], [0.0; LANES], [0.0; LANES]);
+    let (mut a5, mut a6, mut a7, mut a8) =
+        ([0.0f64; LANES], [0.0; LANES], [0.0; LANES], [0.0; LANES]);
+    let mut logs = vmath::LogSum::<LANES>::default();
+    let whole = n / LANES * LANES;
+    let chunks = dt[..whole]
+        .chunks_exact(LANES)
+        .zip(dm2[..whole].chunks_exact(LANES))
+        .zip(
+            s2[..whole]
+                .chunks_exact(LANES)
+                .zip(lag[..whole].chunks_exact(LANES)),
+        );
+    for (c, ((dt, dm2), (s2, lag))) in chunks.enumerate() {
+        let dt: &[f64; LANES] = dt.try_into().expect("whole lane");
+        let dm2: &[f64; LANES] = dm2.try_into().expect("whole lane");
+        let s2: &[f64; LANES] = s2.try_into().expect("whole lane");
+        let lag: &[f64; LANES] = lag.try_into().expect("whole lane");
+        let mut w = [0.0f64; LANES];
+        let mut wt = [0.0f64; LANES];
+        let mut x = [0.0f64; LANES];
+        for j in 0..LANES {
+            if DRW {
+                x[j] = dt[j] * inv_tau;
+                // e^{-x} is 0 to double precision beyond x = 745; cut at 700 so that no
+                // subnormal number (slow microcode on x86) is ever made
+                let e = vmath::exp_with::<FMA>(-x[j].min(700.0));
+                let e = if x[j] > 700.0 { 0.0 } else { e };
+                // 1 - e^{-x} from its series below x = 0.05 (no cancellation)
+                let xj = x[j];
+                let series = xj
+                    * (1.0
+                        - xj * (0.5
+                            - xj * (1.0 / 6.0
+                                - xj * (1.0 / 24.0 - xj * (1.0 / 120.0 - xj * (1.0 / 720.0))))));
+                w[j] = amp2 * if xj < 0.05 { series } else { 1.0 - e };
+                wt[j] = -amp2 * xj * e;
+            } else {
+                w[j] = amp2 * vmath::exp_with::<FMA>(two_gamma * lag[j]);
+            }
+        }
+        let mut big = [0.0f64; LANES];
+        let mut inv = [0.0f64; LANES];
+        for j in 0..LANES {
+            big[j] = w[j] + s2[j];
+            inv[j] = 1.0 / big[j];
+            a0[j] = mac(dm2[j], inv[j], a0[j]);
+        }
+        if DERIVS {
+            for j in 0..LANES {
+                let i2 = inv[j] * inv[j];
+                let ls = 0.5 * (dm2[j] - big[j]) * i2;
+                let lss = 0.5 * (big[j] - 2.0 * dm2[j]) * i2 * inv[j];
+                let fs = -0.5 * i2;
+                if DRW {
+                    let (wj, tj) = (w[j], wt[j]);
+                    a1[j] = mac(ls, wj, a1[j]);
+                    a2[j] = mac(ls, tj, a2[j]);
+                    a3[j] = mac(mac(lss, wj, ls), wj, a3[j]);
+                    a4[j] = mac(tj, mac(lss, wj, ls), a4[j]);
+                    a5[j] = mac(tj, lss * tj - ls * (1.0 - x[j]), a5[j]);
+                    a6[j] = mac(fs * wj, wj, a6[j]);
+                    a7[j] = mac(fs * wj, tj, a7[j]);
+                    a8[j] = mac(fs * tj, tj, a8[j]);
+                } else {
+                    let l = lag[j];
+                    let u = ls * w[j];
+                    let v = mac(lss * w[j], w[j], u);
+                    let z = fs * w[j] * w[j];
+                    a1[j] += u;
+                    a2[j] = mac(u, l, a2[j]);
+                    a3[j] += v;
+                    let vl = v * l;
+                    a4[j] += vl;
+                    a5[j] = mac(vl, l, a5[j]);
+                    a6[j] += z;
+                    let zl = z * l;
+                    a7[j] += zl;
+                    a8[j] = mac(zl, l, a8[j]);
+                }
+            }
+        }
+        logs.push(&big);
+        if c % vmath::LogSum::<LANES>::RENORM == vmath::LogSum::<LANES>::RENORM - 1 {
+            logs.renormalise();
+        }
+    }
+    if logs.valid() != whole {
+        return None;
+    }
+    let mut lnsum = logs.total();
+    let acc = [a0, a1, a2, a3, a4, a5, a6, a7, a8];
+    let mut t: [f64; 9] = std::array::from_fn(|q| acc[q].iter().sum::<f64>());
+    // the last n % LANES pairs, in order, through the scalar model terms
+    for k in whole..n {
+        let [w, wa, wb, waa, wab, wbb] = model_terms::<DRW>(theta, amp2, inv_tau, dt[k], lag[k]);
+        let d = dm2[k];
+        let sk = w + s2[k];
+        if !(f64::MIN_POSITIVE..=f64::MAX).contains(&sk) {
+            return None;
+        }
+        let inv = 1.0 / sk;
+        lnsum += sk.ln();
+        t[0] += d * inv;
+        if DERIVS {
+            let ls = 0.5 * (d - sk) * inv * inv;
+            let lss = 0.5 * (sk - 2.0 * d) * inv * inv * inv;
+            let fs = -0.5 * inv * inv;
+            // in the factored form of the lane sums
+            let (f1, f2) = if DRW { (2.0, 1.0) } else { (2.0, 2.0) };
+            let (hf0, hf1, hf2) = if DRW {
+                (4.0, 2.0, 1.0)
+            } else {
+                (4.0, 4.0, 4.0)
+            };
+            t[1] += ls * wa / f1;
+            t[2] += ls * wb / f2;
+            t[3] += (lss * wa * wa + ls * waa) / hf0;
+            t[4] += (lss * wa * wb + ls * wab) / hf1;
+            t[5] += (lss * wb * wb + ls * wbb) / hf2;
+            t[6] += fs * wa * wa / hf0;
+            t[7] += fs * wa * wb / hf1;
+            t[8] += fs * wb * wb / hf2;
+        }
+    }
+    // undo the factoring: g = (f1 t1, f2 t2), H and F scaled by (hf0, hf1, hf2)
+    let (f1, f2, hf0, hf1, hf2) = if DRW {
+        (2.0, 1.0, 4.0, 2.0, 1.0)
+    } else {
+        (2.0, 2.0, 4.0, 4.0, 4.0)
+    };
+    Some(Eval {
+        l: -0.5 * (lnsum + t[0] + n as f64 * LN_2PI),
+        g: [f1 * t[1], f2 * t[2]],
+        h: [[hf0 * t[3], hf1 * t[4]], [hf1 * t[4], hf2 * t[5]]],
+        fisher: [[hf0 * t[6], hf1 * t[7]], [hf1 * t[7], hf2 * t[8]]],
+    })
+}
+
+// One compiled copy per (model, derivatives) and instruction set, picked at run time:
+// AVX-512 and AVX2 with FMA, the baseline without. The same CPU always takes the same
+// variant, so results do not depend on ranks or threads.
+macro_rules! lane_pass {
+    ($name:ident, $drw:literal, $derivs:literal) => {
+        #[multiversion::multiversion(targets(
+            "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
+            "x86_64+avx2+fma",
+            "aarch64+neon"
+        ))]
+        fn $name(theta: &[f64; 2], s: &SfScratch) -> Option<Eval> {
+            if multiversion::target::target_cfg_f!(target_feature = "fma") {
+                evaluate_lanes::<$drw, $derivs, true>(theta, s)
+            } else {
+                evaluate_lanes::<$drw, $derivs, false>(theta, s)
+            }
+        }
+    };
+}
+lane_pass!(lanes_pl, false, false);
+lane_pass!(lanes_pl_d, false, true);
+lane_pass!(lanes_drw, true, false);
+lane_pass!(lanes_drw_d, true, true);
 
 fn evaluate_impl<const DRW: bool, const DERIVS: bool>(theta: &[f64; 2], s: &SfScratch) -> Eval {
     let amp2 = (2.0 * theta[0]).exp();
@@ -330,24 +605,114 @@ fn neg_inverse(m: &[[f64; 2]; 2]) -> Option<[[f64; 2]; 2]> {
     }
 }
 
-fn initial_theta(model: SfModel, s: &SfScratch) -> [f64; 2] {
-    let n = s.dt.len() as f64;
-    let excess = s.dm2.iter().zip(&s.s2).map(|(d, v)| d - v).sum::<f64>() / n;
-    let scale = s.dm2.iter().sum::<f64>() / n;
+/// Starting point of Newton's method from the pairs binned in lag: per bin of
+/// `ln Δt` ([`START_BINS`] equal bins), the mean excess `E = <Δm² - δ_i² - δ_j²>` estimates
+/// `V²` there. Power law: least squares of `ln E = 2 ln A + 2γ ln(Δt/yr)` over the bins with
+/// positive excess, weighted by pair counts. DRW: for each `τ` of a log grid over the
+/// bounds, `ω²` by weighted least squares of `E = ω² (1 - e^{-Δt/τ})`, and the `τ` with the
+/// smallest residual. One pass without transcendental functions per pair, then work on the
+/// bins only; a start near the optimum saves most Newton steps (each one a pass). Falls
+/// back to the plain moment start when fewer than two bins have positive excess.
+fn initial_theta(model: SfModel, s: &SfScratch, lo: [f64; 2], hi: [f64; 2]) -> [f64; 2] {
+    // a start needs no more than a few thousand pairs: every `stride`-th one
+    let stride = s.dt.len().div_ceil(START_PAIRS).max(1);
+    let (dt, dm2) = (s.dt.iter().step_by(stride), s.dm2.iter().step_by(stride));
+    let (s2, lag) = (s.s2.iter().step_by(stride), s.lag.iter().step_by(stride));
+    let n = dt.len() as f64;
+    let excess = dm2.clone().zip(s2.clone()).map(|(d, v)| d - v).sum::<f64>() / n;
+    let scale = dm2.clone().sum::<f64>() / n;
     let floor = (1e-6 * scale).max(1e-12);
+    let plain = |shape: f64, second: f64| [0.5 * (excess / shape).max(floor).ln(), second];
+    // bins of ln(Δt/yr)
+    let (lmin, lmax) = lag
+        .clone()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
+            (a.min(l), b.max(l))
+        });
+    let width = ((lmax - lmin) / START_BINS as f64).max(1e-12);
+    let mut count = [0.0f64; START_BINS];
+    let mut sum_e = [0.0f64; START_BINS];
+    let mut sum_l = [0.0f64; START_BINS];
+    for ((&l, &d), &v) in lag.clone().zip(dm2).zip(s2) {
+        let k = (((l - lmin) / width) as usize).min(START_BINS - 1);
+        count[k] += 1.0;
+        sum_e[k] += d - v;
+        sum_l[k] += l;
+    }
+    // (pairs, mean excess, mean lag) of the non-empty bins
+    let bins = (0..START_BINS)
+        .filter(|&k| count[k] > 0.0)
+        .map(|k| (count[k], sum_e[k] / count[k], sum_l[k] / count[k]));
+    let positive = bins.clone().filter(|b| b.1 > 0.0).count();
     match model {
         SfModel::PowerLaw => {
-            let g0 = 0.5;
-            let shape = s.lag.iter().map(|&l| (2.0 * g0 * l).exp()).sum::<f64>() / n;
-            [0.5 * (excess / shape).max(floor).ln(), g0]
+            if positive < 2 {
+                let g0 = 0.5;
+                let shape = lag.map(|&l| (2.0 * g0 * l).exp()).sum::<f64>() / n;
+                return plain(shape, g0);
+            }
+            // weighted regression of ln E on L: ln E = a + b L, a = 2 ln A, b = 2 gamma
+            let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (c, e, l) in bins.filter(|b| b.1 > 0.0) {
+                let y = e.ln();
+                sw += c;
+                sx += c * l;
+                sy += c * y;
+                sxx += c * l * l;
+                sxy += c * l * y;
+            }
+            let det = sw * sxx - sx * sx;
+            let b = if det > 1e-12 * sw * sxx.max(1e-300) {
+                (sw * sxy - sx * sy) / det
+            } else {
+                0.0
+            };
+            let a = (sy - b * sx) / sw;
+            [0.5 * a, (0.5 * b).clamp(lo[1], hi[1])]
         }
         SfModel::Drw => {
-            let tau = s.dt.iter().sum::<f64>() / n;
-            let shape = s.dt.iter().map(|&d| -(-d / tau).exp_m1()).sum::<f64>() / n;
-            [0.5 * (excess / shape).max(floor).ln(), tau.ln()]
+            let tau_plain = dt.clone().sum::<f64>() / n;
+            let plain_drw = || {
+                let shape = dt.clone().map(|&d| -(-d / tau_plain).exp_m1()).sum::<f64>() / n;
+                plain(shape, tau_plain.ln())
+            };
+            if positive < 2 {
+                return plain_drw();
+            }
+            let mut best = (f64::INFINITY, lo[0], tau_plain.ln());
+            for g in 0..=START_TAUS {
+                let ln_tau = lo[1] + (hi[1] - lo[1]) * g as f64 / START_TAUS as f64;
+                let inv_tau = (-ln_tau).exp();
+                let (mut seg, mut sgg, mut see) = (0.0, 0.0, 0.0);
+                for (c, e, l) in bins.clone() {
+                    let gk = -(-(l.exp() * YEAR_DAYS) * inv_tau).exp_m1();
+                    seg += c * e * gk;
+                    sgg += c * gk * gk;
+                    see += c * e * e;
+                }
+                if sgg > 0.0 && seg > 0.0 {
+                    let w2 = seg / sgg;
+                    let resid = see - w2 * seg;
+                    if resid < best.0 {
+                        best = (resid, 0.5 * w2.ln(), ln_tau);
+                    }
+                }
+            }
+            if best.0.is_finite() {
+                [best.1, best.2]
+            } else {
+                plain_drw()
+            }
         }
     }
 }
+
+/// Pairs (at most, about) that the starting-point estimate looks at.
+const START_PAIRS: usize = 4096;
+/// Lag bins of the starting-point estimate.
+const START_BINS: usize = 24;
+/// Intervals of the `ln τ` grid of the DRW starting-point search.
+const START_TAUS: usize = 48;
 
 /// Fit `model` to the pairs already in `scratch` (from [`build_pairs`] or
 /// [`SfScratch::load_pairs`]). Needs at least 3 pairs.
@@ -359,13 +724,12 @@ pub fn fit_pairs(
     if scratch.n_pairs() < 3 {
         return Err(Reason::TooFewPoints);
     }
-    if model == SfModel::PowerLaw {
-        scratch.ensure_lag();
-    }
+    // ln(Δt/yr): the power law's variable, and the lag bins of the starting point
+    scratch.ensure_lag();
     let s: &SfScratch = scratch;
     let (lo, hi) = bounds(model, s);
     let clamp = |th: [f64; 2]| [th[0].clamp(lo[0], hi[0]), th[1].clamp(lo[1], hi[1])];
-    let mut theta = clamp(initial_theta(model, s));
+    let mut theta = clamp(initial_theta(model, s, lo, hi));
     let mut cur = evaluate(model, &theta, s, true);
     let mut evaluations = 1;
     let mut converged = false;
@@ -463,4 +827,79 @@ pub fn fit_structure_function(
 ) -> Result<SfFit, Reason> {
     build_pairs(time, mag, err, scratch)?;
     fit_pairs(model, opts, scratch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pairs (an LCG) spanning lags of 0.01 to 3000 days.
+    fn pairs(n: usize) -> SfScratch {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut u = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut s = SfScratch::default();
+        let (mut dt, mut dm, mut var) = (vec![], vec![], vec![]);
+        for _ in 0..n {
+            dt.push(10f64.powf(-2.0 + 5.5 * u()));
+            dm.push(0.4 * (u() - 0.5));
+            var.push(1e-4 + 2e-3 * u());
+        }
+        s.load_pairs(&dt, &dm, &var);
+        s.ensure_lag();
+        s
+    }
+
+    fn close(a: f64, b: f64, scale: f64) -> bool {
+        (a - b).abs() <= 1e-12 * scale.max(a.abs())
+    }
+
+    #[test]
+    fn lane_pass_matches_scalar_pass() {
+        // 1003 pairs: whole lanes plus a tail; thetas from tiny to large V
+        let s = pairs(1003);
+        for model in [SfModel::PowerLaw, SfModel::Drw] {
+            for theta in [[-3.0, 0.4], [-1.0, 2.0], [0.5, -1.0], [-8.0, 5.0]] {
+                for derivs in [false, true] {
+                    let v = evaluate(model, &theta, &s, derivs);
+                    let r = evaluate_scalar(model, &theta, &s, derivs);
+                    assert!(
+                        close(v.l, r.l, 1.0),
+                        "{model:?} {theta:?}: {} vs {}",
+                        v.l,
+                        r.l
+                    );
+                    if derivs {
+                        let gs = r.g[0].abs() + r.g[1].abs() + r.h[0][0].abs();
+                        for (a, b) in v.g.iter().zip(&r.g) {
+                            assert!(close(*a, *b, gs), "{model:?} {theta:?} g: {a} vs {b}");
+                        }
+                        for q in 0..2 {
+                            for p in 0..2 {
+                                assert!(close(v.h[q][p], r.h[q][p], gs));
+                                assert!(close(v.fisher[q][p], r.fisher[q][p], gs));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn degenerate_pair_falls_back_to_scalar_pass() {
+        // a zero-variance pair with zero lag-model: S = 0 makes the log sum invalid
+        let mut s = pairs(40);
+        s.s2[17] = 0.0;
+        s.dm2[17] = 0.0;
+        let theta = [-800.0, 1.0]; // V^2 = e^-1600: underflows to 0
+        let v = evaluate(SfModel::PowerLaw, &theta, &s, true);
+        let r = evaluate_scalar(SfModel::PowerLaw, &theta, &s, true);
+        assert_eq!(v.l.to_bits(), r.l.to_bits());
+        assert!(!v.l.is_finite());
+    }
 }

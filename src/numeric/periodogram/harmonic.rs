@@ -14,7 +14,8 @@
 use crate::numeric::periodogram::gls::time_reference;
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::peaks::{top_peaks, Peak};
-use crate::numeric::periodogram::sums::{cis_cycles, phase_cycles};
+use crate::numeric::periodogram::sums::cis_cycles;
+use crate::numeric::vmath;
 
 /// Options of the multi-harmonic fit.
 #[derive(Clone, Copy, Debug)]
@@ -46,7 +47,19 @@ pub struct HarmonicWorkspace {
     yy: Vec<f64>,
     ybar: Vec<f64>,
     present: Vec<bool>,
-    basis: Vec<f64>,
+    /// Weight sum per band.
+    wsum: Vec<f64>,
+    /// The points grouped by band, each band padded with zero-weight points to whole
+    /// lanes: times relative to `t_ref`, weights, weighted centred values.
+    tt: Vec<f64>,
+    w: Vec<f64>,
+    wy: Vec<f64>,
+    /// Band `b` occupies `start[b]..start[b + 1]` of `tt`/`w`/`wy`.
+    start: Vec<usize>,
+    /// Lane accumulators of the sums kernel (6K rows).
+    acc: Vec<[f64; LANES]>,
+    /// Per band: C_1..C_2K, S_1..S_2K, YC_1..YC_K, YS_1..YS_K.
+    sums: Vec<f64>,
     q: Vec<f64>,
     r: Vec<f64>,
     rcopy: Vec<f64>,
@@ -98,6 +111,9 @@ fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
     true
 }
 
+/// Lanes of the sums kernel (one AVX-512 register of f64).
+const LANES: usize = 8;
+
 /// Weighted chi-square of the best multi-harmonic model at frequency `freq`.
 /// `band[i] < nbands`; `dy = None` means unit weights. The fitted coefficients are left in
 /// `ws.shape`, `ws.offsets` (in data units), `ws.scales`. Returns +inf if the system is
@@ -113,79 +129,234 @@ pub fn harmonic_chi2(
     opts: &HarmonicOptions,
     ws: &mut HarmonicWorkspace,
 ) -> f64 {
+    prepare(t, y, dy, band, nbands, ws);
+    chi2_prepared(freq, opts, ws)
+}
+
+/// Groups the points by band, centres each band on its weighted mean (conditioning of
+/// the Gram matrix) and pads each band to whole lanes with zero-weight points. Done
+/// once per data set; every frequency then costs one pass ([`chi2_prepared`]).
+fn prepare(
+    t: &[f64],
+    y: &[f64],
+    dy: Option<&[f64]>,
+    band: &[u8],
+    nbands: usize,
+    ws: &mut HarmonicWorkspace,
+) {
+    let weight = |i: usize| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]));
+    ws.t_ref = time_reference(t);
+    for v in [&mut ws.yy, &mut ws.ybar, &mut ws.wsum] {
+        v.clear();
+        v.resize(nbands, 0.0);
+    }
+    ws.present.clear();
+    ws.present.resize(nbands, false);
+    let mut count = vec![0usize; nbands];
+    for i in 0..t.len() {
+        let b = band[i] as usize;
+        let w = weight(i);
+        ws.wsum[b] += w;
+        ws.ybar[b] += w * y[i];
+        count[b] += 1;
+    }
+    ws.start.clear();
+    ws.start.push(0);
+    for b in 0..nbands {
+        if ws.wsum[b] > 0.0 {
+            ws.ybar[b] /= ws.wsum[b];
+            ws.present[b] = true;
+        }
+        let padded = count[b].div_ceil(LANES) * LANES;
+        ws.start.push(ws.start[b] + padded);
+    }
+    let total = ws.start[nbands];
+    for v in [&mut ws.tt, &mut ws.w, &mut ws.wy] {
+        v.clear();
+        v.resize(total, 0.0);
+    }
+    // fill each band's points in input order (the cursor starts at the band's start)
+    let mut cursor: Vec<usize> = ws.start[..nbands].to_vec();
+    for i in 0..t.len() {
+        let b = band[i] as usize;
+        let k = cursor[b];
+        cursor[b] += 1;
+        let w = weight(i);
+        let yc = y[i] - ws.ybar[b];
+        ws.tt[k] = t[i] - ws.t_ref;
+        ws.w[k] = w;
+        ws.wy[k] = w * yc;
+        ws.yy[b] += w * yc * yc;
+    }
+}
+
+/// The lane sums over one band's (padded) points at frequency `f`: rows `0..2K` get
+/// `w cos(hx)`, rows `2K..4K` `w sin(hx)` for h = 1..2K, rows `4K..5K` `wy cos(hx)` and
+/// `5K..6K` `wy sin(hx)` for h = 1..K, with `x = 2π f tt`. One `sincos` per point, the
+/// harmonics by complex multiplication.
+#[inline(always)]
+fn harmonic_sums_impl<const FMA: bool>(
+    tt: &[f64],
+    w: &[f64],
+    wy: &[f64],
+    f: f64,
+    kh: usize,
+    acc: &mut [[f64; LANES]],
+) {
+    // a * b + c, fused where the instruction set has FMA (one instruction, one rounding)
+    let mac = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
+    const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
+    let nh = 2 * kh;
+    for row in acc.iter_mut() {
+        *row = [0.0; LANES];
+    }
+    let (acc_c, rest) = acc.split_at_mut(nh);
+    let (acc_s, rest) = rest.split_at_mut(nh);
+    let (acc_yc, acc_ys) = rest.split_at_mut(kh);
+    for ((tt, w), wy) in tt
+        .chunks_exact(LANES)
+        .zip(w.chunks_exact(LANES))
+        .zip(wy.chunks_exact(LANES))
+    {
+        let tt: &[f64; LANES] = tt.try_into().expect("whole lane");
+        let w: &[f64; LANES] = w.try_into().expect("whole lane");
+        let wy: &[f64; LANES] = wy.try_into().expect("whole lane");
+        let mut c1 = [0.0f64; LANES];
+        let mut s1 = [0.0f64; LANES];
+        for j in 0..LANES {
+            // phase in cycles reduced to [-1/2, 1/2] (round to nearest by the shift)
+            let x = f * tt[j];
+            let r = x - ((x + ROUND_SHIFT) - ROUND_SHIFT);
+            (s1[j], c1[j]) = vmath::sincos_cycles(r);
+        }
+        let (mut c, mut s) = (c1, s1);
+        for h in 0..nh {
+            let (ac, as_) = (&mut acc_c[h], &mut acc_s[h]);
+            for j in 0..LANES {
+                ac[j] = mac(w[j], c[j], ac[j]);
+                as_[j] = mac(w[j], s[j], as_[j]);
+            }
+            if h < kh {
+                let (ayc, ays) = (&mut acc_yc[h], &mut acc_ys[h]);
+                for j in 0..LANES {
+                    ayc[j] = mac(wy[j], c[j], ayc[j]);
+                    ays[j] = mac(wy[j], s[j], ays[j]);
+                }
+            }
+            for j in 0..LANES {
+                let cn = mac(c[j], c1[j], -(s[j] * s1[j]));
+                s[j] = mac(s[j], c1[j], c[j] * s1[j]);
+                c[j] = cn;
+            }
+        }
+    }
+}
+
+// Compiled for AVX-512 and AVX2 (with FMA) and the baseline (without), picked at run
+// time: the same CPU always takes the same variant, so results do not depend on ranks
+// or threads; CPUs with and without FMA differ in the last bits.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut [[f64; LANES]]) {
+    if multiversion::target::target_cfg_f!(target_feature = "fma") {
+        harmonic_sums_impl::<true>(tt, w, wy, f, kh, acc)
+    } else {
+        harmonic_sums_impl::<false>(tt, w, wy, f, kh, acc)
+    }
+}
+
+/// Chi-square at `freq` of the data set last given to [`prepare`]: per band, the trig
+/// sums of one pass give the Gram matrix of [1, cos x, sin x, ..., cos Kx, sin Kx] through
+/// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
+/// then the shared-shape solve.
+fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
     let kh = opts.nharm.max(1);
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
+    let nbands = ws.present.len();
     ws.gram.clear();
     ws.gram.resize(nbands * p * p, 0.0);
     ws.rhs.clear();
     ws.rhs.resize(nbands * p, 0.0);
-    ws.yy.clear();
-    ws.yy.resize(nbands, 0.0);
-    ws.ybar.clear();
-    ws.ybar.resize(nbands, 0.0);
-    ws.present.clear();
-    ws.present.resize(nbands, false);
-    ws.basis.clear();
-    ws.basis.resize(p, 0.0);
-    ws.t_ref = time_reference(t);
-    // Centre each band on its weighted mean first (conditioning of the Gram matrix).
-    {
-        let wsum = &mut ws.yy; // temporarily: sum of weights per band
-        for i in 0..t.len() {
-            let w = dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]));
-            let b = band[i] as usize;
-            wsum[b] += w;
-            ws.ybar[b] += w * y[i];
-        }
-        for b in 0..nbands {
-            if wsum[b] > 0.0 {
-                ws.ybar[b] /= wsum[b];
-                ws.present[b] = true;
-            }
-            wsum[b] = 0.0;
-        }
-    }
-    for i in 0..t.len() {
-        let w = dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]));
-        let b = band[i] as usize;
-        let yi = y[i] - ws.ybar[b];
-        let (c1, s1) = cis_cycles(phase_cycles(freq, 0.0, 0, 1.0, t[i] - ws.t_ref));
-        let h = &mut ws.basis;
-        h[0] = 1.0;
-        let (mut c, mut s) = (c1, s1);
-        for k in 0..kh {
-            h[1 + 2 * k] = c;
-            h[2 + 2 * k] = s;
-            let cn = c * c1 - s * s1;
-            s = s * c1 + c * s1;
-            c = cn;
-        }
-        let g = &mut ws.gram[b * p * p..(b + 1) * p * p];
-        for r in 0..p {
-            let wr = w * h[r];
-            for q in r..p {
-                g[r * p + q] += wr * h[q];
-            }
-            ws.rhs[b * p + r] += wr * yi;
-        }
-        ws.yy[b] += w * yi * yi;
-    }
+    ws.acc.clear();
+    ws.acc.resize(6 * kh, [0.0; LANES]);
+    ws.sums.clear();
+    ws.sums.resize(6 * kh, 0.0);
     for b in 0..nbands {
+        if !ws.present[b] {
+            continue;
+        }
+        let r = ws.start[b]..ws.start[b + 1];
+        harmonic_sums(
+            &ws.tt[r.clone()],
+            &ws.w[r.clone()],
+            &ws.wy[r],
+            freq,
+            kh,
+            &mut ws.acc,
+        );
+        for (sum, lanes) in ws.sums.iter_mut().zip(&ws.acc) {
+            *sum = lanes.iter().sum();
+        }
+        let (sc, rest) = ws.sums.split_at(nh);
+        let (ss, rest) = rest.split_at(nh);
+        let (syc, sys) = rest.split_at(kh);
+        // C_m and S_m for m = -2K..2K: C_0 = W, C_-m = C_m, S_0 = 0, S_-m = -S_m
+        let cm = |m: isize| match m.unsigned_abs() {
+            0 => ws.wsum[b],
+            a => sc[a - 1],
+        };
+        let sm = |m: isize| match m {
+            0 => 0.0,
+            m if m > 0 => ss[m as usize - 1],
+            m => -ss[m.unsigned_abs() - 1],
+        };
         let g = &mut ws.gram[b * p * p..(b + 1) * p * p];
-        for r in 0..p {
-            for q in 0..r {
-                g[r * p + q] = g[q * p + r];
+        // basis index of cos(jx) is 2j - 1 and of sin(jx) is 2j, j = 1..K; 0 is the constant
+        g[0] = ws.wsum[b];
+        for j in 1..=kh as isize {
+            let (cj, sj) = (2 * j as usize - 1, 2 * j as usize);
+            (g[cj], g[cj * p]) = (cm(j), cm(j));
+            (g[sj], g[sj * p]) = (sm(j), sm(j));
+            for k in 1..=kh as isize {
+                let (ck, sk) = (2 * k as usize - 1, 2 * k as usize);
+                g[cj * p + ck] = 0.5 * (cm(j - k) + cm(j + k));
+                g[sj * p + sk] = 0.5 * (cm(j - k) - cm(j + k));
+                // cos(jx) sin(kx) = [sin((k+j)x) + sin((k-j)x)] / 2
+                let cs = 0.5 * (sm(k + j) + sm(k - j));
+                (g[cj * p + sk], g[sk * p + cj]) = (cs, cs);
             }
         }
+        let rb = &mut ws.rhs[b * p..(b + 1) * p];
+        // the centred values have zero weighted sum
+        rb[0] = 0.0;
+        for k in 0..kh {
+            rb[1 + 2 * k] = syc[k];
+            rb[2 + 2 * k] = sys[k];
+        }
     }
+    solve(nbands, kh, opts, ws)
+}
+
+/// The shared-shape least squares from the per-band Gram matrices, right-hand sides and
+/// `yy` in `ws`: the offsets are eliminated by their Schur complement; with per-band
+/// scales, alternating steps follow (each cannot raise chi2).
+fn solve(nbands: usize, kh: usize, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+    let p = 1 + 2 * kh;
+    let nh = 2 * kh;
     ws.scales.clear();
     ws.scales.resize(nbands, 1.0);
     ws.offsets.clear();
     ws.offsets.resize(nbands, 0.0);
     ws.shape.clear();
     ws.shape.resize(nh, 0.0);
-    let rounds = if opts.band_scale {
+    // with one band the scale step is a no-op (a = 1 is already optimal for the fitted
+    // shape, since scaling the shape is part of the linear fit), so one round suffices
+    let bands_present = ws.present.iter().filter(|&&b| b).count();
+    let rounds = if opts.band_scale && bands_present > 1 {
         opts.scale_iters.max(1)
     } else {
         1
@@ -345,15 +516,9 @@ pub struct Refined {
     pub alias_offset: f64,
 }
 
-/// Coarse minimum of chi2(f) on a sub-grid of `opts.subgrid` points over [lo, hi].
-/// Returns (f, chi2, step).
-#[allow(clippy::too_many_arguments)]
+/// Coarse minimum of chi2(f) on a sub-grid of `opts.subgrid` points over [lo, hi], for
+/// the data set last prepared in `ws`. Returns (f, chi2, step).
 fn subgrid_min(
-    t: &[f64],
-    y: &[f64],
-    dy: Option<&[f64]>,
-    band: &[u8],
-    nbands: usize,
     lo: f64,
     hi: f64,
     opts: &RefineOptions,
@@ -364,7 +529,7 @@ fn subgrid_min(
     let mut best = (lo, f64::INFINITY);
     for i in 0..m {
         let f = lo + step * i as f64;
-        let c = harmonic_chi2(t, y, dy, band, nbands, f, &opts.harmonic, ws);
+        let c = chi2_prepared(f, &opts.harmonic, ws);
         if c < best.1 {
             best = (f, c);
         }
@@ -374,21 +539,13 @@ fn subgrid_min(
 
 /// Golden-section polish of a sub-grid minimum on [f - step, f + step] (chi2 is
 /// unimodal there for a fine enough sub-grid). Returns (f, chi2).
-#[allow(clippy::too_many_arguments)]
 fn golden_polish(
-    t: &[f64],
-    y: &[f64],
-    dy: Option<&[f64]>,
-    band: &[u8],
-    nbands: usize,
     start: (f64, f64),
     step: f64,
     opts: &RefineOptions,
     ws: &mut HarmonicWorkspace,
 ) -> (f64, f64) {
-    let chi = |f: f64, ws: &mut HarmonicWorkspace| {
-        harmonic_chi2(t, y, dy, band, nbands, f, &opts.harmonic, ws)
-    };
+    let chi = |f: f64, ws: &mut HarmonicWorkspace| chi2_prepared(f, &opts.harmonic, ws);
     let mut best = start;
     let g = 0.5 * (5f64.sqrt() - 1.0);
     let (mut a, mut b) = (best.0 - step, best.0 + step);
@@ -445,6 +602,7 @@ pub fn refine_period(
         &mut peaks,
     );
     let plain = *peaks.first()?;
+    prepare(t, y, dy, band, nbands, ws);
     let hw = opts.half_width * grid.df;
     let (fmin, fmax) = (grid.f0, grid.f_last());
     // every candidate (peak or alias) gets a coarse sub-grid scan; only the best
@@ -467,7 +625,7 @@ pub fn refine_period(
             if fc < fmin || fc > fmax || fc <= hw {
                 continue;
             }
-            let (f, c, step) = subgrid_min(t, y, dy, band, nbands, fc - hw, fc + hw, opts, ws);
+            let (f, c, step) = subgrid_min(fc - hw, fc + hw, opts, ws);
             cands.push(Candidate {
                 peak: pi,
                 offset: off,
@@ -494,7 +652,7 @@ pub fn refine_period(
         }
         done.push(k);
         let c = cands[k];
-        let (f, chi2) = golden_polish(t, y, dy, band, nbands, (c.f, c.chi2), c.step, opts, ws);
+        let (f, chi2) = golden_polish((c.f, c.chi2), c.step, opts, ws);
         if Some(k) == plain_idx {
             plain_chi2 = chi2;
         }
