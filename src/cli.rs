@@ -221,6 +221,11 @@ pub struct LcArgs {
     /// Longest period searched, days. [default: from the baseline]
     #[arg(long, allow_hyphen_values = true)]
     pub max_period: Option<String>,
+    /// Where the single-band periodograms run: cpu; gpu (a CUDA device per
+    /// node-local rank, direct method, exit 2 if none is usable); auto (the
+    /// GPU when usable, else the CPU, saying why). See docs/gpu.md. [default: cpu]
+    #[arg(long, value_name = "auto|cpu|gpu")]
+    pub backend: Option<String>,
 }
 
 impl LcArgs {
@@ -232,7 +237,8 @@ impl LcArgs {
         if let Some(p) = &self.out {
             l.set("out", Value::String(p.display().to_string()), "--out");
         }
-        let flags: [(&str, &Option<String>); 5] = [
+        let flags: [(&str, &Option<String>); 6] = [
+            ("backend", &self.backend),
             ("threads", &self.threads),
             ("tile", &self.tile),
             ("periodogram", &self.periodogram),
@@ -386,13 +392,19 @@ pub struct ImageArgs {
     /// Output HDF5 file (written under a temporary name, renamed when complete). [default: conv.h5]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Where the tiles are convolved: cpu; gpu (a CUDA device per node-local
+    /// rank, direct method, exit 2 if none is usable); auto (the GPU when
+    /// usable, else the CPU, saying why). See docs/gpu.md. [default: cpu]
+    #[arg(long, value_name = "auto|cpu|gpu")]
+    pub backend: Option<String>,
 }
 
 impl ImageArgs {
     /// Config file, then flags, then `--set`.
     pub fn layered(&self) -> anyhow::Result<Layered> {
         let mut l = Layered::from_file(self.config.as_deref())?;
-        let flags: [(&str, &Option<String>); 7] = [
+        let flags: [(&str, &Option<String>); 8] = [
+            ("backend", &self.backend),
             ("dataset", &self.dataset),
             ("kernel", &self.kernel),
             ("mode", &self.mode),

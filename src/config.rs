@@ -138,6 +138,17 @@ impl Layered {
         }
     }
 
+    /// The `backend` key (auto, cpu, gpu; default cpu), shared by every
+    /// compute job; an unknown value is a usage error naming the key.
+    pub fn backend(&self) -> anyhow::Result<crate::gpu::Backend> {
+        self.string("backend", "cpu")?.parse().map_err(|e: String| {
+            usage(format!(
+                "config key 'backend' (from {}): {e}",
+                self.source_of("backend")
+            ))
+        })
+    }
+
     /// `true`/`false`, also accepted as the strings "true"/"false"/"yes"/"no".
     pub fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
         match self.get(key) {

@@ -31,12 +31,10 @@ fn main() -> ExitCode {
     };
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
-        Command::Mc(args) => match args.to_config().and_then(|cfg| {
-            // `--backend gpu` without a usable device is a usage error (exit 2)
-            let backend =
-                tessera::gpu::resolve_backend(cfg.backend).map_err(tessera::config::usage)?;
-            Ok((cfg, backend))
-        }) {
+        Command::Mc(args) => match args
+            .to_config()
+            .and_then(|cfg| with_backend(cfg, |c| c.backend))
+        {
             Ok((cfg, backend)) => {
                 let read_seconds = started.elapsed().as_secs_f64();
                 with_mpi(|comm| jobs::mc::run_on(&cfg, &backend, comm, read_seconds, &command_line))
@@ -55,10 +53,15 @@ fn main() -> ExitCode {
                 ExitCode::from(exit_code_of(&e))
             }
         },
-        Command::Image(args) => match args.to_config() {
-            Ok(cfg) => {
+        Command::Image(args) => match args
+            .to_config()
+            .and_then(|cfg| with_backend(cfg, |c| c.backend))
+        {
+            Ok((cfg, backend)) => {
                 let read_seconds = started.elapsed().as_secs_f64();
-                with_mpi(|comm| jobs::image::run(&cfg, comm, read_seconds, &command_line))
+                with_mpi(|comm| {
+                    jobs::image::run_on(&cfg, &backend, comm, read_seconds, &command_line)
+                })
             }
             Err(e) => report_before_mpi(e),
         },
@@ -86,10 +89,15 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Lightcurves(args)) => {
             with_mpi(|comm| bench::lightcurves(&args, comm))
         }
-        Command::Lightcurves(args) => match args.to_config() {
-            Ok(cfg) => {
+        Command::Lightcurves(args) => match args
+            .to_config()
+            .and_then(|cfg| with_backend(cfg, |c| c.backend))
+        {
+            Ok((cfg, backend)) => {
                 let read_seconds = started.elapsed().as_secs_f64();
-                with_mpi(|comm| jobs::lightcurves::run(&cfg, comm, read_seconds, &command_line))
+                with_mpi(|comm| {
+                    jobs::lightcurves::run_on(&cfg, &backend, comm, read_seconds, &command_line)
+                })
             }
             Err(e) => report_before_mpi(e),
         },
@@ -115,6 +123,17 @@ fn main() -> ExitCode {
             .map(drop),
         ),
     }
+}
+
+/// Resolves a job's `--backend` against the GPU probe, before MPI starts:
+/// `gpu` without a usable device is a usage error (exit 2) naming what is
+/// missing, and nothing is written.
+fn with_backend<C>(
+    cfg: C,
+    requested: impl Fn(&C) -> tessera::gpu::Backend,
+) -> anyhow::Result<(C, tessera::gpu::Resolved)> {
+    let backend = tessera::gpu::resolve_backend(requested(&cfg)).map_err(usage)?;
+    Ok((cfg, backend))
 }
 
 fn synth_params(a: &SynthLcArgs) -> anyhow::Result<(SynthParams, u64)> {

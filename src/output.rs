@@ -346,6 +346,24 @@ pub fn write_timings(file: &hdf5::File, rows: &[Vec<f64>]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `/gpu_timings`: per rank, the seconds a GPU backend spent copying to
+/// the device, in kernels and copying back (summed over its work items).
+pub fn write_gpu_timings(file: &hdf5::File, rows: &[Vec<f64>]) -> anyhow::Result<()> {
+    let flat: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    let table = Array2::from_shape_vec((rows.len(), 3), flat).context("GPU timing table shape")?;
+    let ds = file
+        .new_dataset_builder()
+        .with_data(&table)
+        .create("gpu_timings")?;
+    attr_str_list(
+        &ds,
+        "phases",
+        &["host_to_device", "kernel", "device_to_host"],
+    )?;
+    attr_str(&ds, "units", "seconds")?;
+    Ok(())
+}
+
 /// Unique host names with their rank counts, e.g. `node01 (2 ranks)`.
 pub fn summarise_hosts(per_rank: &[String]) -> Vec<String> {
     let mut hosts: Vec<(String, usize)> = Vec::new();

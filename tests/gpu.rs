@@ -1,9 +1,10 @@
 //! End-to-end tests of the CUDA backend that run everywhere: the NVRTC
 //! compile of every kernel (whenever an NVRTC library can be found; CI
 //! installs the nvidia-cuda-nvrtc wheel), `tessera gpu info`, and the
-//! `--backend` choices on a machine with or without a GPU. The GPU-versus-
-//! CPU comparisons live beside their wrappers (src/gpu/{mc,lombscargle,
-//! conv}.rs) and skip, saying why, without a device.
+//! `--backend` choices of every compute job (mc, lightcurves, image) on a
+//! machine with or without a GPU. The whole-job GPU-versus-CPU comparisons
+//! below, and the kernel-level ones beside their wrappers (src/gpu/{mc,
+//! lombscargle,conv}.rs), skip, saying why, without a device.
 
 mod util;
 
@@ -273,4 +274,412 @@ fn gpu_run_matches_cpu_run_exactly_for_pi() {
     }
     assert_eq!(read_str(&g, "/provenance/backend"), "gpu");
     assert!(read_str(&g, "/provenance/device").contains("device"));
+}
+
+// ------------------------------------------------------------ lightcurves, image
+
+/// `tessera synth lightcurves` (40 objects, 3 bands) into `dir/lc.h5`.
+fn lc_input(dir: &TestDir) -> String {
+    let out = dir.path("lc.h5").to_str().unwrap().to_string();
+    let o = run(
+        plain(&[
+            "synth",
+            "lightcurves",
+            "-n",
+            "40",
+            "--seed",
+            "4",
+            "--epochs",
+            "30",
+            "--outliers",
+            "0.02",
+            "--out",
+            &out,
+        ]),
+        &dir.0,
+    );
+    assert_success(&o);
+    out
+}
+
+/// `tessera synth image` (random, 70 x 61, `dtype`) into `dir/img-DTYPE.h5`.
+fn image_input(dir: &TestDir, dtype: &str) -> String {
+    let out = dir.path(&format!("img-{dtype}.h5"));
+    let out = out.to_str().unwrap().to_string();
+    let o = run(
+        plain(&[
+            "synth", "image", "--kind", "random", "--rows", "70", "--cols", "61", "--seed", "9",
+            "--dtype", dtype, "--out", &out,
+        ]),
+        &dir.0,
+    );
+    assert_success(&o);
+    out
+}
+
+fn lc_args(input: &str, out: &str, backend: &str) -> Vec<String> {
+    [
+        "lightcurves",
+        "--input",
+        input,
+        "--out",
+        out,
+        "--tile",
+        "16",
+        "--threads",
+        "1",
+        "--periodogram",
+        "direct",
+        "--backend",
+        backend,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn image_job_args(input: &str, out: &str, backend: &str) -> Vec<String> {
+    [
+        "image",
+        "--input",
+        input,
+        "--out",
+        out,
+        "--kernel",
+        "gaussian:2:9",
+        "--boundary",
+        "reflect",
+        "--method",
+        "direct",
+        "--tile",
+        "32",
+        "--threads",
+        "1",
+        "--backend",
+        backend,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Every dataset a job writes besides /provenance and /timings, as bits.
+fn result_bits(file: &std::path::Path) -> Vec<(String, Vec<u64>)> {
+    let f = hdf5::File::open(file).unwrap();
+    let mut names = Vec::new();
+    for g in ["features", "stats"] {
+        if let Ok(g) = f.group(g) {
+            for n in g.member_names().unwrap() {
+                names.push(format!("{}/{n}", g.name()));
+            }
+        }
+    }
+    names.push("/convolved".into());
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let ds = f.dataset(&n).ok()?;
+            let bits = match ds.read_raw::<f64>() {
+                Ok(v) => v.iter().map(|x| x.to_bits()).collect(),
+                Err(_) => ds
+                    .read_raw::<u64>()
+                    .map(|v| v.to_vec())
+                    .or_else(|_| {
+                        ds.read_raw::<u8>()
+                            .map(|v| v.iter().map(|&x| x as u64).collect())
+                    })
+                    .unwrap_or_default(),
+            };
+            Some((n, bits))
+        })
+        .collect()
+}
+
+/// A job's arguments for (output, backend).
+type JobArgs = Box<dyn Fn(&str, &str) -> Vec<String>>;
+
+/// The argument lists of the two jobs the new backend flag covers.
+fn job_cases(dir: &TestDir) -> Vec<(&'static str, JobArgs)> {
+    let lc = lc_input(dir);
+    let img = image_input(dir, "f64");
+    vec![
+        (
+            "lightcurves",
+            Box::new(move |out: &str, b: &str| lc_args(&lc, out, b)),
+        ),
+        (
+            "image",
+            Box::new(move |out: &str, b: &str| image_job_args(&img, out, b)),
+        ),
+    ]
+}
+
+#[test]
+fn lightcurves_and_image_backend_gpu_without_a_device_exit_2() {
+    if gpu_usable() {
+        eprintln!("SKIP lightcurves_and_image_backend_gpu_without_a_device_exit_2: this machine has a usable GPU");
+        return;
+    }
+    let tmp = TestDir::new("nogpu-jobs");
+    for (job, args) in job_cases(&tmp) {
+        let out = tmp.path(&format!("{job}.h5"));
+        let a = args(out.to_str().unwrap(), "gpu");
+        for cmd in [plain(&strs(&a)), mpirun(2, &strs(&a))] {
+            let o = run(cmd, &tmp.0);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{job}: {e}");
+            assert!(e.contains("--backend gpu: no usable GPU"), "{job}: {e}");
+            assert!(
+                e.contains("libcuda") || e.contains("device") || e.contains("NVRTC"),
+                "{job}: {e}"
+            );
+            assert_eq!(
+                e.matches("no usable GPU").count(),
+                1,
+                "{job}, printed once: {e}"
+            );
+            assert!(!out.exists(), "{job}: output written");
+            assert!(
+                !tmp.listing().iter().any(|f| f.contains(".tmp")),
+                "{job}: temporary file left: {:?}",
+                tmp.listing()
+            );
+        }
+    }
+}
+
+#[test]
+fn lightcurves_and_image_backend_auto_falls_back_to_identical_cpu_output() {
+    if gpu_usable() {
+        eprintln!("SKIP lightcurves_and_image_backend_auto_falls_back_to_identical_cpu_output: this machine has a usable GPU");
+        return;
+    }
+    let tmp = TestDir::new("auto-jobs");
+    for (job, args) in job_cases(&tmp) {
+        let auto = tmp.path(&format!("{job}-auto.h5"));
+        let cpu = tmp.path(&format!("{job}-cpu.h5"));
+        let o = run(plain(&strs(&args(auto.to_str().unwrap(), "auto"))), &tmp.0);
+        assert_success(&o);
+        assert!(
+            stderr(&o).contains(&format!("{job}: backend auto: using the CPU because")),
+            "{job}: {}",
+            stderr(&o)
+        );
+        assert_success(&run(
+            plain(&strs(&args(cpu.to_str().unwrap(), "cpu"))),
+            &tmp.0,
+        ));
+        assert_eq!(read_str(&auto, "/provenance/backend"), "cpu", "{job}");
+        assert_eq!(read_str(&auto, "/provenance/device"), "cpu", "{job}");
+        assert!(
+            read_str(&auto, "/provenance/config").contains("backend = \"auto\""),
+            "{job}: {}",
+            read_str(&auto, "/provenance/config")
+        );
+        let (a, c) = (result_bits(&auto), result_bits(&cpu));
+        assert!(
+            a.len() >= 2,
+            "{job}: datasets {:?}",
+            a.iter().map(|x| &x.0).collect::<Vec<_>>()
+        );
+        assert_eq!(a, c, "{job}: auto and cpu outputs differ");
+        let f = hdf5::File::open(&auto).unwrap();
+        assert!(
+            f.dataset("gpu_timings").is_err(),
+            "{job}: /gpu_timings on the CPU"
+        );
+    }
+}
+
+#[test]
+fn lightcurves_and_image_unknown_backend_is_a_usage_error() {
+    let tmp = TestDir::new("badbackend-jobs");
+    let out = tmp.path("x.h5");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec![
+            "lightcurves",
+            "--input",
+            "lc.h5",
+            "--backend",
+            "tpu",
+            "--out",
+            out,
+        ],
+        vec![
+            "image",
+            "--input",
+            "img.h5",
+            "--backend",
+            "tpu",
+            "--out",
+            out,
+        ],
+        vec![
+            "image",
+            "--input",
+            "img.h5",
+            "--set",
+            "backend=tpu",
+            "--out",
+            out,
+        ],
+    ] {
+        let o = run(plain(&args), &tmp.0);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("config key 'backend'")
+                && stderr(&o).contains("unknown backend 'tpu'; choose one of: auto, cpu, gpu"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(!tmp.path("x.h5").exists());
+    }
+}
+
+/// On a GPU machine: `tessera lightcurves --backend gpu` (single-band
+/// periodograms batched on the GPU, direct method), plainly and under
+/// `mpirun -n 2`, against the CPU's direct method: features and reasons bit
+/// for bit, best and refined periods equal, powers within 1e-5.
+#[test]
+fn lightcurves_gpu_matches_cpu_direct() {
+    if !gpu_usable() {
+        eprintln!(
+            "SKIP lightcurves_gpu_matches_cpu_direct: no usable GPU (see `tessera gpu info`)"
+        );
+        return;
+    }
+    let tmp = TestDir::new("gpu-lc");
+    let lc = lc_input(&tmp);
+    let cpu = tmp.path("cpu.h5");
+    assert_success(&run(
+        plain(&strs(&lc_args(&lc, cpu.to_str().unwrap(), "cpu"))),
+        &tmp.0,
+    ));
+    let (names, _) = tessera::jobs::lightcurves::columns(3);
+    let col = |n: &str| names.iter().position(|c| c == n).unwrap();
+    let base = col("period");
+    let read = |p: &std::path::Path| {
+        let f = hdf5::File::open(p).unwrap();
+        let v = f
+            .dataset("features/values")
+            .unwrap()
+            .read_2d::<f64>()
+            .unwrap();
+        let r = f
+            .dataset("features/reason")
+            .unwrap()
+            .read_raw::<u8>()
+            .unwrap();
+        (v, r)
+    };
+    let (cv, cr) = read(&cpu);
+    for ranks in [1usize, 2] {
+        let gpu = tmp.path(&format!("gpu-{ranks}.h5"));
+        let a = lc_args(&lc, gpu.to_str().unwrap(), "gpu");
+        let cmd = if ranks == 1 {
+            plain(&strs(&a))
+        } else {
+            mpirun(ranks, &strs(&a))
+        };
+        let o = run(cmd, &tmp.0);
+        assert_success(&o);
+        assert_eq!(read_str(&gpu, "/provenance/backend"), "gpu");
+        assert!(read_str(&gpu, "/provenance/device").contains("device"));
+        let (gv, gr) = read(&gpu);
+        assert_eq!(gr, cr, "reason codes");
+        let mut max_dp = 0.0f64;
+        for (r, (g, c)) in gv.rows().into_iter().zip(cv.rows()).enumerate() {
+            for k in 0..base {
+                assert_eq!(
+                    g[k].to_bits(),
+                    c[k].to_bits(),
+                    "row {r}, feature column {k}"
+                );
+            }
+            for name in ["period", "period_refined"] {
+                let k = col(name);
+                assert_eq!(
+                    g[k].to_bits(),
+                    c[k].to_bits(),
+                    "row {r}, {name}: {} vs {}",
+                    g[k],
+                    c[k]
+                );
+            }
+            for name in ["period_power", "peak1_power", "peak2_power", "peak3_power"] {
+                let k = col(name);
+                if c[k].is_finite() || g[k].is_finite() {
+                    let d = (g[k] - c[k]).abs();
+                    max_dp = max_dp.max(d);
+                    assert!(d <= 1e-5, "row {r}, {name}: {} vs {}", g[k], c[k]);
+                }
+            }
+        }
+        eprintln!("lightcurves GPU ({ranks} ranks) vs CPU direct: max |dP| {max_dp:.2e}");
+    }
+}
+
+/// On a GPU machine: `tessera image --backend gpu` against the CPU's direct
+/// method, plainly and under `mpirun -n 2`: f64 within 1e-12 relative to
+/// the output's scale (printed), f32 difference printed; /gpu_timings holds
+/// host-to-device, kernel and device-to-host seconds per rank.
+#[test]
+fn image_gpu_matches_cpu_direct() {
+    if !gpu_usable() {
+        eprintln!("SKIP image_gpu_matches_cpu_direct: no usable GPU (see `tessera gpu info`)");
+        return;
+    }
+    let tmp = TestDir::new("gpu-img");
+    let read = |p: &std::path::Path| -> Vec<f64> {
+        let f = hdf5::File::open(p).unwrap();
+        f.dataset("convolved").unwrap().read_raw::<f64>().unwrap()
+    };
+    for dtype in ["f64", "f32"] {
+        let img = image_input(&tmp, dtype);
+        let cpu = tmp.path(&format!("cpu-{dtype}.h5"));
+        assert_success(&run(
+            plain(&strs(&image_job_args(&img, cpu.to_str().unwrap(), "cpu"))),
+            &tmp.0,
+        ));
+        let want = read(&cpu);
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for ranks in [1usize, 2] {
+            let gpu = tmp.path(&format!("gpu-{dtype}-{ranks}.h5"));
+            let a = image_job_args(&img, gpu.to_str().unwrap(), "gpu");
+            let cmd = if ranks == 1 {
+                plain(&strs(&a))
+            } else {
+                mpirun(ranks, &strs(&a))
+            };
+            let o = run(cmd, &tmp.0);
+            assert_success(&o);
+            assert!(stdout(&o).contains("host-to-device"), "{}", stdout(&o));
+            assert_eq!(read_str(&gpu, "/provenance/backend"), "gpu");
+            let got = read(&gpu);
+            assert_eq!(got.len(), want.len());
+            let d = got
+                .iter()
+                .zip(&want)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+                / scale;
+            eprintln!(
+                "image GPU ({dtype}, {ranks} ranks) vs CPU direct: max relative difference {d:.2e}"
+            );
+            if dtype == "f64" {
+                assert!(d <= 1e-12, "{dtype}: {d:e}");
+            }
+            let f = hdf5::File::open(&gpu).unwrap();
+            let t = f.dataset("gpu_timings").unwrap().read_2d::<f64>().unwrap();
+            assert_eq!(t.shape(), &[ranks, 3]);
+            assert!(
+                t.iter().all(|&x| x >= 0.0) && t.column(1).sum() > 0.0,
+                "{t:?}"
+            );
+        }
+    }
 }

@@ -17,7 +17,8 @@
 use std::time::Instant;
 
 use crate::gpu::chunks;
-use crate::gpu::launch::{self, ConvLaunch, ConvReal};
+pub use crate::gpu::launch::ConvReal;
+use crate::gpu::launch::{self, ConvLaunch};
 use crate::gpu::{cuda, GpuDevice};
 
 /// Geometry of one padded tile.

@@ -43,6 +43,12 @@ impl LightCurveBatch {
         o
     }
 
+    /// Whether curve `c` gets a periodogram: 3 or more points and not
+    /// constant (else its power is all zero, on the GPU and in the CPU twin).
+    pub fn has_power(&self, c: usize) -> bool {
+        self.prepared(c).is_some()
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         let n = self.curves();
         anyhow::ensure!(

@@ -289,6 +289,58 @@ pub fn resolve_backend(requested: Backend) -> Result<Resolved, String> {
     }
 }
 
+/// Opens this rank's device when `backend` resolved to the GPU and logs the
+/// choice: each rank names its device; with `auto` and no usable GPU, rank 0
+/// says why the job runs on the CPU. `comm.agree` makes one rank's failure
+/// every rank's error. `job` starts the log lines.
+pub fn open_for_job(
+    job: &str,
+    requested: Backend,
+    backend: &Resolved,
+    comm: &impl crate::comm::Comm,
+) -> anyhow::Result<Option<GpuDevice>> {
+    let device = comm.agree(match backend {
+        Resolved::Gpu => GpuDevice::for_rank(comm.node_rank(), comm.node_size()).map(Some),
+        Resolved::Cpu { .. } => Ok(None),
+    })?;
+    match (backend, &device) {
+        (Resolved::Cpu { reason: Some(why) }, _) => {
+            crate::say0!("{job}: backend auto: using the CPU because {why}")
+        }
+        (_, Some(d)) => crate::say!(
+            "{job}: backend {requested}: using GPU {} (node-local rank {} of {})",
+            d.describe(),
+            comm.node_rank(),
+            comm.node_size()
+        ),
+        _ => {}
+    }
+    Ok(device)
+}
+
+/// `(backend, device)` for `/provenance` on rank 0 (`None` elsewhere):
+/// `("cpu", "cpu")`, or `"gpu"` and each distinct device with its rank
+/// count. Collective: every rank calls it.
+pub fn provenance_fields(
+    device: Option<&GpuDevice>,
+    comm: &impl crate::comm::Comm,
+) -> Option<(String, String)> {
+    let name = device.map_or_else(|| "cpu".to_string(), GpuDevice::describe);
+    let names = comm.gather_bytes(name.as_bytes())?;
+    Some(if device.is_some() {
+        let names: Vec<String> = names
+            .iter()
+            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .collect();
+        (
+            "gpu".into(),
+            crate::output::summarise_hosts(&names).join("; "),
+        )
+    } else {
+        ("cpu".into(), "cpu".into())
+    })
+}
+
 /// The device of a node-local rank: `node_rank mod device_count`.
 pub fn device_for_rank(node_rank: usize, device_count: usize) -> usize {
     node_rank % device_count.max(1)

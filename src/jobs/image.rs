@@ -30,10 +30,12 @@ use crate::cli::SynthImageArgs;
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
 use crate::fits::{self, FitsImage};
+use crate::gpu::conv::{convolve_padded_gpu, ConvReal, ConvTimings, PaddedShape};
+use crate::gpu::{Backend, GpuDevice, Resolved};
 use crate::jobs::mc::{build_pool, resolve_threads};
 use crate::numeric::conv2d::{
-    build_kernel, convolve_region, input_window, output_shape, tile_grid, Boundary, ConvError,
-    Kernel, KernelSpec, Method, Mode, Real, Region, Shape2, Workspace,
+    build_kernel, convolve_region, extended_tile, input_window, output_shape, tile_grid, Boundary,
+    ConvError, Kernel, KernelSpec, Method, Mode, Real, Region, Shape2, Workspace,
 };
 use crate::numeric::philox::PhiloxStream;
 use crate::numeric::pixel_stats::{pixel_stats, PixelStats};
@@ -42,7 +44,8 @@ use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
 /// Config keys of the `image` job (configs/image.toml documents each).
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 13] = [
+    "backend",
     "input",
     "dataset",
     "kernel",
@@ -77,6 +80,8 @@ pub struct ImageConfig {
     pub allow_nan: bool,
     pub threads: usize,
     pub out: PathBuf,
+    /// Requested backend (resolved against the GPU probe before MPI).
+    pub backend: Backend,
 }
 
 pub fn mode_name(m: Mode) -> &'static str {
@@ -112,6 +117,9 @@ fn method_code(m: Method) -> f64 {
         Method::Auto => 3.0,
     }
 }
+
+/// Method code of a tile convolved on the GPU (direct method).
+const GPU_DIRECT: f64 = 4.0;
 
 /// Parses a kernel spec: `radial:SIZE`, `gaussian:SIGMA:SIZE`, `box:SIZE`,
 /// `tophat:RADIUS[:SIZE]` (built-in, odd sizes only) or `file:PATH` (a text
@@ -348,6 +356,7 @@ impl ImageConfig {
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
         }
+        let backend = l.backend()?;
         // last: reading a kernel file is an input error (exit 1), after
         // every usage error has had its chance
         let kernel = parse_kernel(&kernel_spec, normalize)?;
@@ -365,6 +374,7 @@ impl ImageConfig {
             allow_nan,
             threads,
             out,
+            backend,
         })
     }
 
@@ -384,6 +394,7 @@ impl ImageConfig {
         t.insert("allow_nan".into(), Value::Boolean(self.allow_nan));
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), s(&self.out.display().to_string()));
+        t.insert("backend".into(), s(self.backend.name()));
         toml::to_string(&t).unwrap_or_default()
     }
 }
@@ -520,6 +531,11 @@ pub struct ImageReport {
     pub method_used: String,
     pub tiles: usize,
     pub timing_rows: Vec<Vec<f64>>,
+    /// With the GPU backend, per rank: host-to-device, kernel and
+    /// device-to-host seconds summed over its tiles (`/gpu_timings`).
+    pub gpu_timing_rows: Option<Vec<Vec<f64>>>,
+    /// `/provenance/device`: "cpu" or the GPUs with their rank counts.
+    pub device: String,
     pub ranks: usize,
     pub threads: usize,
 }
@@ -539,22 +555,51 @@ impl Drop for TempOutput {
     }
 }
 
-/// Runs the job and prints the summary on rank 0.
+/// Runs the job and prints the summary on rank 0, on the backend
+/// `cfg.backend` resolves to.
 pub fn run(
     cfg: &ImageConfig,
     comm: &impl Comm,
     read_seconds: f64,
     command_line: &str,
 ) -> anyhow::Result<()> {
-    if let Some(r) = run_job(cfg, comm, read_seconds, command_line)? {
+    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
+    run_on(cfg, &backend, comm, read_seconds, command_line)
+}
+
+/// Runs the job with a backend already resolved (before MPI, by the
+/// binary, so `--backend gpu` without a device exits 2 early) and prints
+/// the summary on rank 0.
+pub fn run_on(
+    cfg: &ImageConfig,
+    backend: &Resolved,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    if let Some(r) = run_job_on(cfg, backend, comm, read_seconds, command_line)? {
         print_summary(cfg, &r);
     }
     Ok(())
 }
 
-/// Runs the job on this rank; `Some(report)` on rank 0.
+/// Runs the job on this rank on the backend `cfg.backend` resolves to;
+/// `Some(report)` on rank 0.
 pub fn run_job(
     cfg: &ImageConfig,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<Option<ImageReport>> {
+    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
+    run_job_on(cfg, &backend, comm, read_seconds, command_line)
+}
+
+/// Runs the job on this rank with a resolved backend; `Some(report)` on
+/// rank 0.
+pub fn run_job_on(
+    cfg: &ImageConfig,
+    backend: &Resolved,
     comm: &impl Comm,
     read_seconds: f64,
     command_line: &str,
@@ -577,9 +622,18 @@ pub fn run_job(
             None => InputImage::open(&cfg.input, &cfg.dataset, cfg.convert),
         })
     })?;
+    // each rank opens the device of its node-local rank
+    let device = crate::gpu::open_for_job("image", cfg.backend, backend, comm)?;
+    let device = device.as_ref();
+    if device.is_some() && !matches!(cfg.method, Method::Auto | Method::Direct) {
+        say0!(
+            "image: backend gpu convolves every tile by the direct method; method {} applies to the CPU backend only",
+            method_name(cfg.method)
+        );
+    }
     match input.pixel {
-        PixelType::F32 => run_typed::<f32>(cfg, comm, &input, timer, command_line),
-        PixelType::F64 => run_typed::<f64>(cfg, comm, &input, timer, command_line),
+        PixelType::F32 => run_typed::<f32>(cfg, comm, &input, device, timer, command_line),
+        PixelType::F64 => run_typed::<f64>(cfg, comm, &input, device, timer, command_line),
     }
 }
 
@@ -630,10 +684,65 @@ fn convolve_batch<T: Real + Send + Sync>(
     })
 }
 
-fn run_typed<T: Real + H5Type + Send + Sync>(
+/// Convolves a batch of tiles as padded tiles: each tile's boundary-extended
+/// input (tile plus halo, as the CPU's direct method builds it) is made on
+/// the pool, convolved by `convolve` one tile after another (on the GPU:
+/// [`convolve_padded_gpu`], the direct method), and its statistics are
+/// taken on the pool. Adds the transfer and kernel times to `timings`.
+#[allow(clippy::type_complexity)]
+fn convolve_batch_padded<T: Real + Send + Sync>(
+    batch: Vec<(Region, Region, Vec<T>)>,
+    cfg: &ImageConfig,
+    image: Shape2,
+    kernel: &[T],
+    pool: &rayon::ThreadPool,
+    mut convolve: impl FnMut(&[T], &[T], PaddedShape) -> anyhow::Result<(Vec<T>, ConvTimings)>,
+    timings: &mut ConvTimings,
+) -> anyhow::Result<Vec<TileResult<T>>> {
+    let kshape = cfg.kernel.shape;
+    let padded = pool.install(|| {
+        batch
+            .into_par_iter()
+            .map(|(tile, window, src)| {
+                extended_tile(&src, window, image, kshape, cfg.mode, cfg.boundary, tile)
+                    .map(|ext| (tile, ext))
+            })
+            .collect::<Result<Vec<_>, ConvError>>()
+    })?;
+    let mut convolved = Vec::with_capacity(padded.len());
+    for (tile, ext) in padded {
+        let shape = PaddedShape {
+            rows: tile.rows,
+            cols: tile.cols,
+            kh: kshape.rows,
+            kw: kshape.cols,
+        };
+        let (pixels, t) = convolve(&ext, kernel, shape)
+            .with_context(|| format!("convolving tile {tile:?} on the GPU"))?;
+        timings.h2d += t.h2d;
+        timings.kernel += t.kernel;
+        timings.d2h += t.d2h;
+        timings.strips += t.strips;
+        convolved.push((tile, pixels));
+    }
+    Ok(pool.install(|| {
+        convolved
+            .into_par_iter()
+            .map(|(tile, pixels)| TileResult {
+                tile,
+                stats: pixel_stats(&pixels),
+                pixels,
+                method: Method::Direct,
+            })
+            .collect()
+    }))
+}
+
+fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
     cfg: &ImageConfig,
     comm: &impl Comm,
     input: &InputImage,
+    device: Option<&GpuDevice>,
     mut timer: PhaseTimer,
     command_line: &str,
 ) -> anyhow::Result<Option<ImageReport>> {
@@ -708,6 +817,7 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
     // (the MPI) thread, convolution runs on the pool
     let batch_len = (2 * threads).max(1);
     let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 7);
+    let mut gpu_times = ConvTimings::default();
     let mut work = || -> anyhow::Result<()> {
         for batch in mine.chunks(batch_len) {
             let read = timer.time(Phase::Read, || -> anyhow::Result<_> {
@@ -730,8 +840,17 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
                     })
                     .collect::<anyhow::Result<Vec<_>>>()
             })?;
-            let done = timer.time(Phase::Compute, || {
-                convolve_batch(read, cfg, image, &kernel, &pool)
+            let done = timer.time(Phase::Compute, || match device {
+                None => Ok(convolve_batch(read, cfg, image, &kernel, &pool)?),
+                Some(dev) => convolve_batch_padded(
+                    read,
+                    cfg,
+                    image,
+                    &kernel,
+                    &pool,
+                    |ext, k, shape| convolve_padded_gpu(dev, ext, k, shape),
+                    &mut gpu_times,
+                ),
             })?;
             timer.time(Phase::Write, || -> anyhow::Result<()> {
                 for r in &done {
@@ -745,7 +864,11 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
             })?;
             for r in &done {
                 local.extend(r.stats.to_array());
-                local.push(method_code(r.method));
+                local.push(if device.is_some() {
+                    GPU_DIRECT
+                } else {
+                    method_code(r.method)
+                });
             }
         }
         Ok(())
@@ -760,28 +883,40 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
 
     let gathered = timer.time(Phase::Reduce, || comm.gather_f64(&local));
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
+    let devices = crate::gpu::provenance_fields(device, comm);
+    let gpu_rows = comm.gather_f64(&[gpu_times.h2d, gpu_times.kernel, gpu_times.d2h]);
     let timing_rows = comm.gather_f64(&timer.row());
 
     // below: rank 0 only, no collectives follow
-    let (Some(gathered), Some(hosts), Some(mut timing_rows), Some(mut guard)) =
-        (gathered, hosts, timing_rows, guard)
+    let (
+        Some(gathered),
+        Some(hosts),
+        Some((backend_name, device_name)),
+        Some(gpu_rows),
+        Some(mut timing_rows),
+        Some(mut guard),
+    ) = (gathered, hosts, devices, gpu_rows, timing_rows, guard)
     else {
         return Ok(None);
     };
+    let gpu_timing_rows = device.is_some().then_some(gpu_rows);
     let (stats, method_used) = timer.time(Phase::Reduce, || {
         let per_tile: Vec<&[f64]> = gathered.iter().flat_map(|v| v.chunks_exact(7)).collect();
         let stats: Vec<PixelStats> = per_tile
             .iter()
             .map(|c| PixelStats::from_array([c[0], c[1], c[2], c[3], c[4], c[5]]))
             .collect();
-        let direct = per_tile.iter().filter(|c| c[6] == 1.0).count();
-        let fft = per_tile.iter().filter(|c| c[6] == 2.0).count();
-        let naive = per_tile.len() - direct - fft;
-        let used = match (direct, fft, naive) {
-            (_, 0, 0) => "direct".to_string(),
-            (0, _, 0) => "fft".to_string(),
-            (0, 0, _) => "naive".to_string(),
-            _ => format!("mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}"),
+        let count = |code: f64| per_tile.iter().filter(|c| c[6] == code).count();
+        let (direct, fft, gpu) = (count(1.0), count(2.0), count(GPU_DIRECT));
+        let naive = per_tile.len() - direct - fft - gpu;
+        let used = match (direct, fft, naive, gpu) {
+            (_, 0, 0, 0) => "direct".to_string(),
+            (0, _, 0, 0) => "fft".to_string(),
+            (0, 0, _, 0) => "naive".to_string(),
+            (0, 0, 0, _) => "gpu-direct".to_string(),
+            _ => format!(
+                "mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}, GPU on {gpu}"
+            ),
         };
         (PixelStats::merge_in_order(&stats), used)
     });
@@ -795,8 +930,8 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
         config_toml: cfg.to_toml(),
         ranks: size,
         threads_per_rank: threads,
-        backend: "cpu".into(),
-        device: "cpu".into(),
+        backend: backend_name,
+        device: device_name.clone(),
         mpi_library: comm.library_version(),
         hosts: output::summarise_hosts(&hosts),
         start_time,
@@ -811,6 +946,9 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
         timer.add(Phase::Write, t0.elapsed().as_secs_f64());
         timing_rows[0] = timer.row().to_vec();
         output::write_timings(&f, &timing_rows)?;
+        if let Some(rows) = &gpu_timing_rows {
+            output::write_gpu_timings(&f, rows)?;
+        }
         f.close()?;
         std::fs::rename(&temp, &cfg.out)
             .with_context(|| format!("renaming '{}' to '{}'", temp.display(), cfg.out.display()))?;
@@ -830,6 +968,8 @@ fn run_typed<T: Real + H5Type + Send + Sync>(
         method_used,
         tiles: tiles.len(),
         timing_rows,
+        gpu_timing_rows,
+        device: device_name,
         ranks: size,
         threads,
     }))
@@ -957,6 +1097,19 @@ fn print_summary(cfg: &ImageConfig, r: &ImageReport) {
         r.ranks,
         r.threads
     );
+    if let Some(g) = &r.gpu_timing_rows {
+        let sum = |k: usize| g.iter().map(|row| row[k]).sum::<f64>();
+        println!("gpu         {}", r.device);
+        println!(
+            "gpu time    rank 0: host-to-device {:.3} s, kernel {:.3} s, device-to-host {:.3} s; all ranks: {:.3} s, {:.3} s, {:.3} s",
+            g[0][0],
+            g[0][1],
+            g[0][2],
+            sum(0),
+            sum(1),
+            sum(2)
+        );
+    }
     println!("output      {}", r.path.display());
 }
 
@@ -1213,6 +1366,75 @@ mod tests {
         );
         assert_eq!(c.kernel.shape, Shape2::new(15, 15));
         assert_eq!(c.tile, 512);
+    }
+
+    /// The GPU hook-up without a GPU: tiles padded by `extended_tile` and
+    /// convolved by the GPU kernel's CPU twin give the CPU direct method's
+    /// tiles for every mode and boundary, bit for bit where both use FMA
+    /// (required: 1e-13 relative to the output's scale).
+    #[test]
+    fn padded_tiles_through_the_twin_match_the_direct_method() {
+        use crate::gpu::conv::convolve_padded_cpu;
+        let pool = build_pool(2).unwrap();
+        let image = Shape2::new(45, 38);
+        let img = synth_in_memory::<f64>(SynthKind::Random, 4, image.rows, image.cols);
+        for (kspec, tile) in [("gaussian:1.5:7", 16), ("radial:15", 11), ("box:3", 64)] {
+            for mode in [Mode::Full, Mode::Same, Mode::Valid] {
+                for boundary in [Boundary::Zero, Boundary::Reflect, Boundary::Nearest] {
+                    let mut l = Layered::default();
+                    l.set("input", Value::String("unused.h5".into()), "test");
+                    l.set("kernel", Value::String(kspec.into()), "test");
+                    l.set("method", Value::String("direct".into()), "test");
+                    let mut cfg = ImageConfig::from_layered(&l).unwrap();
+                    (cfg.mode, cfg.boundary, cfg.tile) = (mode, boundary, tile);
+                    let k = cfg.kernel.data.clone();
+                    let oshape = output_shape(image, cfg.kernel.shape, mode).unwrap();
+                    let batch = || -> Vec<(Region, Region, Vec<f64>)> {
+                        tile_grid(oshape, tile, tile)
+                            .into_iter()
+                            .map(|t| {
+                                let w = input_window(image, cfg.kernel.shape, mode, boundary, t)
+                                    .unwrap();
+                                let src = (0..w.rows)
+                                    .flat_map(|r| {
+                                        let a = (w.row0 + r) * image.cols + w.col0;
+                                        img[a..a + w.cols].to_vec()
+                                    })
+                                    .collect();
+                                (t, w, src)
+                            })
+                            .collect()
+                    };
+                    let direct = convolve_batch(batch(), &cfg, image, &k, &pool).unwrap();
+                    let mut times = ConvTimings::default();
+                    let twin = convolve_batch_padded(
+                        batch(),
+                        &cfg,
+                        image,
+                        &k,
+                        &pool,
+                        |e, k, s| Ok((convolve_padded_cpu(e, k, s), ConvTimings::default())),
+                        &mut times,
+                    )
+                    .unwrap();
+                    assert_eq!(direct.len(), twin.len());
+                    for (a, b) in direct.iter().zip(&twin) {
+                        assert_eq!(a.tile, b.tile);
+                        let scale = a.pixels.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+                        let d = a
+                            .pixels
+                            .iter()
+                            .zip(&b.pixels)
+                            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+                        assert!(
+                            d <= 1e-13 * scale,
+                            "{kspec} {mode:?} {boundary:?} tile {:?}: {d:e}",
+                            a.tile
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -18,23 +18,28 @@ use toml::Value;
 
 use crate::comm::{Comm, Coordinated};
 use crate::config::{usage, Layered};
+use crate::gpu::lombscargle::{lomb_scargle_batch_gpu, LightCurveBatch};
+use crate::gpu::{Backend, GpuDevice, Resolved};
 use crate::jobs::dispatch::run_tiles;
 use crate::jobs::mc::{build_pool, resolve_threads};
-use crate::lcio::{LcFile, Quantity};
+use crate::lcio::{LcFile, Quantity, Ragged};
+use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::{
     feature_descriptions, pipeline, CleanConfig, DuplicatePolicy, Normalisation, Reason, SigmaClip,
 };
+use crate::numeric::lomb_scargle_direct::FreqGrid as DirectGrid;
 use crate::numeric::periodogram::{
     autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
-    refine_period, top_peaks, FoldWorkspace, GridOptions, HarmonicWorkspace, Method,
+    refine_period, top_peaks, FoldWorkspace, FreqGrid, GridOptions, HarmonicWorkspace, Method,
     MultibandWorkspace, Peak, RefineOptions, Workspace as LsWorkspace, ASTROPY_REG_BAND,
 };
 use crate::output::{self, Provenance};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 21] = [
+    "backend",
     "refine_peaks",
     "input",
     "out",
@@ -71,6 +76,9 @@ pub struct LcConfig {
     pub refine: RefineOptions,
     pub structure_function: bool,
     pub fold_bins: usize,
+    /// Requested backend of the single-band periodograms (resolved against
+    /// the GPU probe before MPI).
+    pub backend: Backend,
     /// The resolved configuration as TOML, for `/provenance/config`.
     pub toml: String,
 }
@@ -194,12 +202,14 @@ impl LcConfig {
             }
         };
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
+        let backend = l.backend()?;
         let mut t = toml::Table::new();
         for key in KEYS {
             if let Some(v) = l.get(key) {
                 t.insert(key.to_string(), v.clone());
             }
         }
+        t.insert("backend".into(), Value::String(backend.name().into()));
         Ok(LcConfig {
             input,
             out,
@@ -212,6 +222,7 @@ impl LcConfig {
             refine,
             structure_function,
             fold_bins,
+            backend,
             toml: toml::to_string(&t).unwrap_or_default(),
         })
     }
@@ -335,8 +346,48 @@ pub struct ObjectScratch {
     peaks: Vec<Peak>,
 }
 
+/// Single-band periodogram power computed before [`process_object`] (on
+/// the GPU), one entry per band of the object: the power on the band's
+/// frequency grid (`autofrequency` of its cleaned times), or `None` when no
+/// periodogram could be made (fewer than 3 points, constant data).
+pub type GivenPower<'a> = Option<&'a [f64]>;
+
+/// Where [`periodogram_columns`] gets the single-band power from.
+#[derive(Clone, Copy, Debug)]
+enum PowerSource<'a> {
+    /// Computed there with `cfg.method` on the CPU.
+    Compute,
+    Given(GivenPower<'a>),
+}
+
+/// The points of band `b`, in input order, into `bt/bm/be`.
+#[allow(clippy::too_many_arguments)]
+fn band_points(
+    t: &[f64],
+    m: &[f64],
+    e: &[f64],
+    band: &[u8],
+    b: usize,
+    bt: &mut Vec<f64>,
+    bm: &mut Vec<f64>,
+    be: &mut Vec<f64>,
+) {
+    bt.clear();
+    bm.clear();
+    be.clear();
+    for k in 0..t.len() {
+        if band[k] as usize == b {
+            bt.push(t[k]);
+            bm.push(m[k]);
+            be.push(e[k]);
+        }
+    }
+}
+
 /// Processes one object: `rows` is `(bands + 1) * ncols` long, `reasons`
-/// `bands + 1`.
+/// `bands + 1`. `given` (one entry per band) supplies the single-band
+/// periodogram power computed elsewhere; `None` computes it here with
+/// `cfg.method`. The multiband periodogram is always computed here.
 #[allow(clippy::too_many_arguments)]
 pub fn process_object(
     cfg: &LcConfig,
@@ -345,6 +396,7 @@ pub fn process_object(
     e: &[f64],
     band: &[u8],
     bands: usize,
+    given: Option<&[GivenPower]>,
     ws: &mut ObjectScratch,
     rows: &mut [f64],
     reasons: &mut [u8],
@@ -359,16 +411,7 @@ pub fn process_object(
     ws.all_b.clear();
     for b in 0..bands {
         let row = &mut rows[b * ncols..(b + 1) * ncols];
-        ws.bt.clear();
-        ws.bm.clear();
-        ws.be.clear();
-        for k in 0..t.len() {
-            if band[k] as usize == b {
-                ws.bt.push(t[k]);
-                ws.bm.push(m[k]);
-                ws.be.push(e[k]);
-            }
-        }
+        band_points(t, m, e, band, b, &mut ws.bt, &mut ws.bm, &mut ws.be);
         if ws.bt.is_empty() {
             reasons[b] = NO_DATA;
             continue;
@@ -392,6 +435,10 @@ pub fn process_object(
         ws.zeros.clear();
         ws.zeros.resize(c.t.len(), 0);
         let extra = &mut row[base..];
+        let source = match given {
+            None => PowerSource::Compute,
+            Some(g) => PowerSource::Given(g[b]),
+        };
         if !periodogram_columns(
             cfg,
             &c.t,
@@ -400,6 +447,7 @@ pub fn process_object(
             &ws.zeros,
             1,
             false,
+            source,
             &mut ws.ls,
             &mut ws.multi,
             &mut ws.harm,
@@ -468,6 +516,7 @@ pub fn process_object(
         all_b,
         bands,
         true,
+        PowerSource::Compute,
         &mut ws.ls,
         &mut ws.multi,
         &mut ws.harm,
@@ -505,6 +554,7 @@ fn periodogram_columns(
     band: &[u8],
     nbands: usize,
     multi: bool,
+    source: PowerSource,
     ls: &mut LsWorkspace,
     mbw: &mut MultibandWorkspace,
     harm: &mut HarmonicWorkspace,
@@ -518,8 +568,8 @@ fn periodogram_columns(
     };
     power.clear();
     power.resize(grid.n, 0.0);
-    let ok = if multi {
-        multiband_power(
+    let ok = match (multi, source) {
+        (true, _) => multiband_power(
             t,
             y,
             Some(dy),
@@ -530,9 +580,15 @@ fn periodogram_columns(
             ASTROPY_REG_BAND,
             mbw,
             power,
-        )
-    } else {
-        lomb_scargle(t, y, Some(dy), &grid, cfg.method, ls, power)
+        ),
+        (false, PowerSource::Compute) => lomb_scargle(t, y, Some(dy), &grid, cfg.method, ls, power),
+        (false, PowerSource::Given(Some(p))) => {
+            // the same cleaned times give the same grid: a mismatch is a bug
+            assert_eq!(p.len(), grid.n, "given periodogram on another grid");
+            power.copy_from_slice(p);
+            true
+        }
+        (false, PowerSource::Given(None)) => false,
     };
     if !ok {
         return false;
@@ -598,18 +654,47 @@ pub struct TileRows {
 }
 
 /// Reads and processes objects `first..end` with the current rayon pool.
+/// With `device`, the single-band periodograms of all the tile's (object,
+/// band) curves are computed first in one batched GPU call (direct method,
+/// [`tile_power_gpu`]) and handed to [`process_object`]; cleaning,
+/// features, peaks, FAP, refinement, folding, structure functions and the
+/// multiband periodogram stay on the CPU.
 pub fn process_tile(
     cfg: &LcConfig,
     input: &LcFile,
     first: usize,
     end: usize,
     ncols: usize,
+    device: Option<&GpuDevice>,
 ) -> anyhow::Result<TileRows> {
     let data = input.read_objects(first, end)?;
     let bands = input.band_names.len();
+    let power = device
+        .map(|dev| tile_power(cfg, &data, bands, |b| lomb_scargle_batch_gpu::<f64>(dev, b)))
+        .transpose()?;
+    let (values, reasons) = process_objects(cfg, &data, bands, ncols, power.as_ref());
+    Ok(TileRows {
+        first_object: first,
+        objects: end - first,
+        values,
+        reasons,
+    })
+}
+
+/// The rows and reason codes of every object of `data` (with the current
+/// rayon pool), the single-band power taken from `power` when given.
+pub fn process_objects(
+    cfg: &LcConfig,
+    data: &Ragged,
+    bands: usize,
+    ncols: usize,
+    power: Option<&TilePower>,
+) -> (Vec<f64>, Vec<u8>) {
+    let objects = data.objects();
     let per = (bands + 1) * ncols;
-    let mut values = vec![f64::NAN; (end - first) * per];
-    let mut reasons = vec![0u8; (end - first) * (bands + 1)];
+    let mut values = vec![f64::NAN; objects * per];
+    let mut reasons = vec![0u8; objects * (bands + 1)];
+    let given = power.map(TilePower::given);
     values
         .par_chunks_mut(per)
         .zip(reasons.par_chunks_mut(bands + 1))
@@ -623,22 +708,145 @@ pub fn process_tile(
                 &data.err[r.clone()],
                 &data.band[r],
                 bands,
+                given.as_ref().map(|g| &g[i * bands..(i + 1) * bands]),
                 ws,
                 rows,
                 why,
             );
         });
-    Ok(TileRows {
-        first_object: first,
-        objects: end - first,
-        values,
-        reasons,
+    (values, reasons)
+}
+
+/// The single-band periodograms of one tile, computed on the GPU.
+pub struct TilePower {
+    /// Per (object, band), `object * bands + band`: the curve's index in
+    /// the batch, if it was cleaned and has a frequency grid.
+    slots: Vec<Option<usize>>,
+    /// Flat power of every curve of the batch, and where each starts.
+    power: Vec<f64>,
+    offsets: Vec<usize>,
+    /// Whether curve `c` had a periodogram (3+ points, not constant).
+    has_power: Vec<bool>,
+}
+
+impl TilePower {
+    /// The [`GivenPower`] of every (object, band), `object * bands + band`.
+    pub fn given(&self) -> Vec<GivenPower<'_>> {
+        self.slots
+            .iter()
+            .map(|slot| {
+                slot.filter(|&c| self.has_power[c])
+                    .map(|c| &self.power[self.offsets[c]..self.offsets[c + 1]])
+            })
+            .collect()
+    }
+}
+
+/// Cleans every band of every object of a tile (on the rayon pool, with the
+/// same [`clean`] that [`process_object`] runs, so the same curves and
+/// frequency grids) and computes all their generalised Lomb-Scargle
+/// periodograms in one batched call of `periodograms`: on the GPU
+/// `lomb_scargle_batch_gpu::<f64>` (direct method; within 1e-5 of the
+/// CPU's, see docs/gpu.md), in tests its CPU twin. Host memory: 8 bytes per
+/// frequency of every curve of the tile.
+pub fn tile_power(
+    cfg: &LcConfig,
+    data: &Ragged,
+    bands: usize,
+    periodograms: impl FnOnce(&LightCurveBatch) -> anyhow::Result<Vec<f64>>,
+) -> anyhow::Result<TilePower> {
+    struct Cleaned {
+        band: usize,
+        curve: LcBuf,
+        grid: FreqGrid,
+    }
+    let per_object: Vec<Vec<Cleaned>> = (0..data.objects())
+        .into_par_iter()
+        .map_init(
+            || (CleanScratch::default(), Vec::new(), Vec::new(), Vec::new()),
+            |(scratch, bt, bm, be), i| {
+                let r = data.range(i);
+                let mut out = Vec::new();
+                for b in 0..bands {
+                    let (t, m, e) = (
+                        &data.time[r.clone()],
+                        &data.mag[r.clone()],
+                        &data.err[r.clone()],
+                    );
+                    band_points(t, m, e, &data.band[r.clone()], b, bt, bm, be);
+                    if bt.is_empty() {
+                        continue;
+                    }
+                    let mut curve = LcBuf::default();
+                    if clean(bt, bm, be, &cfg.clean, scratch, &mut curve).is_err() {
+                        continue;
+                    }
+                    if let Some(grid) = autofrequency(&curve.t, &cfg.grid) {
+                        out.push(Cleaned {
+                            band: b,
+                            curve,
+                            grid,
+                        });
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let mut batch = LightCurveBatch {
+        offsets: vec![0],
+        ..Default::default()
+    };
+    let mut slots = vec![None; per_object.len() * bands];
+    for (i, cleaned) in per_object.into_iter().enumerate() {
+        for c in cleaned {
+            slots[i * bands + c.band] = Some(batch.curves());
+            batch.t.extend_from_slice(&c.curve.t);
+            batch.y.extend_from_slice(&c.curve.m);
+            batch.dy.extend_from_slice(&c.curve.e);
+            batch.offsets.push(batch.t.len());
+            batch.grids.push(DirectGrid {
+                f0: c.grid.f0,
+                df: c.grid.df,
+                n: c.grid.n,
+            });
+        }
+    }
+    let power = if batch.curves() == 0 {
+        Vec::new()
+    } else {
+        periodograms(&batch)?
+    };
+    anyhow::ensure!(
+        power.len() == batch.power_offsets()[batch.curves()],
+        "batched periodogram: {} powers for {} frequencies",
+        power.len(),
+        batch.power_offsets()[batch.curves()]
+    );
+    Ok(TilePower {
+        slots,
+        power,
+        offsets: batch.power_offsets(),
+        has_power: (0..batch.curves()).map(|c| batch.has_power(c)).collect(),
     })
 }
 
-/// Runs the job on this rank.
+/// Runs the job on this rank, on the backend `cfg.backend` resolves to.
 pub fn run(
     cfg: &LcConfig,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
+    run_on(cfg, &backend, comm, read_seconds, command_line)
+}
+
+/// Runs the job on this rank with a backend already resolved (before MPI,
+/// by the binary, so `--backend gpu` without a device exits 2 early).
+pub fn run_on(
+    cfg: &LcConfig,
+    backend: &Resolved,
     comm: &impl Comm,
     read_seconds: f64,
     command_line: &str,
@@ -661,10 +869,17 @@ pub fn run(
     let tiles = objects.div_ceil(cfg.tile) as u64;
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let pool = build_pool(threads)?;
+    // each rank opens the device of its node-local rank
+    let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
     say0!(
-        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads",
+        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads{}",
         cfg.input.display(),
-        cfg.tile
+        cfg.tile,
+        if device.is_some() {
+            "; single-band periodograms on the GPU (direct method)"
+        } else {
+            ""
+        }
     );
 
     // the output: one file, created collectively under rank 0's temporary name
@@ -705,7 +920,7 @@ pub fn run(
         |tile| {
             let first = tile as usize * cfg.tile;
             let end = (first + cfg.tile).min(objects);
-            pool.install(|| process_tile(cfg, &input, first, end, ncols))
+            pool.install(|| process_tile(cfg, &input, first, end, ncols, device.as_ref()))
         },
         |_tile, rows: TileRows| {
             let r0 = rows.first_object * rows_per_object;
@@ -737,10 +952,17 @@ pub fn run(
     let all_counts = comm.gather_f64(&counts_f);
     let my_tiles = comm.gather_f64(&[dispatch.tiles.len() as f64]);
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
+    let devices = crate::gpu::provenance_fields(device.as_ref(), comm);
     timer.add(Phase::Reduce, t_reduce.elapsed().as_secs_f64());
     let timing_rows = comm.gather_f64(&timer.row());
-    let (Some(all_counts), Some(my_tiles), Some(hosts), Some(mut timing_rows), Some(out)) =
-        (all_counts, my_tiles, hosts, timing_rows, out)
+    let (
+        Some(all_counts),
+        Some(my_tiles),
+        Some(hosts),
+        Some((backend_name, device_name)),
+        Some(mut timing_rows),
+        Some(out),
+    ) = (all_counts, my_tiles, hosts, devices, timing_rows, out)
     else {
         return Ok(());
     };
@@ -804,8 +1026,8 @@ pub fn run(
             config_toml: cfg.toml.clone(),
             ranks: size,
             threads_per_rank: threads,
-            backend: "cpu".into(),
-            device: "cpu".into(),
+            backend: backend_name.clone(),
+            device: device_name.clone(),
             mpi_library: comm.library_version(),
             hosts: output::summarise_hosts(&hosts),
             start_time: start_time.clone(),
@@ -840,6 +1062,9 @@ pub fn run(
             objects as f64 / total,
             1e3 * compute * (threads as f64) / objects.max(1) as f64
         );
+        if backend_name == "gpu" {
+            println!("gpu         {device_name} (single-band periodograms, direct method)");
+        }
         println!("output      {}", path.display());
         Ok(path)
     };
@@ -859,6 +1084,110 @@ pub fn process_single(
     let band = vec![0u8; t.len()];
     let mut rows = vec![0.0; 2 * ncols];
     let mut reasons = vec![0u8; 2];
-    process_object(cfg, t, m, e, &band, 1, ws, &mut rows, &mut reasons);
+    process_object(cfg, t, m, e, &band, 1, None, ws, &mut rows, &mut reasons);
     (rows, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::lombscargle::lomb_scargle_batch_cpu;
+    use crate::numeric::synth::{synth_curve, SynthParams};
+
+    fn config(periodogram: &str) -> LcConfig {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set("periodogram", Value::String(periodogram.into()), "test");
+        LcConfig::from_layered(&l).unwrap()
+    }
+
+    /// Synthetic objects in 3 bands, a few of them too short to clean.
+    fn objects(n: u64) -> Ragged {
+        let p = SynthParams {
+            seed: 5,
+            epochs: 30,
+            outlier_fraction: 0.02,
+            ..Default::default()
+        };
+        let mut data = Ragged::new();
+        for i in 0..n {
+            let mut c = synth_curve(&p, i);
+            if i % 9 == 4 {
+                c.time.truncate(4); // too few points in every band
+            }
+            let k = c.time.len();
+            data.time.extend(&c.time);
+            data.mag.extend(&c.mag[..k]);
+            data.err.extend(&c.err[..k]);
+            data.band.extend(&c.band[..k]);
+            data.push_object(format!("obj{i}"), c.period);
+        }
+        data
+    }
+
+    /// The GPU hook-up without a GPU: the tile's curves batched, their power
+    /// computed by the GPU's CPU twin and handed to `process_object` give
+    /// the rows of the CPU direct method: features and reasons bit for bit,
+    /// periodogram columns within the twin's rounding (the best and refined
+    /// periods equal).
+    #[test]
+    fn batched_power_gives_the_rows_of_the_cpu_direct_method() {
+        let cfg = config("direct");
+        let data = objects(40);
+        let bands = 3;
+        let ncols = columns(cfg.top_k).0.len();
+        let (cpu, cpu_why) = process_objects(&cfg, &data, bands, ncols, None);
+        let power = tile_power(&cfg, &data, bands, lomb_scargle_batch_cpu).unwrap();
+        assert!(power.given().iter().filter(|g| g.is_some()).count() > 80);
+        let (twin, twin_why) = process_objects(&cfg, &data, bands, ncols, Some(&power));
+        assert_eq!(cpu_why, twin_why);
+        assert!(cpu_why.contains(&Reason::TooFewPoints.code()));
+        let base = pipeline::row_width();
+        let mut max_dp = 0.0f64;
+        for (r, (a, b)) in cpu.chunks(ncols).zip(twin.chunks(ncols)).enumerate() {
+            let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
+            for k in 0..base {
+                assert!(same(a[k], b[k]), "row {r} column {k}: {} vs {}", a[k], b[k]);
+            }
+            // period and refined period equal, powers close
+            assert!(
+                same(a[base], b[base]),
+                "row {r}: period {} vs {}",
+                a[base],
+                b[base]
+            );
+            assert!(same(a[base + 3], b[base + 3]), "row {r}: refined period");
+            if a[base + 1].is_finite() {
+                max_dp = max_dp.max((a[base + 1] - b[base + 1]).abs());
+            }
+            for k in base..ncols {
+                let rel = (a[k] - b[k]).abs() / a[k].abs().max(1e-300);
+                assert!(
+                    same(a[k], b[k]) || rel < 1e-6,
+                    "row {r} column {k}: {} vs {}",
+                    a[k],
+                    b[k]
+                );
+            }
+        }
+        eprintln!("batched twin vs CPU direct: max |dP| of the best peak {max_dp:.1e}");
+        assert!(max_dp <= 1e-9, "{max_dp:e}");
+    }
+
+    /// With the fast method the CPU computes single-band power itself; given
+    /// power replaces it for the bands only, the multiband row stays the same.
+    #[test]
+    fn given_power_leaves_the_multiband_row_to_the_cpu() {
+        let cfg = config("fast");
+        let data = objects(12);
+        let ncols = columns(cfg.top_k).0.len();
+        let (cpu, _) = process_objects(&cfg, &data, 3, ncols, None);
+        let power = tile_power(&cfg, &data, 3, lomb_scargle_batch_cpu).unwrap();
+        let (twin, _) = process_objects(&cfg, &data, 3, ncols, Some(&power));
+        for (a, b) in cpu.chunks(4 * ncols).zip(twin.chunks(4 * ncols)) {
+            let multi = 3 * ncols..4 * ncols;
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a[multi.clone()]), bits(&b[multi]));
+        }
+    }
 }

@@ -24,7 +24,7 @@ use toml::Value;
 
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
-use crate::gpu::{Backend, GpuDevice, Resolved};
+use crate::gpu::{Backend, Resolved};
 use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
@@ -138,12 +138,7 @@ impl McConfig {
                 "config key 'threads': at most 4096, got {threads}"
             )));
         }
-        let backend: Backend = l.string("backend", "cpu")?.parse().map_err(|e: String| {
-            usage(format!(
-                "config key 'backend' (from {}): {e}",
-                l.source_of("backend")
-            ))
-        })?;
+        let backend = l.backend()?;
         let out = PathBuf::from(l.string("out", "mc.h5")?);
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
@@ -335,23 +330,7 @@ pub fn run_on(
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let pool = build_pool(threads)?;
     // each rank opens the device of its node-local rank
-    let device = comm.agree(match backend {
-        Resolved::Gpu => GpuDevice::for_rank(comm.node_rank(), comm.node_size()).map(Some),
-        Resolved::Cpu { .. } => Ok(None),
-    })?;
-    match (backend, &device) {
-        (Resolved::Cpu { reason: Some(why) }, _) => {
-            say0!("mc: backend auto: using the CPU because {why}")
-        }
-        (_, Some(d)) => crate::say!(
-            "mc: backend {}: using GPU {} (node-local rank {} of {})",
-            cfg.backend,
-            d.describe(),
-            comm.node_rank(),
-            comm.node_size()
-        ),
-        _ => {}
-    }
+    let device = crate::gpu::open_for_job("mc", cfg.backend, backend, comm)?;
     let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
     let blocks = cfg.blocks();
     say0!(
@@ -405,10 +384,7 @@ pub fn run_on(
     let flat: Vec<f64> = local.iter().flat_map(|m| m.to_array()).collect();
     let gathered = timer.time(Phase::Reduce, || comm.gather_f64(&flat));
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
-    let device_name = device
-        .as_ref()
-        .map_or_else(|| "cpu".to_string(), |d| d.describe());
-    let devices = comm.gather_bytes(device_name.as_bytes());
+    let devices = crate::gpu::provenance_fields(device.as_ref(), comm);
     let timing_rows = comm.gather_f64(&timer.row());
 
     // everything below runs on rank 0 only: no collectives follow
@@ -442,19 +418,9 @@ pub fn run_on(
         config_toml: cfg.to_toml(),
         ranks: size,
         threads_per_rank: threads,
-        backend: if device.is_some() { "gpu" } else { "cpu" }.into(),
         // one entry per distinct device with its rank count
-        device: if device.is_some() {
-            output::summarise_hosts(
-                &devices
-                    .iter()
-                    .map(|d| String::from_utf8_lossy(d).into_owned())
-                    .collect::<Vec<_>>(),
-            )
-            .join("; ")
-        } else {
-            "cpu".into()
-        },
+        backend: devices.0,
+        device: devices.1,
         mpi_library: comm.library_version(),
         hosts: output::summarise_hosts(&hosts),
         start_time,

@@ -236,6 +236,46 @@ pub fn convolve_region<T: Real>(
     Ok(method)
 }
 
+/// The boundary-extended input of output tile `tile`: the tile plus its
+/// halo, `(tile.rows + kh - 1) x (tile.cols + kw - 1)` pixels row-major, with
+/// the boundary rule applied, such that
+/// `out[i][j] = sum_p sum_q kflip[p][q] E[i + p][j + q]` (`kflip` the kernel
+/// flipped in both axes). This is the padded input the direct method builds
+/// per sub-block, whole; the GPU backend convolves it. `src` and
+/// `src_window` as for [`convolve_region`]. An empty tile gives an empty
+/// vector.
+pub fn extended_tile<T: Real>(
+    src: &[T],
+    src_window: Region,
+    image: Shape2,
+    kshape: Shape2,
+    mode: Mode,
+    boundary: Boundary,
+    tile: Region,
+) -> Result<Vec<T>, ConvError> {
+    let need = input_window(image, kshape, mode, boundary, tile)?;
+    check_len("src", src_window.len(), src.len())?;
+    if !Region::whole(image).contains(&src_window) || !src_window.contains(&need) {
+        return Err(ConvError::SourceWindow {
+            have: src_window,
+            need,
+        });
+    }
+    if tile.is_empty() {
+        return Ok(Vec::new());
+    }
+    let boundary = effective_boundary(mode, boundary);
+    let (orow, ocol) = full_offset(image, kshape, mode)?;
+    let (er0, _) = ext_span(tile.row0, tile.rows, kshape.rows, orow);
+    let (ec0, _) = ext_span(tile.col0, tile.cols, kshape.cols, ocol);
+    let (rows, cols) = (tile.rows + kshape.rows - 1, tile.cols + kshape.cols - 1);
+    let mut ext = vec![T::zero(); rows * cols];
+    pad::fill_ext(
+        src, src_window, image, boundary, er0, ec0, rows, cols, &mut ext, cols,
+    );
+    Ok(ext)
+}
+
 /// Whole-image convenience wrapper: the full output of `mode` as one tile.
 #[allow(clippy::too_many_arguments)]
 pub fn convolve_image<T: Real>(
