@@ -680,12 +680,17 @@ fn initial_theta(model: SfModel, s: &SfScratch, lo: [f64; 2], hi: [f64; 2]) -> [
                 return plain_drw();
             }
             let mut best = (f64::INFINITY, lo[0], tau_plain.ln());
+            // each bin's mean lag in days, once
+            let mut bin_dt = [0.0f64; START_BINS];
+            for (d, (_, _, l)) in bin_dt.iter_mut().zip(bins.clone()) {
+                *d = l.exp() * YEAR_DAYS;
+            }
             for g in 0..=START_TAUS {
                 let ln_tau = lo[1] + (hi[1] - lo[1]) * g as f64 / START_TAUS as f64;
                 let inv_tau = (-ln_tau).exp();
                 let (mut seg, mut sgg, mut see) = (0.0, 0.0, 0.0);
-                for (c, e, l) in bins.clone() {
-                    let gk = -(-(l.exp() * YEAR_DAYS) * inv_tau).exp_m1();
+                for ((c, e, _), &dt_bin) in bins.clone().zip(&bin_dt) {
+                    let gk = -(-dt_bin * inv_tau).exp_m1();
                     seg += c * e * gk;
                     sgg += c * gk * gk;
                     see += c * e * e;
@@ -712,7 +717,7 @@ const START_PAIRS: usize = 4096;
 /// Lag bins of the starting-point estimate.
 const START_BINS: usize = 24;
 /// Intervals of the `ln τ` grid of the DRW starting-point search.
-const START_TAUS: usize = 48;
+const START_TAUS: usize = 32;
 
 /// Fit `model` to the pairs already in `scratch` (from [`build_pairs`] or
 /// [`SfScratch::load_pairs`]). Needs at least 3 pairs.

@@ -73,25 +73,31 @@ pub struct HarmonicWorkspace {
     candidates: Vec<Candidate>,
 }
 
-/// Solve the symmetric positive definite system Q x = r in place (x -> r) by Cholesky;
-/// false if Q is not positive definite.
+/// Solve the symmetric positive definite system Q x = r in place (x -> r) by the
+/// square-root-free Cholesky factorisation Q = L D L^T (one division per column, no
+/// square roots: the factorisation is a chain of dependent steps, so fewer slow
+/// operations on it is what makes it fast); false if Q is not positive definite.
+/// The strict lower triangle of `q` receives L and its diagonal D.
 fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
     for j in 0..n {
+        // with u_k = L[j][k] d_k kept in the upper triangle (q[k][j]) for the rows below
         let mut d = q[j * n + j];
         for k in 0..j {
-            d -= q[j * n + k] * q[j * n + k];
+            d -= q[j * n + k] * q[k * n + j];
         }
         if !(d > 0.0) {
             return false;
         }
-        let d = d.sqrt();
         q[j * n + j] = d;
+        let inv = 1.0 / d;
         for i in j + 1..n {
             let mut s = q[i * n + j];
             for k in 0..j {
-                s -= q[i * n + k] * q[j * n + k];
+                s -= q[i * n + k] * q[k * n + j];
             }
-            q[i * n + j] = s / d;
+            // s = L[i][j] d_j: keep it (the u of row i) above the diagonal, L below
+            q[j * n + i] = s;
+            q[i * n + j] = s * inv;
         }
     }
     for i in 0..n {
@@ -99,14 +105,17 @@ fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
         for k in 0..i {
             s -= q[i * n + k] * r[k];
         }
-        r[i] = s / q[i * n + i];
+        r[i] = s;
+    }
+    for i in 0..n {
+        r[i] /= q[i * n + i];
     }
     for i in (0..n).rev() {
         let mut s = r[i];
         for k in i + 1..n {
             s -= q[k * n + i] * r[k];
         }
-        r[i] = s / q[i * n + i];
+        r[i] = s;
     }
     true
 }
@@ -376,13 +385,13 @@ fn solve(nbands: usize, kh: usize, opts: &HarmonicOptions, ws: &mut HarmonicWork
             let g = &ws.gram[b * p * p..(b + 1) * p * p];
             let rb = &ws.rhs[b * p..(b + 1) * p];
             let a = ws.scales[b];
-            let g00 = g[0];
-            base += ws.yy[b] - rb[0] * rb[0] / g00;
+            let inv00 = 1.0 / g[0];
+            base += ws.yy[b] - rb[0] * rb[0] * inv00;
             for i in 0..nh {
-                ws.r[i] += a * (rb[1 + i] - g[1 + i] * rb[0] / g00);
+                let gi = g[1 + i] * inv00;
+                ws.r[i] += a * (rb[1 + i] - gi * rb[0]);
                 for j in 0..nh {
-                    ws.q[i * nh + j] +=
-                        a * a * (g[(1 + i) * p + 1 + j] - g[1 + i] * g[1 + j] / g00);
+                    ws.q[i * nh + j] += a * a * (g[(1 + i) * p + 1 + j] - gi * g[1 + j]);
                 }
             }
         }
