@@ -187,8 +187,12 @@ impl LcConfig {
                 )))
             }
         };
+        let refine_peaks = l.count("refine_peaks", 5, 1)? as usize;
+        if refine_peaks > 20 {
+            return Err(usage("config key 'refine_peaks': at most 20"));
+        }
         let mut refine = RefineOptions {
-            top_k: top_k.max(5),
+            top_k: refine_peaks,
             ..Default::default()
         };
         refine.harmonic.nharm = l.count("harmonics", refine.harmonic.nharm as u64, 1)? as usize;
@@ -1099,6 +1103,22 @@ mod tests {
         l.set("input", Value::String("unused.h5".into()), "test");
         l.set("periodogram", Value::String(periodogram.into()), "test");
         LcConfig::from_layered(&l).unwrap()
+    }
+
+    #[test]
+    fn refine_peaks_sets_the_refinement_candidates() {
+        assert_eq!(config("fast").refine.top_k, 5, "default");
+        let with = |v: i64| {
+            let mut l = Layered::default();
+            l.set("input", Value::String("unused.h5".into()), "test");
+            l.set("refine_peaks", Value::Integer(v), "test");
+            LcConfig::from_layered(&l)
+        };
+        assert_eq!(with(7).unwrap().refine.top_k, 7);
+        for bad in [0, 21, -1] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("refine_peaks"), "{bad}: {e}");
+        }
     }
 
     /// Synthetic objects in 3 bands, a few of them too short to clean.

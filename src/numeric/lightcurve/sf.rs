@@ -26,6 +26,12 @@
 //! number of iterations. Uncertainties are from the inverse of the observed `-∂²logL/∂θ²` at
 //! the optimum, propagated to `(A, γ)` / `(ω, τ)` to first order. One likelihood evaluation
 //! is one O(N²) pass; nothing is allocated beyond [`SfScratch`].
+//!
+//! Speed: the pass is branch-free over 32 pairs at a time ([`vmath::exp`], no `ln` per pair:
+//! `Σ ln S` from exponent bits and mantissa products, [`vmath::LogSum`]), compiled for
+//! AVX-512/AVX2 and picked at run time, about 2-3 ns per pair on one core; a pass meeting a
+//! degenerate `S` is redone by the plain one-`ln`-per-pair loop. Newton starts from a
+//! least-squares fit to the pairs binned in lag, which typically leaves 3-5 passes per fit.
 
 use crate::numeric::lightcurve::features::validate;
 use crate::numeric::lightcurve::Reason;

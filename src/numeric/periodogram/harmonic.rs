@@ -9,7 +9,12 @@
 //! weights 1/dy^2. With a_b = 1 the model is linear; with per-band scales it is bilinear
 //! and solved by alternating least squares (each step cannot raise chi2).
 //! All fits work from per-band Gram matrices of [1, cos x, sin x, ..., cos Kx, sin Kx],
-//! so the alternating iterations cost O(B K^2 + K^3), not O(N).
+//! so the alternating iterations cost O(B K^2 + K^3), not O(N). The Gram matrix needs
+//! only the trig sums sum w cos(hx), sum w sin(hx) for h = 1..2K and sum w y cos(hx),
+//! sum w y sin(hx) for h = 1..K (product-to-sum identities): one pass over the points per
+//! frequency, one sincos per point (the harmonics by complex products), eight points per
+//! step, compiled for AVX-512/AVX2 and picked at run time. The points are grouped by band
+//! and centred once per `refine_period` call, not once per frequency.
 
 use crate::numeric::periodogram::gls::time_reference;
 use crate::numeric::periodogram::grid::FreqGrid;
