@@ -83,7 +83,9 @@ pub struct HarmonicWorkspace {
 /// square roots: the factorisation is a chain of dependent steps, so fewer slow
 /// operations on it is what makes it fast); false if Q is not positive definite.
 /// The strict lower triangle of `q` receives L and its diagonal D.
+#[inline(always)]
 fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
+    let (q, r) = (&mut q[..n * n], &mut r[..n]);
     for j in 0..n {
         // with u_k = L[j][k] d_k kept in the upper triangle (q[k][j]) for the rows below
         let mut d = q[j * n + j];
@@ -287,7 +289,25 @@ fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut
 /// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
 /// then the shared-shape solve.
 fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
-    let kh = opts.nharm.max(1);
+    // the usual harmonic counts get a copy with constant sizes: small loops unroll
+    match opts.nharm.max(1) {
+        1 => chi2_prepared_impl(freq, 1, opts, ws),
+        2 => chi2_prepared_impl(freq, 2, opts, ws),
+        3 => chi2_prepared_impl(freq, 3, opts, ws),
+        4 => chi2_prepared_impl(freq, 4, opts, ws),
+        5 => chi2_prepared_impl(freq, 5, opts, ws),
+        6 => chi2_prepared_impl(freq, 6, opts, ws),
+        kh => chi2_prepared_impl(freq, kh, opts, ws),
+    }
+}
+
+#[inline(always)]
+fn chi2_prepared_impl(
+    freq: f64,
+    kh: usize,
+    opts: &HarmonicOptions,
+    ws: &mut HarmonicWorkspace,
+) -> f64 {
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
     let nbands = ws.present.len();
@@ -358,6 +378,7 @@ fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) 
 /// The shared-shape least squares from the per-band Gram matrices, right-hand sides and
 /// `yy` in `ws`: the offsets are eliminated by their Schur complement; with per-band
 /// scales, alternating steps follow (each cannot raise chi2).
+#[inline(always)]
 fn solve(nbands: usize, kh: usize, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
