@@ -581,12 +581,7 @@ fn lightcurves_gpu_matches_cpu_direct() {
     for ranks in [1usize, 2] {
         let gpu = tmp.path(&format!("gpu-{ranks}.h5"));
         let a = lc_args(&lc, gpu.to_str().unwrap(), "gpu");
-        let cmd = if ranks == 1 {
-            plain(&strs(&a))
-        } else {
-            mpirun(ranks, &strs(&a))
-        };
-        let o = run(cmd, &tmp.0);
+        let o = run(launch(ranks, &strs(&a)), &tmp.0);
         assert_success(&o);
         assert_eq!(read_str(&gpu, "/provenance/backend"), "gpu");
         assert!(read_str(&gpu, "/provenance/device").contains("device"));
@@ -651,12 +646,7 @@ fn image_gpu_matches_cpu_direct() {
         for ranks in [1usize, 2] {
             let gpu = tmp.path(&format!("gpu-{dtype}-{ranks}.h5"));
             let a = image_job_args(&img, gpu.to_str().unwrap(), "gpu");
-            let cmd = if ranks == 1 {
-                plain(&strs(&a))
-            } else {
-                mpirun(ranks, &strs(&a))
-            };
-            let o = run(cmd, &tmp.0);
+            let o = run(launch(ranks, &strs(&a)), &tmp.0);
             assert_success(&o);
             assert!(stdout(&o).contains("host-to-device"), "{}", stdout(&o));
             assert_eq!(read_str(&gpu, "/provenance/backend"), "gpu");

@@ -52,6 +52,15 @@ pub fn plain(args: &[&str]) -> Command {
 /// `mpirun -n N tessera ARGS`, allowed to run as root and with more ranks
 /// than cores, and without binding each rank to one core (which would leave
 /// rayon a single thread).
+/// The binary as one plain process for 1 rank, else under `mpirun -n ranks`.
+pub fn launch(ranks: usize, args: &[&str]) -> Command {
+    if ranks == 1 {
+        plain(args)
+    } else {
+        mpirun(ranks, args)
+    }
+}
+
 pub fn mpirun(n: usize, args: &[&str]) -> Command {
     let mut c = Command::new("mpirun");
     c.args([
