@@ -49,9 +49,6 @@ pub fn plain(args: &[&str]) -> Command {
     c
 }
 
-/// `mpirun -n N tessera ARGS`, allowed to run as root and with more ranks
-/// than cores, and without binding each rank to one core (which would leave
-/// rayon a single thread).
 /// The binary as one plain process for 1 rank, else under `mpirun -n ranks`.
 pub fn launch(ranks: usize, args: &[&str]) -> Command {
     if ranks == 1 {
@@ -61,6 +58,9 @@ pub fn launch(ranks: usize, args: &[&str]) -> Command {
     }
 }
 
+/// `mpirun -n N tessera ARGS`, allowed to run as root and with more ranks
+/// than cores, and without binding each rank to one core (which would leave
+/// rayon a single thread).
 pub fn mpirun(n: usize, args: &[&str]) -> Command {
     let mut c = Command::new("mpirun");
     c.args([
