@@ -467,7 +467,20 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
     }
     let mut lnsum = logs.total();
     let acc = [a0, a1, a2, a3, a4, a5, a6, a7, a8];
-    let mut t: [f64; 9] = std::array::from_fn(|q| acc[q].iter().sum::<f64>());
+    // undo the factoring of the lane sums: g = (f1 t1, f2 t2), H and F scaled by
+    // (hf0, hf1, hf2)
+    let (f1, f2, hf0, hf1, hf2) = if DRW {
+        (2.0, 1.0, 4.0, 2.0, 1.0)
+    } else {
+        (2.0, 2.0, 4.0, 4.0, 4.0)
+    };
+    let t: [f64; 9] = std::array::from_fn(|q| acc[q].iter().sum::<f64>());
+    let mut e = Eval {
+        l: t[0],
+        g: [f1 * t[1], f2 * t[2]],
+        h: [[hf0 * t[3], hf1 * t[4]], [hf1 * t[4], hf2 * t[5]]],
+        fisher: [[hf0 * t[6], hf1 * t[7]], [hf1 * t[7], hf2 * t[8]]],
+    };
     // the last n % LANES pairs, in order, through the scalar model terms
     for k in whole..n {
         let [w, wa, wb, waa, wab, wbb] = model_terms::<DRW>(theta, amp2, inv_tau, dt[k], lag[k]);
@@ -478,40 +491,26 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
         }
         let inv = 1.0 / sk;
         lnsum += sk.ln();
-        t[0] += d * inv;
+        e.l += d * inv;
         if DERIVS {
             let ls = 0.5 * (d - sk) * inv * inv;
             let lss = 0.5 * (sk - 2.0 * d) * inv * inv * inv;
             let fs = -0.5 * inv * inv;
-            // in the factored form of the lane sums
-            let (f1, f2) = if DRW { (2.0, 1.0) } else { (2.0, 2.0) };
-            let (hf0, hf1, hf2) = if DRW {
-                (4.0, 2.0, 1.0)
-            } else {
-                (4.0, 4.0, 4.0)
-            };
-            t[1] += ls * wa / f1;
-            t[2] += ls * wb / f2;
-            t[3] += (lss * wa * wa + ls * waa) / hf0;
-            t[4] += (lss * wa * wb + ls * wab) / hf1;
-            t[5] += (lss * wb * wb + ls * wbb) / hf2;
-            t[6] += fs * wa * wa / hf0;
-            t[7] += fs * wa * wb / hf1;
-            t[8] += fs * wb * wb / hf2;
+            e.g[0] += ls * wa;
+            e.g[1] += ls * wb;
+            e.h[0][0] += lss * wa * wa + ls * waa;
+            e.h[0][1] += lss * wa * wb + ls * wab;
+            e.h[1][1] += lss * wb * wb + ls * wbb;
+            e.fisher[0][0] += fs * wa * wa;
+            e.fisher[0][1] += fs * wa * wb;
+            e.fisher[1][1] += fs * wb * wb;
         }
     }
-    // undo the factoring: g = (f1 t1, f2 t2), H and F scaled by (hf0, hf1, hf2)
-    let (f1, f2, hf0, hf1, hf2) = if DRW {
-        (2.0, 1.0, 4.0, 2.0, 1.0)
-    } else {
-        (2.0, 2.0, 4.0, 4.0, 4.0)
-    };
-    Some(Eval {
-        l: -0.5 * (lnsum + t[0] + n as f64 * LN_2PI),
-        g: [f1 * t[1], f2 * t[2]],
-        h: [[hf0 * t[3], hf1 * t[4]], [hf1 * t[4], hf2 * t[5]]],
-        fisher: [[hf0 * t[6], hf1 * t[7]], [hf1 * t[7], hf2 * t[8]]],
-    })
+    e.h[1][0] = e.h[0][1];
+    e.fisher[1][0] = e.fisher[0][1];
+    // e.l held the chi-square term so far
+    e.l = -0.5 * (lnsum + e.l + n as f64 * LN_2PI);
+    Some(e)
 }
 
 // One compiled copy per (model, derivatives) and instruction set, picked at run time:

@@ -61,6 +61,8 @@ pub struct HarmonicWorkspace {
     wy: Vec<f64>,
     /// Band `b` occupies `start[b]..start[b + 1]` of `tt`/`w`/`wy`.
     start: Vec<usize>,
+    /// Points per band, then the fill position per band (while preparing).
+    cursor: Vec<usize>,
     /// Lane accumulators of the sums kernel (6K rows).
     acc: Vec<[f64; LANES]>,
     /// Per band: C_1..C_2K, S_1..S_2K, YC_1..YC_K, YS_1..YS_K.
@@ -168,13 +170,14 @@ fn prepare(
     }
     ws.present.clear();
     ws.present.resize(nbands, false);
-    let mut count = vec![0usize; nbands];
+    ws.cursor.clear();
+    ws.cursor.resize(nbands, 0);
     for i in 0..t.len() {
         let b = band[i] as usize;
         let w = weight(i);
         ws.wsum[b] += w;
         ws.ybar[b] += w * y[i];
-        count[b] += 1;
+        ws.cursor[b] += 1;
     }
     ws.start.clear();
     ws.start.push(0);
@@ -183,7 +186,7 @@ fn prepare(
             ws.ybar[b] /= ws.wsum[b];
             ws.present[b] = true;
         }
-        let padded = count[b].div_ceil(LANES) * LANES;
+        let padded = ws.cursor[b].div_ceil(LANES) * LANES;
         ws.start.push(ws.start[b] + padded);
     }
     let total = ws.start[nbands];
@@ -192,11 +195,11 @@ fn prepare(
         v.resize(total, 0.0);
     }
     // fill each band's points in input order (the cursor starts at the band's start)
-    let mut cursor: Vec<usize> = ws.start[..nbands].to_vec();
+    ws.cursor.copy_from_slice(&ws.start[..nbands]);
     for i in 0..t.len() {
         let b = band[i] as usize;
-        let k = cursor[b];
-        cursor[b] += 1;
+        let k = ws.cursor[b];
+        ws.cursor[b] += 1;
         let w = weight(i);
         let yc = y[i] - ws.ybar[b];
         ws.tt[k] = t[i] - ws.t_ref;
