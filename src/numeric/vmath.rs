@@ -2,9 +2,11 @@
 //!
 //! libm's `exp`, `ln` and `sin_cos` are scalar calls with branches, so a loop that calls
 //! them per element runs one element at a time. The functions here are straight-line
-//! polynomial code (selects instead of branches, no FMA, no table lookups), so a loop over
-//! a slice compiled for AVX-512 or AVX2 (see `multiversion` at the call sites) evaluates
-//! 8 or 4 elements per instruction, and every instruction-set variant gives the same bits.
+//! polynomial code (selects instead of branches, no table lookups), so a loop over a slice
+//! compiled for AVX-512 or AVX2 (see `multiversion` at the call sites) evaluates 8 or 4
+//! elements per instruction. Without FMA every instruction-set variant gives the same
+//! bits; callers on FMA variants may ask for fused multiply-adds ([`exp_with`], [`mac`]),
+//! which changes the last bit, never the accuracy.
 //!
 //! - [`exp`]: Cody-Waite reduction `x = k ln2 + r`, `|r| <= ln2/2`, Taylor series of degree
 //!   13 (truncation below 5e-18 relative), scaling by `2^k` through the exponent bits.
@@ -13,7 +15,8 @@
 //! - [`sincos_cycles`]: `(sin 2πr, cos 2πr)` for `r` in [-1/2, 1/2] cycles (a phase already
 //!   reduced with `r = x - round(x)`): octant reduction `r = q/4 + u`, `|u| <= 1/8`, Taylor
 //!   series of degree 15 (sin) and 16 (cos) on `|2πu| <= π/4` (truncation below 1e-17),
-//!   quadrant rotation by selects. Within 2e-16 absolute of libm (tested).
+//!   quadrant rotation by selects. Within 2e-16 absolute of libm on the exactly reduced
+//!   argument (tested).
 //! - [`ln`]: `ln s = e ln 2 + ln m` with `s = 2^e m`, `m` in [√½, √2), and
 //!   `ln m = 2 atanh z = 2 (z + z³/3 + ...)`, `z = (m - 1)/(m + 1)`, `|z| <= 0.172`, to `z^25`
 //!   (truncation below 1e-19). Within 2 ulp of libm for positive normal `s` (tested);
