@@ -555,18 +555,6 @@ impl Drop for TempOutput {
     }
 }
 
-/// Runs the job and prints the summary on rank 0, on the backend
-/// `cfg.backend` resolves to.
-pub fn run(
-    cfg: &ImageConfig,
-    comm: &impl Comm,
-    read_seconds: f64,
-    command_line: &str,
-) -> anyhow::Result<()> {
-    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
-    run_on(cfg, &backend, comm, read_seconds, command_line)
-}
-
 /// Runs the job with a backend already resolved (before MPI, by the
 /// binary, so `--backend gpu` without a device exits 2 early) and prints
 /// the summary on rank 0.

@@ -835,17 +835,6 @@ pub fn tile_power(
     })
 }
 
-/// Runs the job on this rank, on the backend `cfg.backend` resolves to.
-pub fn run(
-    cfg: &LcConfig,
-    comm: &impl Comm,
-    read_seconds: f64,
-    command_line: &str,
-) -> anyhow::Result<()> {
-    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
-    run_on(cfg, &backend, comm, read_seconds, command_line)
-}
-
 /// Runs the job on this rank with a backend already resolved (before MPI,
 /// by the binary, so `--backend gpu` without a device exits 2 early).
 pub fn run_on(

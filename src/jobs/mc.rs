@@ -292,19 +292,6 @@ pub fn compute_blocks(
     })
 }
 
-/// Runs the job on this rank on the CPU, or on the backend `cfg.backend`
-/// resolves to. `read_seconds` is the time spent parsing the configuration
-/// before MPI started.
-pub fn run(
-    cfg: &McConfig,
-    comm: &impl Comm,
-    read_seconds: f64,
-    command_line: &str,
-) -> anyhow::Result<()> {
-    let backend = crate::gpu::resolve_backend(cfg.backend).map_err(usage)?;
-    run_on(cfg, &backend, comm, read_seconds, command_line)
-}
-
 /// Runs the job on this rank with a backend already resolved (before MPI,
 /// by the binary, so `--backend gpu` without a device exits 2 early).
 pub fn run_on(
@@ -647,7 +634,14 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut c = cfg(Integrand::Pi, vec![(0.0, 1.0); 2], 100_000, 1 << 16);
         c.out = dir.join("pi.h5");
-        run(&c, &SerialComm, 0.0, "test").unwrap();
+        run_on(
+            &c,
+            &Resolved::Cpu { reason: None },
+            &SerialComm,
+            0.0,
+            "test",
+        )
+        .unwrap();
         let f = hdf5::File::open(&c.out).unwrap();
         let est: f64 = f
             .dataset("montecarlo/estimate")
