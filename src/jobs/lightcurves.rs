@@ -33,6 +33,7 @@ use crate::numeric::periodogram::{
     autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
     refine_period, top_peaks, FoldWorkspace, FreqGrid, GridOptions, HarmonicWorkspace, Method,
     MultibandWorkspace, Peak, RefineOptions, Workspace as LsWorkspace, ASTROPY_REG_BAND,
+    MAX_HARMONICS,
 };
 use crate::output::{self, Provenance};
 use crate::say0;
@@ -196,6 +197,11 @@ impl LcConfig {
             ..Default::default()
         };
         refine.harmonic.nharm = l.count("harmonics", refine.harmonic.nharm as u64, 1)? as usize;
+        if refine.harmonic.nharm > MAX_HARMONICS {
+            return Err(usage(format!(
+                "config key 'harmonics': at most {MAX_HARMONICS}"
+            )));
+        }
         let structure_function = match l.get("structure_function") {
             None => true,
             Some(Value::Boolean(b)) => *b,

@@ -71,6 +71,13 @@ pub fn prepare_weights(y: &[f64], dy: Option<&[f64]>, w: &mut Vec<f64>, wy: &mut
 
 /// Power from the six sums (normalised weights, centred data), ZK09 eq. (5)-(15).
 /// Frequencies where the fit is degenerate (D <= 0, e.g. f ~ 0) get power 0.
+/// Compiled for AVX-512 and AVX2 as well (no fused operations: every variant gives the
+/// same bits), picked at run time.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
 pub fn power_from_sums(sums: &TrigSums, yy: f64, power: &mut [f64]) {
     let n = sums.n.min(power.len());
     for k in 0..n {

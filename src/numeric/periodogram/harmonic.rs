@@ -209,12 +209,18 @@ fn prepare(
     }
 }
 
+/// Most harmonics a fit may have (the `harmonics` configuration key is checked against
+/// it): the lane accumulators of [`harmonic_sums`] are fixed-size arrays.
+pub const MAX_HARMONICS: usize = 12;
+
 /// The lane sums over one band's (padded) points at frequency `f`: rows `0..2K` get
 /// `w cos(hx)`, rows `2K..4K` `w sin(hx)` for h = 1..2K, rows `4K..5K` `wy cos(hx)` and
 /// `5K..6K` `wy sin(hx)` for h = 1..K, with `x = 2π f tt`. One `sincos` per point, the
-/// harmonics by complex multiplication.
+/// harmonics by complex multiplication. The accumulators are local arrays of `2 M` and
+/// `M` rows (`M >= K`): called with `M = K` for the usual counts, so that the loops over
+/// harmonics have constant bounds and the accumulators stay in vector registers.
 #[inline(always)]
-fn harmonic_sums_impl<const FMA: bool>(
+fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
     tt: &[f64],
     w: &[f64],
     wy: &[f64],
@@ -225,13 +231,12 @@ fn harmonic_sums_impl<const FMA: bool>(
     // a * b + c, fused where the instruction set has FMA (one instruction, one rounding)
     let mac = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
     const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
+    debug_assert!(kh <= M && M2 == 2 * M);
     let nh = 2 * kh;
-    for row in acc.iter_mut() {
-        *row = [0.0; LANES];
-    }
-    let (acc_c, rest) = acc.split_at_mut(nh);
-    let (acc_s, rest) = rest.split_at_mut(nh);
-    let (acc_yc, acc_ys) = rest.split_at_mut(kh);
+    let mut acc_c = [[0.0f64; LANES]; M2];
+    let mut acc_s = [[0.0f64; LANES]; M2];
+    let mut acc_yc = [[0.0f64; LANES]; M];
+    let mut acc_ys = [[0.0f64; LANES]; M];
     for ((tt, w), wy) in tt
         .chunks_exact(LANES)
         .zip(w.chunks_exact(LANES))
@@ -269,6 +274,14 @@ fn harmonic_sums_impl<const FMA: bool>(
             }
         }
     }
+    let rows = acc_c[..nh]
+        .iter()
+        .chain(&acc_s[..nh])
+        .chain(&acc_yc[..kh])
+        .chain(&acc_ys[..kh]);
+    for (dst, src) in acc.iter_mut().zip(rows) {
+        *dst = *src;
+    }
 }
 
 // Compiled for AVX-512 and AVX2 (with FMA) and the baseline (without), picked at run
@@ -280,10 +293,25 @@ fn harmonic_sums_impl<const FMA: bool>(
     "aarch64+neon"
 ))]
 fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut [[f64; LANES]]) {
+    macro_rules! sized {
+        ($fma:literal) => {
+            match kh {
+                1 => harmonic_sums_impl::<$fma, 1, 2>(tt, w, wy, f, 1, acc),
+                2 => harmonic_sums_impl::<$fma, 2, 4>(tt, w, wy, f, 2, acc),
+                3 => harmonic_sums_impl::<$fma, 3, 6>(tt, w, wy, f, 3, acc),
+                4 => harmonic_sums_impl::<$fma, 4, 8>(tt, w, wy, f, 4, acc),
+                5 => harmonic_sums_impl::<$fma, 5, 10>(tt, w, wy, f, 5, acc),
+                6 => harmonic_sums_impl::<$fma, 6, 12>(tt, w, wy, f, 6, acc),
+                _ => harmonic_sums_impl::<$fma, MAX_HARMONICS, { 2 * MAX_HARMONICS }>(
+                    tt, w, wy, f, kh, acc,
+                ),
+            }
+        };
+    }
     if multiversion::target::target_cfg_f!(target_feature = "fma") {
-        harmonic_sums_impl::<true>(tt, w, wy, f, kh, acc)
+        sized!(true)
     } else {
-        harmonic_sums_impl::<false>(tt, w, wy, f, kh, acc)
+        sized!(false)
     }
 }
 
@@ -292,6 +320,10 @@ fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut
 /// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
 /// then the shared-shape solve.
 fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+    assert!(
+        opts.nharm <= MAX_HARMONICS,
+        "at most {MAX_HARMONICS} harmonics"
+    );
     // the usual harmonic counts get a copy with constant sizes: small loops unroll
     match opts.nharm.max(1) {
         1 => chi2_prepared_impl(freq, 1, opts, ws),

@@ -46,41 +46,51 @@ pub fn top_peaks(
     min_separation: f64,
     out: &mut Vec<Peak>,
 ) {
-    let collect = |out: &mut Vec<Peak>| {
-        out.clear();
-        let n = grid.n.min(power.len());
-        for i in 0..n {
-            let p = power[i];
-            if !p.is_finite() {
-                continue;
-            }
-            let left_ok = i == 0 || p > power[i - 1];
-            let right_ok = i + 1 == n || p >= power[i + 1];
-            if left_ok && right_ok && n > 1 {
-                out.push(peak_at(grid, power, i));
-            }
-        }
+    let n = grid.n.min(power.len());
+    let is_max = |i: usize| {
+        let p = power[i];
+        p.is_finite() && n > 1 && (i == 0 || p > power[i - 1]) && (i + 1 == n || p >= power[i + 1])
     };
-    collect(out);
     let order = |a: &Peak, b: &Peak| b.power.total_cmp(&a.power).then(a.index.cmp(&b.index));
     // The greedy pass below reads the maxima in decreasing power and usually keeps k of
-    // them within the first few k: sort only the strongest 8k (a selection, then a short
-    // sort), and everything only if that prefix runs out. The order is total (ties by
-    // index), so the result is the same as sorting all.
+    // them within the first few k, so only the strongest `prefix` maxima are kept while
+    // scanning: whenever the buffer holds 2 prefix of them it is cut back to the best
+    // prefix, and the weakest of those becomes the bar a new maximum must clear (a later
+    // maximum of equal power ranks after it: ties go by index). Most points fail that one
+    // comparison, so the scan is nearly branch-free. The order is total, so the result is
+    // the same as sorting all maxima.
     let prefix = (8 * k).max(16);
+    let mut bar = f64::NEG_INFINITY;
+    out.clear();
+    for i in 0..n {
+        if power[i] > bar && is_max(i) {
+            out.push(peak_at(grid, power, i));
+            if out.len() == 2 * prefix {
+                out.select_nth_unstable_by(prefix - 1, order);
+                out.truncate(prefix);
+                bar = out[prefix - 1].power;
+            }
+        }
+    }
     if out.len() > prefix {
         out.select_nth_unstable_by(prefix - 1, order);
-        out[..prefix].sort_unstable_by(order);
-        if greedy_keep(out, prefix, k, min_separation) == k {
-            out.truncate(k);
-            return;
-        }
-        // rare: the greedy pass overwrote part of the prefix; start again
-        collect(out);
+        out.truncate(prefix);
     }
     out.sort_unstable_by(order);
-    let n = out.len();
-    let kept = greedy_keep(out, n, k, min_separation);
+    let len = out.len();
+    let mut kept = greedy_keep(out, len, k, min_separation);
+    if kept < k && bar > f64::NEG_INFINITY {
+        // rare: side lobes used up the prefix and weaker maxima were dropped; all of them
+        out.clear();
+        out.extend(
+            (0..n)
+                .filter(|&i| is_max(i))
+                .map(|i| peak_at(grid, power, i)),
+        );
+        out.sort_unstable_by(order);
+        let len = out.len();
+        kept = greedy_keep(out, len, k, min_separation);
+    }
     out.truncate(kept);
 }
 

@@ -27,6 +27,8 @@ pub struct TrigSums {
 
 impl TrigSums {
     /// Resize to `n` frequencies; reuses capacity so repeated calls do not allocate.
+    /// The values are left as they were (every producer overwrites all `n`), so
+    /// nothing is cleared per call.
     pub fn resize(&mut self, n: usize) {
         self.n = n;
         for v in [
@@ -37,7 +39,6 @@ impl TrigSums {
             &mut self.c2,
             &mut self.s2,
         ] {
-            v.clear();
             v.resize(n, 0.0);
         }
     }
