@@ -31,7 +31,7 @@ use crate::numeric::lightcurve::{
 use crate::numeric::lomb_scargle_direct::FreqGrid as DirectGrid;
 use crate::numeric::periodogram::{
     autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
-    refine_period, top_peaks, FoldWorkspace, FreqGrid, GridOptions, HarmonicWorkspace, Method,
+    refine_peaks, top_peaks, FoldWorkspace, FreqGrid, GridOptions, HarmonicWorkspace, Method,
     MultibandWorkspace, Peak, RefineOptions, Workspace as LsWorkspace, ASTROPY_REG_BAND,
     MAX_HARMONICS,
 };
@@ -613,14 +613,23 @@ fn periodogram_columns(
     } else {
         false_alarm_baluev(best.power, grid.f_last(), t, Some(dy))
     };
-    if let Some(r) = refine_period(
+    // one peak list serves the refinement (its first refine.top_k) and the peak columns
+    // (the first top_k): the greedy selection makes a shorter list a prefix of a longer one
+    top_peaks(
+        &grid,
+        power,
+        cfg.top_k.max(cfg.refine.top_k),
+        cfg.refine.min_separation * grid.df,
+        peaks,
+    );
+    if let Some(r) = refine_peaks(
         t,
         y,
         Some(dy),
         band,
         nbands,
         &grid,
-        power,
+        peaks,
         &cfg.refine,
         harm,
     ) {
@@ -641,13 +650,6 @@ fn periodogram_columns(
             out[7] = f.binned_rms;
         }
     }
-    top_peaks(
-        &grid,
-        power,
-        cfg.top_k,
-        cfg.refine.min_separation * grid.df,
-        peaks,
-    );
     for (k, p) in peaks.iter().take(cfg.top_k).enumerate() {
         out[8 + 2 * k] = p.period;
         out[9 + 2 * k] = p.power;

@@ -65,6 +65,12 @@ pub struct HarmonicWorkspace {
     cursor: Vec<usize>,
     /// Lane accumulators of the sums kernel (6K rows).
     acc: Vec<[f64; LANES]>,
+    /// Sub-grid scans ([`Phasors::Stepped`]): per point (laid out as `tt`), the phasor
+    /// e^{2πi f tt} of the next frequency and the step e^{2πi δ tt} to the one after.
+    ph_c: Vec<f64>,
+    ph_s: Vec<f64>,
+    step_c: Vec<f64>,
+    step_s: Vec<f64>,
     /// Per band: C_1..C_2K, S_1..S_2K, YC_1..YC_K, YS_1..YS_K.
     sums: Vec<f64>,
     q: Vec<f64>,
@@ -131,6 +137,9 @@ fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
 
 /// Lanes of the sums kernel (one AVX-512 register of f64).
 const LANES: usize = 8;
+
+/// `1.5 * 2^52`: `(x + ROUND_SHIFT) - ROUND_SHIFT` rounds `x` to the nearest integer.
+const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
 
 /// Weighted chi-square of the best multi-harmonic model at frequency `freq`.
 /// `band[i] < nbands`; `dy = None` means unit weights. The fitted coefficients are left in
@@ -209,6 +218,48 @@ fn prepare(
     }
 }
 
+/// Where the kernel takes each point's phasor e^{2πi f tt} from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phasors {
+    /// One `sincos` per point at the given frequency.
+    Direct,
+    /// The next frequency of a uniform scan started by [`start_scan`]: the kept phasors,
+    /// advanced by one complex product per point (no `sincos`). Exact up to rounding
+    /// (a few ulp after the handful of steps of a sub-grid).
+    Stepped,
+}
+
+/// One band's slices of the stepped phasors (see [`HarmonicWorkspace`]).
+struct BandPhasors<'a> {
+    c: &'a mut [f64],
+    s: &'a mut [f64],
+    step_c: &'a [f64],
+    step_s: &'a [f64],
+}
+
+/// Start a uniform scan `lo, lo + step, ...`: the phasors of `lo` and of the step, per point.
+fn start_scan(lo: f64, step: f64, ws: &mut HarmonicWorkspace) {
+    let n = ws.tt.len();
+    for v in [&mut ws.ph_c, &mut ws.ph_s, &mut ws.step_c, &mut ws.step_s] {
+        v.resize(n, 0.0);
+    }
+    cis_table(lo, &ws.tt, &mut ws.ph_c, &mut ws.ph_s);
+    cis_table(step, &ws.tt, &mut ws.step_c, &mut ws.step_s);
+}
+
+/// `(c, s) = (cos, sin)(2π f tt)` per point, with the kernel's branch-free `sincos`.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn cis_table(f: f64, tt: &[f64], c: &mut [f64], s: &mut [f64]) {
+    for ((&t, c), s) in tt.iter().zip(c.iter_mut()).zip(s.iter_mut()) {
+        let x = f * t;
+        (*s, *c) = vmath::sincos_cycles(x - ((x + ROUND_SHIFT) - ROUND_SHIFT));
+    }
+}
+
 /// Most harmonics a fit may have (the `harmonics` configuration key is checked against
 /// it): the lane accumulators of [`harmonic_sums`] are fixed-size arrays.
 pub const MAX_HARMONICS: usize = 12;
@@ -227,31 +278,44 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
     f: f64,
     kh: usize,
     acc: &mut [[f64; LANES]],
+    mut stepped: Option<BandPhasors>,
 ) {
     // a * b + c, fused where the instruction set has FMA (one instruction, one rounding)
     let mac = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
-    const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
     debug_assert!(kh <= M && M2 == 2 * M);
     let nh = 2 * kh;
     let mut acc_c = [[0.0f64; LANES]; M2];
     let mut acc_s = [[0.0f64; LANES]; M2];
     let mut acc_yc = [[0.0f64; LANES]; M];
     let mut acc_ys = [[0.0f64; LANES]; M];
-    for ((tt, w), wy) in tt
+    for (q, ((tt, w), wy)) in tt
         .chunks_exact(LANES)
         .zip(w.chunks_exact(LANES))
         .zip(wy.chunks_exact(LANES))
+        .enumerate()
     {
         let tt: &[f64; LANES] = tt.try_into().expect("whole lane");
         let w: &[f64; LANES] = w.try_into().expect("whole lane");
         let wy: &[f64; LANES] = wy.try_into().expect("whole lane");
         let mut c1 = [0.0f64; LANES];
         let mut s1 = [0.0f64; LANES];
-        for j in 0..LANES {
-            // phase in cycles reduced to [-1/2, 1/2] (round to nearest by the shift)
-            let x = f * tt[j];
-            let r = x - ((x + ROUND_SHIFT) - ROUND_SHIFT);
-            (s1[j], c1[j]) = vmath::sincos_cycles(r);
+        if let Some(ph) = stepped.as_mut() {
+            // the phasor kept from the previous frequency, advanced by one step
+            let lanes = q * LANES..(q + 1) * LANES;
+            let (pc, ps) = (&mut ph.c[lanes.clone()], &mut ph.s[lanes.clone()]);
+            let (rc, rs) = (&ph.step_c[lanes.clone()], &ph.step_s[lanes]);
+            for j in 0..LANES {
+                (c1[j], s1[j]) = (pc[j], ps[j]);
+                pc[j] = mac(c1[j], rc[j], -(s1[j] * rs[j]));
+                ps[j] = mac(s1[j], rc[j], c1[j] * rs[j]);
+            }
+        } else {
+            for j in 0..LANES {
+                // phase in cycles reduced to [-1/2, 1/2] (round to nearest by the shift)
+                let x = f * tt[j];
+                let r = x - ((x + ROUND_SHIFT) - ROUND_SHIFT);
+                (s1[j], c1[j]) = vmath::sincos_cycles(r);
+            }
         }
         let (mut c, mut s) = (c1, s1);
         for h in 0..nh {
@@ -292,18 +356,26 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
     "x86_64+avx2+fma",
     "aarch64+neon"
 ))]
-fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut [[f64; LANES]]) {
+fn harmonic_sums(
+    tt: &[f64],
+    w: &[f64],
+    wy: &[f64],
+    f: f64,
+    kh: usize,
+    acc: &mut [[f64; LANES]],
+    ph: Option<BandPhasors>,
+) {
     macro_rules! sized {
         ($fma:literal) => {
             match kh {
-                1 => harmonic_sums_impl::<$fma, 1, 2>(tt, w, wy, f, 1, acc),
-                2 => harmonic_sums_impl::<$fma, 2, 4>(tt, w, wy, f, 2, acc),
-                3 => harmonic_sums_impl::<$fma, 3, 6>(tt, w, wy, f, 3, acc),
-                4 => harmonic_sums_impl::<$fma, 4, 8>(tt, w, wy, f, 4, acc),
-                5 => harmonic_sums_impl::<$fma, 5, 10>(tt, w, wy, f, 5, acc),
-                6 => harmonic_sums_impl::<$fma, 6, 12>(tt, w, wy, f, 6, acc),
+                1 => harmonic_sums_impl::<$fma, 1, 2>(tt, w, wy, f, 1, acc, ph),
+                2 => harmonic_sums_impl::<$fma, 2, 4>(tt, w, wy, f, 2, acc, ph),
+                3 => harmonic_sums_impl::<$fma, 3, 6>(tt, w, wy, f, 3, acc, ph),
+                4 => harmonic_sums_impl::<$fma, 4, 8>(tt, w, wy, f, 4, acc, ph),
+                5 => harmonic_sums_impl::<$fma, 5, 10>(tt, w, wy, f, 5, acc, ph),
+                6 => harmonic_sums_impl::<$fma, 6, 12>(tt, w, wy, f, 6, acc, ph),
                 _ => harmonic_sums_impl::<$fma, MAX_HARMONICS, { 2 * MAX_HARMONICS }>(
-                    tt, w, wy, f, kh, acc,
+                    tt, w, wy, f, kh, acc, ph,
                 ),
             }
         };
@@ -320,19 +392,30 @@ fn harmonic_sums(tt: &[f64], w: &[f64], wy: &[f64], f: f64, kh: usize, acc: &mut
 /// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
 /// then the shared-shape solve.
 fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+    chi2_with(freq, Phasors::Direct, opts, ws)
+}
+
+/// [`chi2_prepared`] with the phasors from `src` (`freq` must then be the scan's next
+/// frequency).
+fn chi2_with(
+    freq: f64,
+    src: Phasors,
+    opts: &HarmonicOptions,
+    ws: &mut HarmonicWorkspace,
+) -> f64 {
     assert!(
         opts.nharm <= MAX_HARMONICS,
         "at most {MAX_HARMONICS} harmonics"
     );
     // the usual harmonic counts get a copy with constant sizes: small loops unroll
     match opts.nharm.max(1) {
-        1 => chi2_prepared_impl(freq, 1, opts, ws),
-        2 => chi2_prepared_impl(freq, 2, opts, ws),
-        3 => chi2_prepared_impl(freq, 3, opts, ws),
-        4 => chi2_prepared_impl(freq, 4, opts, ws),
-        5 => chi2_prepared_impl(freq, 5, opts, ws),
-        6 => chi2_prepared_impl(freq, 6, opts, ws),
-        kh => chi2_prepared_impl(freq, kh, opts, ws),
+        1 => chi2_prepared_impl(freq, 1, src, opts, ws),
+        2 => chi2_prepared_impl(freq, 2, src, opts, ws),
+        3 => chi2_prepared_impl(freq, 3, src, opts, ws),
+        4 => chi2_prepared_impl(freq, 4, src, opts, ws),
+        5 => chi2_prepared_impl(freq, 5, src, opts, ws),
+        6 => chi2_prepared_impl(freq, 6, src, opts, ws),
+        kh => chi2_prepared_impl(freq, kh, src, opts, ws),
     }
 }
 
@@ -340,6 +423,7 @@ fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) 
 fn chi2_prepared_impl(
     freq: f64,
     kh: usize,
+    src: Phasors,
     opts: &HarmonicOptions,
     ws: &mut HarmonicWorkspace,
 ) -> f64 {
@@ -359,6 +443,12 @@ fn chi2_prepared_impl(
             continue;
         }
         let r = ws.start[b]..ws.start[b + 1];
+        let ph = (src == Phasors::Stepped).then(|| BandPhasors {
+            c: &mut ws.ph_c[r.clone()],
+            s: &mut ws.ph_s[r.clone()],
+            step_c: &ws.step_c[r.clone()],
+            step_s: &ws.step_s[r.clone()],
+        });
         harmonic_sums(
             &ws.tt[r.clone()],
             &ws.w[r.clone()],
@@ -366,6 +456,7 @@ fn chi2_prepared_impl(
             freq,
             kh,
             &mut ws.acc,
+            ph,
         );
         for (sum, lanes) in ws.sums.iter_mut().zip(&ws.acc) {
             *sum = lanes.iter().sum();
@@ -531,11 +622,12 @@ pub struct RefineOptions {
     pub alias_order: usize,
     /// Half-width of each local search, in units of the periodogram grid step df.
     pub half_width: f64,
-    /// Points of the coarse sub-grid per local search (before golden-section polishing).
+    /// Points of the coarse sub-grid per local search (before the polish).
     pub subgrid: usize,
-    /// Golden-section iterations after the sub-grid (each shrinks the bracket by 0.618).
-    pub golden_iters: usize,
-    /// Candidates (lowest sub-grid chi2 first) that get the golden-section polish;
+    /// Target width of the polished minimum, as a fraction of the sub-grid step: Brent's
+    /// method stops once the minimum is bracketed this tightly.
+    pub polish_tol: f64,
+    /// Candidates (lowest sub-grid chi2 first) that get the polish (Brent's method);
     /// the plain peak is always polished too.
     pub polish: usize,
     /// Minimum separation of distinct peaks, in units of df (side lobes are skipped).
@@ -551,7 +643,7 @@ impl Default for RefineOptions {
             alias_order: 1,
             half_width: 1.5,
             subgrid: 9,
-            golden_iters: 12,
+            polish_tol: 0.003,
             polish: 3,
             min_separation: 2.0,
             harmonic: HarmonicOptions::default(),
@@ -564,9 +656,7 @@ impl Default for RefineOptions {
 struct Candidate {
     peak: usize,
     offset: f64,
-    f: f64,
-    chi2: f64,
-    step: f64,
+    scan: Scan,
 }
 
 /// Result of `refine_period`.
@@ -587,63 +677,112 @@ pub struct Refined {
 }
 
 /// Coarse minimum of chi2(f) on a sub-grid of `opts.subgrid` points over [lo, hi], for
-/// the data set last prepared in `ws`. Returns (f, chi2, step).
-fn subgrid_min(
-    lo: f64,
-    hi: f64,
-    opts: &RefineOptions,
-    ws: &mut HarmonicWorkspace,
-) -> (f64, f64, f64) {
+/// the data set last prepared in `ws` (one phasor scan: no `sincos` per frequency).
+fn subgrid_min(lo: f64, hi: f64, opts: &RefineOptions, ws: &mut HarmonicWorkspace) -> Scan {
     let m = opts.subgrid.max(3);
     let step = (hi - lo) / (m - 1) as f64;
-    let mut best = (lo, f64::INFINITY);
+    start_scan(lo, step, ws);
+    // the lowest point and chi2 one step below and above it
+    let (mut bi, mut best) = (0, f64::INFINITY);
+    let (mut below, mut above, mut prev) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     for i in 0..m {
         let f = lo + step * i as f64;
-        let c = chi2_prepared(f, &opts.harmonic, ws);
-        if c < best.1 {
-            best = (f, c);
+        let c = chi2_with(f, Phasors::Stepped, &opts.harmonic, ws);
+        if c < best {
+            (bi, best, below, above) = (i, c, prev, f64::INFINITY);
+        } else if i == bi + 1 {
+            above = c;
         }
+        prev = c;
     }
-    (best.0, best.1, step)
+    Scan {
+        f: lo + step * bi as f64,
+        chi2: best,
+        step,
+        sides: [below, above],
+    }
 }
 
-/// Golden-section polish of a sub-grid minimum on [f - step, f + step] (chi2 is
-/// unimodal there for a fine enough sub-grid). Returns (f, chi2).
-fn golden_polish(
-    start: (f64, f64),
+/// A sub-grid minimum: frequency, chi2, the sub-grid step, and chi2 one step below and
+/// above (infinite where the sub-grid ended).
+#[derive(Clone, Copy, Debug)]
+struct Scan {
+    f: f64,
+    chi2: f64,
     step: f64,
-    opts: &RefineOptions,
-    ws: &mut HarmonicWorkspace,
-) -> (f64, f64) {
-    let chi = |f: f64, ws: &mut HarmonicWorkspace| chi2_prepared(f, &opts.harmonic, ws);
-    let mut best = start;
-    let g = 0.5 * (5f64.sqrt() - 1.0);
-    let (mut a, mut b) = (best.0 - step, best.0 + step);
-    let mut x1 = b - g * (b - a);
-    let mut x2 = a + g * (b - a);
-    let mut f1 = chi(x1, ws);
-    let mut f2 = chi(x2, ws);
-    for _ in 0..opts.golden_iters {
-        if f1 < f2 {
-            b = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = b - g * (b - a);
-            f1 = chi(x1, ws);
+    sides: [f64; 2],
+}
+
+/// Brent's method (Brent 1973, ch. 5; the scipy `brent` form) on [f - step, f + step]
+/// around a sub-grid minimum: parabolic steps through the three best points, golden
+/// sections when a parabola is not to be trusted. The sub-grid neighbours seed the
+/// first parabola when both were evaluated. Returns (f, chi2); never worse than `start`.
+fn brent_polish(start: Scan, opts: &RefineOptions, ws: &mut HarmonicWorkspace) -> (f64, f64) {
+    const CG: f64 = 0.381_966_011_250_105_1; // (3 - sqrt 5) / 2
+    let mut chi = |f: f64| chi2_prepared(f, &opts.harmonic, ws);
+    let step = start.step;
+    let tol = (opts.polish_tol * step).max(1e-15 * start.f.abs());
+    let (mut a, mut b) = (start.f - step, start.f + step);
+    let (mut x, mut fx) = (start.f, start.chi2);
+    let (mut w, mut fw, mut v, mut fv) = (x, fx, x, fx);
+    let (mut d, mut e) = (0.0f64, 0.0f64);
+    if start.sides.iter().all(|c| c.is_finite()) {
+        (w, fw, v, fv) = (a, start.sides[0], b, start.sides[1]);
+        e = step;
+    }
+    for _ in 0..100 {
+        let xm = 0.5 * (a + b);
+        if (x - xm).abs() <= 2.0 * tol - 0.5 * (b - a) {
+            break;
+        }
+        let mut golden = true;
+        if e.abs() > tol {
+            let r = (x - w) * (fx - fv);
+            let q = (x - v) * (fx - fw);
+            let mut p = (x - v) * q - (x - w) * r;
+            let mut q = 2.0 * (q - r);
+            if q > 0.0 {
+                p = -p;
+            }
+            q = q.abs();
+            let e_old = e;
+            e = d;
+            if p.abs() < (0.5 * q * e_old).abs() && p > q * (a - x) && p < q * (b - x) {
+                d = p / q;
+                let u = x + d;
+                if u - a < 2.0 * tol || b - u < 2.0 * tol {
+                    d = if xm >= x { tol } else { -tol };
+                }
+                golden = false;
+            }
+        }
+        if golden {
+            e = if x >= xm { a - x } else { b - x };
+            d = CG * e;
+        }
+        let u = if d.abs() >= tol { x + d } else { x + tol.copysign(d) };
+        let fu = chi(u);
+        if fu <= fx {
+            if u >= x {
+                a = x;
+            } else {
+                b = x;
+            }
+            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
         } else {
-            a = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = a + g * (b - a);
-            f2 = chi(x2, ws);
+            if u < x {
+                a = u;
+            } else {
+                b = u;
+            }
+            if fu <= fw || w == x {
+                (v, fv, w, fw) = (w, fw, u, fu);
+            } else if fu <= fv || v == x || v == w {
+                (v, fv) = (u, fu);
+            }
         }
     }
-    for (x, c) in [(x1, f1), (x2, f2)] {
-        if c < best.1 {
-            best = (x, c);
-        }
-    }
-    best
+    (x, fx)
 }
 
 /// Refine the period: take the top-k periodogram peaks, add their aliases f +- a for each
@@ -671,6 +810,28 @@ pub fn refine_period(
         opts.min_separation * grid.df,
         &mut peaks,
     );
+    let r = refine_peaks(t, y, dy, band, nbands, grid, &peaks, opts, ws);
+    ws.peaks = peaks;
+    r
+}
+
+/// [`refine_period`] for peaks the caller already has: `peaks` must be what
+/// [`top_peaks`] gives for `opts.top_k` and a separation of `opts.min_separation * df`
+/// (or a longer list from it: the first `opts.top_k` are used, as the greedy
+/// selection makes the shorter list a prefix of the longer one).
+#[allow(clippy::too_many_arguments)]
+pub fn refine_peaks(
+    t: &[f64],
+    y: &[f64],
+    dy: Option<&[f64]>,
+    band: &[u8],
+    nbands: usize,
+    grid: &FreqGrid,
+    peaks: &[Peak],
+    opts: &RefineOptions,
+    ws: &mut HarmonicWorkspace,
+) -> Option<Refined> {
+    let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
     prepare(t, y, dy, band, nbands, ws);
     let hw = opts.half_width * grid.df;
@@ -695,21 +856,22 @@ pub fn refine_period(
             if fc < fmin || fc > fmax || fc <= hw {
                 continue;
             }
-            let (f, c, step) = subgrid_min(fc - hw, fc + hw, opts, ws);
+            let scan = subgrid_min(fc - hw, fc + hw, opts, ws);
             cands.push(Candidate {
                 peak: pi,
                 offset: off,
-                f,
-                chi2: c,
-                step,
+                scan,
             });
         }
     }
     let plain_idx = cands.iter().position(|c| c.peak == 0 && c.offset == 0.0);
     let mut order: Vec<usize> = (0..cands.len()).collect();
-    order.sort_by(|&a, &b| cands[a].chi2.total_cmp(&cands[b].chi2).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        let (x, y) = (cands[a].scan.chi2, cands[b].scan.chi2);
+        x.total_cmp(&y).then(a.cmp(&b))
+    });
     let mut best: Option<Refined> = None;
-    let mut plain_chi2 = plain_idx.map_or(f64::INFINITY, |k| cands[k].chi2);
+    let mut plain_chi2 = plain_idx.map_or(f64::INFINITY, |k| cands[k].scan.chi2);
     let polish_set = order
         .iter()
         .copied()
@@ -722,7 +884,7 @@ pub fn refine_period(
         }
         done.push(k);
         let c = cands[k];
-        let (f, chi2) = golden_polish((c.f, c.chi2), c.step, opts, ws);
+        let (f, chi2) = brent_polish(c.scan, opts, ws);
         if Some(k) == plain_idx {
             plain_chi2 = chi2;
         }
@@ -739,7 +901,6 @@ pub fn refine_period(
         }
     }
     ws.candidates = cands;
-    ws.peaks = peaks;
     best.map(|mut b| {
         b.plain_chi2 = plain_chi2;
         b
