@@ -319,16 +319,30 @@ fn model_terms<const DRW: bool>(
 /// block that is not falls back to one `ln` per value.
 const LN_BLOCK: usize = 4;
 
-fn evaluate(model: SfModel, theta: &[f64; 2], s: &SfScratch, derivs: bool) -> Eval {
-    let fast = match (model, derivs) {
-        (SfModel::PowerLaw, true) => lanes_pl_d(theta, s),
-        (SfModel::PowerLaw, false) => lanes_pl(theta, s),
-        (SfModel::Drw, true) => lanes_drw_d(theta, s),
-        (SfModel::Drw, false) => lanes_drw(theta, s),
+/// What a pass computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    /// logL only.
+    Value,
+    /// logL, gradient and observed Hessian (a Newton step).
+    Newton,
+    /// Also the expected Hessian (Fisher scoring, when the observed one is not negative
+    /// definite): three more sums per pair, so only asked for then.
+    Fisher,
+}
+
+fn evaluate(model: SfModel, theta: &[f64; 2], s: &SfScratch, need: Need) -> Eval {
+    let fast = match (model, need) {
+        (SfModel::PowerLaw, Need::Value) => lanes_pl(theta, s),
+        (SfModel::PowerLaw, Need::Newton) => lanes_pl_d(theta, s),
+        (SfModel::PowerLaw, Need::Fisher) => lanes_pl_f(theta, s),
+        (SfModel::Drw, Need::Value) => lanes_drw(theta, s),
+        (SfModel::Drw, Need::Newton) => lanes_drw_d(theta, s),
+        (SfModel::Drw, Need::Fisher) => lanes_drw_f(theta, s),
     };
     // a pair whose S is not a positive normal number (degenerate errors, overflow) makes
     // the lane sum of logarithms invalid: redo the pass with one `ln` per pair
-    fast.unwrap_or_else(|| evaluate_scalar(model, theta, s, derivs))
+    fast.unwrap_or_else(|| evaluate_scalar(model, theta, s, need != Need::Value))
 }
 
 /// The one-pass-per-pair reference: libm `exp` and `ln`, pairs in order. Used when a
@@ -360,7 +374,7 @@ const LANES: usize = 32;
 /// - DRW, `W = ω² (1 - e^{-x})`, `x = Δt/τ`, `W_τ = -ω² x e^{-x}`: `∂W/∂θ = (2W, W_τ)`,
 ///   `∂²W/∂θ² = (4W, 2W_τ, -W_τ (1 - x))`.
 #[inline(always)]
-fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
+fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FISHER: bool, const FMA: bool>(
     theta: &[f64; 2],
     s: &SfScratch,
 ) -> Option<Eval> {
@@ -436,24 +450,28 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
                     a3[j] = mac(mac(lss, wj, ls), wj, a3[j]);
                     a4[j] = mac(tj, mac(lss, wj, ls), a4[j]);
                     a5[j] = mac(tj, lss * tj - ls * (1.0 - x[j]), a5[j]);
-                    a6[j] = mac(fs * wj, wj, a6[j]);
-                    a7[j] = mac(fs * wj, tj, a7[j]);
-                    a8[j] = mac(fs * tj, tj, a8[j]);
+                    if FISHER {
+                        a6[j] = mac(fs * wj, wj, a6[j]);
+                        a7[j] = mac(fs * wj, tj, a7[j]);
+                        a8[j] = mac(fs * tj, tj, a8[j]);
+                    }
                 } else {
                     let l = lag[j];
                     let u = ls * w[j];
                     let v = mac(lss * w[j], w[j], u);
-                    let z = fs * w[j] * w[j];
+                    let z = fs * w[j] * w[j]; // used by the Fisher sums only
                     a1[j] += u;
                     a2[j] = mac(u, l, a2[j]);
                     a3[j] += v;
                     let vl = v * l;
                     a4[j] += vl;
                     a5[j] = mac(vl, l, a5[j]);
-                    a6[j] += z;
-                    let zl = z * l;
-                    a7[j] += zl;
-                    a8[j] = mac(zl, l, a8[j]);
+                    if FISHER {
+                        a6[j] += z;
+                        let zl = z * l;
+                        a7[j] += zl;
+                        a8[j] = mac(zl, l, a8[j]);
+                    }
                 }
             }
         }
@@ -479,7 +497,11 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
         l: t[0],
         g: [f1 * t[1], f2 * t[2]],
         h: [[hf0 * t[3], hf1 * t[4]], [hf1 * t[4], hf2 * t[5]]],
-        fisher: [[hf0 * t[6], hf1 * t[7]], [hf1 * t[7], hf2 * t[8]]],
+        fisher: if FISHER {
+            [[hf0 * t[6], hf1 * t[7]], [hf1 * t[7], hf2 * t[8]]]
+        } else {
+            [[f64::NAN; 2]; 2]
+        },
     };
     // the last n % LANES pairs, in order, through the scalar model terms
     for k in whole..n {
@@ -501,9 +523,11 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
             e.h[0][0] += lss * wa * wa + ls * waa;
             e.h[0][1] += lss * wa * wb + ls * wab;
             e.h[1][1] += lss * wb * wb + ls * wbb;
-            e.fisher[0][0] += fs * wa * wa;
-            e.fisher[0][1] += fs * wa * wb;
-            e.fisher[1][1] += fs * wb * wb;
+            if FISHER {
+                e.fisher[0][0] += fs * wa * wa;
+                e.fisher[0][1] += fs * wa * wb;
+                e.fisher[1][1] += fs * wb * wb;
+            }
         }
     }
     e.h[1][0] = e.h[0][1];
@@ -517,7 +541,7 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FMA: bool>(
 // AVX-512 and AVX2 with FMA, the baseline without. The same CPU always takes the same
 // variant, so results do not depend on ranks or threads.
 macro_rules! lane_pass {
-    ($name:ident, $drw:literal, $derivs:literal) => {
+    ($name:ident, $drw:literal, $derivs:literal, $fisher:literal) => {
         #[multiversion::multiversion(targets(
             "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
             "x86_64+avx2+fma",
@@ -525,17 +549,19 @@ macro_rules! lane_pass {
         ))]
         fn $name(theta: &[f64; 2], s: &SfScratch) -> Option<Eval> {
             if multiversion::target::target_cfg_f!(target_feature = "fma") {
-                evaluate_lanes::<$drw, $derivs, true>(theta, s)
+                evaluate_lanes::<$drw, $derivs, $fisher, true>(theta, s)
             } else {
-                evaluate_lanes::<$drw, $derivs, false>(theta, s)
+                evaluate_lanes::<$drw, $derivs, $fisher, false>(theta, s)
             }
         }
     };
 }
-lane_pass!(lanes_pl, false, false);
-lane_pass!(lanes_pl_d, false, true);
-lane_pass!(lanes_drw, true, false);
-lane_pass!(lanes_drw_d, true, true);
+lane_pass!(lanes_pl, false, false, false);
+lane_pass!(lanes_pl_d, false, true, false);
+lane_pass!(lanes_pl_f, false, true, true);
+lane_pass!(lanes_drw, true, false, false);
+lane_pass!(lanes_drw_d, true, true, false);
+lane_pass!(lanes_drw_f, true, true, true);
 
 fn evaluate_impl<const DRW: bool, const DERIVS: bool>(theta: &[f64; 2], s: &SfScratch) -> Eval {
     let amp2 = (2.0 * theta[0]).exp();
@@ -596,7 +622,7 @@ pub fn log_likelihood(model: SfModel, theta: [f64; 2], scratch: &mut SfScratch) 
     if model == SfModel::PowerLaw {
         scratch.ensure_lag();
     }
-    evaluate(model, &theta, scratch, false).l
+    evaluate(model, &theta, scratch, Need::Value).l
 }
 
 /// Inverse of the symmetric 2x2 `-m` if `-m` is positive definite.
@@ -740,7 +766,7 @@ pub fn fit_pairs(
     let (lo, hi) = bounds(model, s);
     let clamp = |th: [f64; 2]| [th[0].clamp(lo[0], hi[0]), th[1].clamp(lo[1], hi[1])];
     let mut theta = clamp(initial_theta(model, s, lo, hi));
-    let mut cur = evaluate(model, &theta, s, true);
+    let mut cur = evaluate(model, &theta, s, Need::Newton);
     let mut evaluations = 1;
     let mut converged = false;
     let mut iterations = 0;
@@ -752,6 +778,12 @@ pub fn fit_pairs(
         iterations += 1;
         // Newton direction p = (-H)^{-1} g, or Fisher scoring when -H is not positive definite.
         let newton = neg_inverse(&cur.h);
+        if newton.is_none() && cur.fisher[0][0].is_nan() {
+            // the observed Hessian is not negative definite: the same point again, with
+            // the expected Hessian for a Fisher-scoring step
+            cur = evaluate(model, &theta, s, Need::Fisher);
+            evaluations += 1;
+        }
         let Some(inv) = newton.or_else(|| neg_inverse(&cur.fisher)) else {
             break;
         };
@@ -773,7 +805,7 @@ pub fn fit_pairs(
         let mut step = 1.0;
         for _ in 0..40 {
             let trial = clamp([theta[0] + step * p[0], theta[1] + step * p[1]]);
-            let ev = evaluate(model, &trial, s, true);
+            let ev = evaluate(model, &trial, s, Need::Newton);
             evaluations += 1;
             if ev.l.is_finite() && ev.l >= cur.l {
                 accepted = Some((trial, ev));
@@ -874,8 +906,9 @@ mod tests {
         let s = pairs(1003);
         for model in [SfModel::PowerLaw, SfModel::Drw] {
             for theta in [[-3.0, 0.4], [-1.0, 2.0], [0.5, -1.0], [-8.0, 5.0]] {
-                for derivs in [false, true] {
-                    let v = evaluate(model, &theta, &s, derivs);
+                for need in [Need::Value, Need::Newton, Need::Fisher] {
+                    let derivs = need != Need::Value;
+                    let v = evaluate(model, &theta, &s, need);
                     let r = evaluate_scalar(model, &theta, &s, derivs);
                     assert!(
                         close(v.l, r.l, 1.0),
@@ -891,7 +924,11 @@ mod tests {
                         for q in 0..2 {
                             for p in 0..2 {
                                 assert!(close(v.h[q][p], r.h[q][p], gs));
-                                assert!(close(v.fisher[q][p], r.fisher[q][p], gs));
+                                if need == Need::Fisher {
+                                    assert!(close(v.fisher[q][p], r.fisher[q][p], gs));
+                                } else {
+                                    assert!(v.fisher[q][p].is_nan(), "Fisher sums skipped");
+                                }
                             }
                         }
                     }
@@ -907,7 +944,7 @@ mod tests {
         s.s2[17] = 0.0;
         s.dm2[17] = 0.0;
         let theta = [-800.0, 1.0]; // V^2 = e^-1600: underflows to 0
-        let v = evaluate(SfModel::PowerLaw, &theta, &s, true);
+        let v = evaluate(SfModel::PowerLaw, &theta, &s, Need::Newton);
         let r = evaluate_scalar(SfModel::PowerLaw, &theta, &s, true);
         assert_eq!(v.l.to_bits(), r.l.to_bits());
         assert!(!v.l.is_finite());

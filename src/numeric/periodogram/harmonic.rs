@@ -397,12 +397,7 @@ fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) 
 
 /// [`chi2_prepared`] with the phasors from `src` (`freq` must then be the scan's next
 /// frequency).
-fn chi2_with(
-    freq: f64,
-    src: Phasors,
-    opts: &HarmonicOptions,
-    ws: &mut HarmonicWorkspace,
-) -> f64 {
+fn chi2_with(freq: f64, src: Phasors, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
     assert!(
         opts.nharm <= MAX_HARMONICS,
         "at most {MAX_HARMONICS} harmonics"
@@ -760,7 +755,11 @@ fn brent_polish(start: Scan, opts: &RefineOptions, ws: &mut HarmonicWorkspace) -
             e = if x >= xm { a - x } else { b - x };
             d = CG * e;
         }
-        let u = if d.abs() >= tol { x + d } else { x + tol.copysign(d) };
+        let u = if d.abs() >= tol {
+            x + d
+        } else {
+            x + tol.copysign(d)
+        };
         let fu = chi(u);
         if fu <= fx {
             if u >= x {

@@ -27,8 +27,8 @@ pub use fold::{fold_summary, FoldSummary, FoldWorkspace};
 pub use gls::{lomb_scargle, Method, Workspace};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
 pub use harmonic::{
-    harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicWorkspace, RefineOptions, Refined,
-    MAX_HARMONICS,
+    harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicWorkspace, RefineOptions,
+    Refined, MAX_HARMONICS,
 };
 pub use multiband::{multiband_power, MultibandWorkspace, ASTROPY_REG_BAND};
 pub use peaks::{best_peak, false_alarm_baluev, top_peaks, Peak};

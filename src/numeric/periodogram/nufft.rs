@@ -123,11 +123,26 @@ fn deconv_table(table: &mut [f64], h: usize, tau: f64, scale: f64) {
     }
 }
 
-/// Grid cell of output mode `k - h` (`k < m`) on an `n`-cell periodic grid, as two
-/// contiguous runs: modes `-h..0` sit at the end of the grid, `0..m-h` at its start.
-fn mode_runs(m: usize, n: usize) -> [(std::ops::Range<usize>, usize); 2] {
+/// Deconvolved output modes `k - h`, `k < m = deconv.len()`, of the transformed grid
+/// into `re[k]`, `im[k]`. On the periodic grid, modes `-h..0` sit in its last `h`
+/// cells and `0..m-h` in its first ones: two contiguous runs.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+fn unpack(grid: &[Complex64], deconv: &[f64], re: &mut [f64], im: &mut [f64]) {
+    let (m, n) = (deconv.len(), grid.len());
     let h = m / 2;
-    [(0..h, n - h), (h..m, 0)]
+    let runs = [(0..h, n - h), (h..m, 0)];
+    for (ks, at) in runs {
+        let cells = &grid[at..at + ks.len()];
+        let (re, im, d) = (&mut re[ks.clone()], &mut im[ks.clone()], &deconv[ks]);
+        for (((z, d), r), i) in cells.iter().zip(d).zip(re.iter_mut()).zip(im.iter_mut()) {
+            *r = z.re * d;
+            *i = z.im * d;
+        }
+    }
 }
 
 /// FFT length >= n of the form q*2^a (q in 1,3,5,9,15,25) with the least estimated
@@ -220,7 +235,6 @@ pub fn trig_sums_nufft(
     tt_buf.extend(t.iter().map(|&x| x - t_ref));
     sc.prepare(m);
     let msp = sc.params.half_width.max(2);
-    let n = sc.ga.len();
     let fft = sc.fft.as_ref().unwrap().1.clone();
     // Pass 1: sum (wy, w) e^{i 2 pi f_k t}, f_k = f0 + k df.
     spread(
@@ -237,20 +251,8 @@ pub fn trig_sums_nufft(
     );
     fft.process_with_scratch(&mut sc.ga, &mut sc.fft_scratch);
     fft.process_with_scratch(&mut sc.gb, &mut sc.fft_scratch);
-    for (ks, at) in mode_runs(m, n) {
-        let cells = at..at + ks.len();
-        for (((k, a), b), d) in ks
-            .clone()
-            .zip(&sc.ga[cells.clone()])
-            .zip(&sc.gb[cells])
-            .zip(&sc.deconv[ks])
-        {
-            out.yc[k] = a.re * d;
-            out.ys[k] = a.im * d;
-            out.c[k] = b.re * d;
-            out.s[k] = b.im * d;
-        }
-    }
+    unpack(&sc.ga, &sc.deconv, &mut out.yc, &mut out.ys);
+    unpack(&sc.gb, &sc.deconv, &mut out.c, &mut out.s);
     // Pass 2: sum w e^{i 2 pi (2 f_k) t}, i.e. base 2 f0 and step 2 df, same M.
     sc.ga.iter_mut().for_each(|z| *z = Complex64::new(0.0, 0.0));
     spread(
@@ -266,11 +268,5 @@ pub fn trig_sums_nufft(
         &mut sc.gb,
     );
     fft.process_with_scratch(&mut sc.ga, &mut sc.fft_scratch);
-    for (ks, at) in mode_runs(m, n) {
-        let cells = at..at + ks.len();
-        for ((k, a), d) in ks.clone().zip(&sc.ga[cells]).zip(&sc.deconv[ks]) {
-            out.c2[k] = a.re * d;
-            out.s2[k] = a.im * d;
-        }
-    }
+    unpack(&sc.ga, &sc.deconv, &mut out.c2, &mut out.s2);
 }
