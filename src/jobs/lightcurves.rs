@@ -1118,6 +1118,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn harmonics_are_checked() {
+        let with = |v: i64| {
+            let mut l = Layered::default();
+            l.set("input", Value::String("unused.h5".into()), "test");
+            l.set("harmonics", Value::Integer(v), "test");
+            LcConfig::from_layered(&l)
+        };
+        assert_eq!(with(12).unwrap().refine.harmonic.nharm, 12);
+        for bad in [0, 13, -2] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("'harmonics'"), "{bad}: {e}");
+        }
+    }
+
     /// Synthetic objects in 3 bands, a few of them too short to clean.
     fn objects(n: u64) -> Ragged {
         let p = SynthParams {
