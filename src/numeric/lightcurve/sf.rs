@@ -645,31 +645,32 @@ fn neg_inverse(m: &[[f64; 2]; 2]) -> Option<[[f64; 2]; 2]> {
 /// bins only; a start near the optimum saves most Newton steps (each one a pass). Falls
 /// back to the plain moment start when fewer than two bins have positive excess.
 fn initial_theta(model: SfModel, s: &SfScratch, lo: [f64; 2], hi: [f64; 2]) -> [f64; 2] {
-    // a start needs no more than a few thousand pairs: every `stride`-th one
+    // a start needs no more than a few thousand pairs: every `stride`-th one, in one
+    // pass that bins them over the lag range of all pairs and sums what the fallbacks use
     let stride = s.dt.len().div_ceil(START_PAIRS).max(1);
-    let (dt, dm2) = (s.dt.iter().step_by(stride), s.dm2.iter().step_by(stride));
-    let (s2, lag) = (s.s2.iter().step_by(stride), s.lag.iter().step_by(stride));
+    let (dt, lag) = (s.dt.iter().step_by(stride), s.lag.iter().step_by(stride));
+    let (dm2, s2) = (s.dm2.iter().step_by(stride), s.s2.iter().step_by(stride));
     let n = dt.len() as f64;
-    let excess = dm2.clone().zip(s2.clone()).map(|(d, v)| d - v).sum::<f64>() / n;
-    let scale = dm2.clone().sum::<f64>() / n;
-    let floor = (1e-6 * scale).max(1e-12);
-    let plain = |shape: f64, second: f64| [0.5 * (excess / shape).max(floor).ln(), second];
-    // bins of ln(Δt/yr)
-    let (lmin, lmax) = lag
-        .clone()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
-            (a.min(l), b.max(l))
-        });
-    let width = ((lmax - lmin) / START_BINS as f64).max(1e-12);
+    let lmin = (s.dt_range.0 / YEAR_DAYS).ln();
+    let lmax = (s.dt_range.1 / YEAR_DAYS).ln();
+    let inv_width = START_BINS as f64 / (lmax - lmin).max(1e-12);
     let mut count = [0.0f64; START_BINS];
     let mut sum_e = [0.0f64; START_BINS];
     let mut sum_l = [0.0f64; START_BINS];
-    for ((&l, &d), &v) in lag.clone().zip(dm2).zip(s2) {
-        let k = (((l - lmin) / width) as usize).min(START_BINS - 1);
+    let (mut excess, mut scale, mut sum_dt) = (0.0, 0.0, 0.0);
+    for (((&t, &l), &d), &v) in dt.clone().zip(lag.clone()).zip(dm2).zip(s2) {
+        // NaN-free: lags are finite, so the cast saturates at 0 below lmin
+        let k = (((l - lmin) * inv_width) as usize).min(START_BINS - 1);
         count[k] += 1.0;
         sum_e[k] += d - v;
         sum_l[k] += l;
+        excess += d - v;
+        scale += d;
+        sum_dt += t;
     }
+    let (excess, scale) = (excess / n, scale / n);
+    let floor = (1e-6 * scale).max(1e-12);
+    let plain = |shape: f64, second: f64| [0.5 * (excess / shape).max(floor).ln(), second];
     // (pairs, mean excess, mean lag) of the non-empty bins
     let bins = (0..START_BINS)
         .filter(|&k| count[k] > 0.0)
@@ -702,7 +703,7 @@ fn initial_theta(model: SfModel, s: &SfScratch, lo: [f64; 2], hi: [f64; 2]) -> [
             [0.5 * a, (0.5 * b).clamp(lo[1], hi[1])]
         }
         SfModel::Drw => {
-            let tau_plain = dt.clone().sum::<f64>() / n;
+            let tau_plain = sum_dt / n;
             let plain_drw = || {
                 let shape = dt.clone().map(|&d| -(-d / tau_plain).exp_m1()).sum::<f64>() / n;
                 plain(shape, tau_plain.ln())
