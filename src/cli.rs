@@ -587,6 +587,10 @@ pub struct BenchLcArgs {
     /// Frequencies per periodogram.
     #[arg(long, default_value_t = 10_000)]
     pub frequencies: usize,
+    /// Times each measurement is repeated; the fastest repetition is reported (the
+    /// others carry the noise of a shared machine).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -505,3 +505,28 @@ fn sdss_stripe82_rr_lyrae_periods() {
     // the plain periodograms are what astropy gets (0.70 g, 0.65 r on this grid)
     assert!(g > 0.65 && r > 0.6);
 }
+
+/// The benchmark runs on a small case and ends with the per-core figure; a zero
+/// repetition count is a usage error.
+#[test]
+fn bench_lightcurves_prints_per_core_throughput() {
+    let dir = TestDir::new("lc-bench");
+    let small = [
+        "bench",
+        "lightcurves",
+        "--curves",
+        "4",
+        "--frequencies",
+        "300",
+        "--repeat",
+    ];
+    let o = run(plain(&[&small[..], &["2"]].concat()), &dir.0);
+    assert_success(&o);
+    let out = stdout(&o);
+    assert!(out.contains("best of 2"), "{out}");
+    let last = out.trim_end().lines().last().unwrap();
+    assert!(last.contains("curves/s/core"), "{last}");
+    let o = run(plain(&[&small[..], &["0"]].concat()), &dir.0);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--repeat"), "{}", stderr(&o));
+}

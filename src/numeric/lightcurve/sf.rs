@@ -151,7 +151,7 @@ impl SfScratch {
 
     fn ensure_lag(&mut self) {
         if !self.lag_valid {
-            self.lag.clear();
+            // lag_and_range writes every entry
             self.lag.resize(self.dt.len(), 0.0);
             self.dt_range = lag_and_range(&self.dt, &mut self.lag);
             self.lag_valid = true;
@@ -217,11 +217,12 @@ pub fn build_pairs(
     if n < 3 {
         return Err(Reason::TooFewPoints);
     }
-    scratch.clear();
+    // every entry is written below: resize without clearing (no zero fill per curve)
     let pairs = n * (n - 1) / 2;
     scratch.dt.resize(pairs, 0.0);
     scratch.dm2.resize(pairs, 0.0);
     scratch.s2.resize(pairs, 0.0);
+    scratch.lag_valid = false;
     // pairs (i, j > i) in order: row i is one contiguous run, filled by simple loops
     let mut k = 0;
     for i in 0..n - 1 {
