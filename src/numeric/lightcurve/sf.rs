@@ -411,23 +411,34 @@ fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FISHER: bool, const
         let mut w = [0.0f64; LANES];
         let mut wt = [0.0f64; LANES];
         let mut x = [0.0f64; LANES];
-        for j in 0..LANES {
-            if DRW {
+        if DRW {
+            let mut small = false;
+            for j in 0..LANES {
                 x[j] = dt[j] * inv_tau;
                 // e^{-x} is 0 to double precision beyond x = 745; cut at 700 so that no
                 // subnormal number (slow microcode on x86) is ever made
                 let e = vmath::exp_with::<FMA>(-x[j].min(700.0));
                 let e = if x[j] > 700.0 { 0.0 } else { e };
-                // 1 - e^{-x} from its series below x = 0.05 (no cancellation)
-                let xj = x[j];
-                let series = xj
-                    * (1.0
-                        - xj * (0.5
-                            - xj * (1.0 / 6.0
-                                - xj * (1.0 / 24.0 - xj * (1.0 / 120.0 - xj * (1.0 / 720.0))))));
-                w[j] = amp2 * if xj < 0.05 { series } else { 1.0 - e };
-                wt[j] = -amp2 * xj * e;
-            } else {
+                w[j] = amp2 * (1.0 - e);
+                wt[j] = -amp2 * x[j] * e;
+                small |= x[j] < 0.05;
+            }
+            if small {
+                // 1 - e^{-x} from its series below x = 0.05 (no cancellation); most
+                // steps have no such lag and skip this
+                for j in 0..LANES {
+                    let xj = x[j];
+                    let series = xj
+                        * (1.0
+                            - xj * (0.5
+                                - xj * (1.0 / 6.0
+                                    - xj * (1.0 / 24.0
+                                        - xj * (1.0 / 120.0 - xj * (1.0 / 720.0))))));
+                    w[j] = if xj < 0.05 { amp2 * series } else { w[j] };
+                }
+            }
+        } else {
+            for j in 0..LANES {
                 w[j] = amp2 * vmath::exp_with::<FMA>(two_gamma * lag[j]);
             }
         }
