@@ -302,23 +302,23 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         );
         let sf = std::cell::RefCell::new(SfScratch::default());
         let evals = std::cell::Cell::new(0usize);
-        let iters = std::cell::Cell::new(0usize);
+        let singles = std::cell::Cell::new(0usize);
         let ms = time_per_curve(&|c| {
             let mut sf = sf.borrow_mut();
             if build_pairs(&c.time, &c.mag, &c.err, &mut sf).is_ok() {
                 for model in [SfModel::PowerLaw, SfModel::Drw] {
                     if let Ok(f) = fit_pairs(model, &SfOptions::default(), &mut sf) {
                         evals.set(evals.get() + f.evaluations);
-                        iters.set(iters.get() + f.iterations);
+                        singles.set(singles.get() + f.passes_f32);
                     }
                 }
             }
         });
         println!(
-            "structure-function fits (both models, {} pairs, mean {:.1} passes and {:.1} Newton steps per fit): {ms:8.3} ms/curve",
+            "structure-function fits (both models, {} pairs, mean {:.1} single- and {:.1} double-precision passes per fit): {ms:8.3} ms/curve",
             a.points * (a.points - 1) / 2,
-            evals.get() as f64 / (2 * curves.len() * a.repeat) as f64,
-            iters.get() as f64 / (2 * curves.len() * a.repeat) as f64
+            singles.get() as f64 / (2 * curves.len() * a.repeat) as f64,
+            evals.get() as f64 / (2 * curves.len() * a.repeat) as f64
         );
     }
     let row = |cfg: &LcConfig| {

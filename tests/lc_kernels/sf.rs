@@ -131,6 +131,79 @@ fn simulate_pairs(
     (dt, dm, var)
 }
 
+/// The single-precision start (used from 1024 pairs on) ends where double precision
+/// alone ends: the same optimum to 1e-4 σ and no lower logL, on pair sets of both
+/// models, from light curves and from simulated independent pairs, with fewer
+/// double-precision passes.
+#[test]
+fn single_precision_start_reaches_the_double_precision_optimum() {
+    let plain = SfOptions {
+        f32_start: false,
+        ..SfOptions::default()
+    };
+    let mut sets: Vec<SfScratch> = Vec::new();
+    for (model, truth) in [
+        (SfModel::PowerLaw, [0.15, 0.4]),
+        (SfModel::Drw, [0.25, 120.0]),
+    ] {
+        for seed in 1..4 {
+            let (dt, dm, var) = simulate_pairs(model, truth, 5000, seed);
+            let mut s = SfScratch::default();
+            s.load_pairs(&dt, &dm, &var);
+            sets.push(s);
+        }
+    }
+    // a light curve: 120 points of a damped random walk (tau 50 d, SF_inf 0.3 mag)
+    // plus noise (7140 pairs)
+    let mut r = Rng(77);
+    let t: Vec<f64> = (0..120)
+        .map(|i| i as f64 * 9.3 + 4.0 * r.uniform())
+        .collect();
+    let (mut level, mut last) = (0.0, t[0]);
+    let m: Vec<f64> = t
+        .iter()
+        .map(|&ti| {
+            let a = (-(ti - last) / 50.0).exp();
+            level = level * a + 0.3 / 2f64.sqrt() * (1.0 - a * a).sqrt() * r.normal();
+            last = ti;
+            17.0 + level + 0.03 * r.normal()
+        })
+        .collect();
+    let e = vec![0.03; t.len()];
+    let mut s = SfScratch::default();
+    sf::build_pairs(&t, &m, &e, &mut s).unwrap();
+    sets.push(s);
+    let (mut saved, mut used) = (0, 0);
+    for (k, s) in sets.iter_mut().enumerate() {
+        assert!(s.n_pairs() >= 1024);
+        for model in [SfModel::PowerLaw, SfModel::Drw] {
+            let a = sf::fit_pairs(model, &SfOptions::default(), s).unwrap();
+            let b = sf::fit_pairs(model, &plain, s).unwrap();
+            assert!(a.converged && b.converged, "set {k} {model:?}: {a:?} {b:?}");
+            assert_eq!(b.passes_f32, 0);
+            used += a.passes_f32;
+            saved += b.evaluations.saturating_sub(a.evaluations);
+            assert!(
+                a.log_likelihood >= b.log_likelihood - 1e-9,
+                "set {k} {model:?}: logL {} < {}",
+                a.log_likelihood,
+                b.log_likelihood
+            );
+            for q in 0..2 {
+                let sigma = b.cov_theta[q][q].sqrt();
+                assert!(
+                    (a.theta[q] - b.theta[q]).abs() <= 1e-4 * sigma,
+                    "set {k} {model:?} θ{q}: {} vs {} (σ {sigma})",
+                    a.theta[q],
+                    b.theta[q]
+                );
+            }
+        }
+    }
+    eprintln!("single-precision passes {used}, double-precision passes saved {saved}");
+    assert!(used > 0 && saved > 0);
+}
+
 fn check_recovery(model: SfModel, truth: [f64; 2], seed: u64) {
     let (dt, dm, var) = simulate_pairs(model, truth, 4000, seed);
     let mut s = SfScratch::default();
