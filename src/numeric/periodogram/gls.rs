@@ -10,7 +10,7 @@
 //! which equals 1 - chi2(f)/chi2_ref (astropy's 'standard' power).
 
 use crate::numeric::periodogram::grid::FreqGrid;
-use crate::numeric::periodogram::nufft::{trig_sums_nufft, NufftScratch};
+use crate::numeric::periodogram::nufft::{power_nufft, trig_sums_nufft, NufftScratch};
 use crate::numeric::periodogram::sums::{
     trig_sums_direct, trig_sums_naive, DirectScratch, TrigSums,
 };
@@ -81,18 +81,24 @@ pub fn prepare_weights(y: &[f64], dy: Option<&[f64]>, w: &mut Vec<f64>, wy: &mut
 pub fn power_from_sums(sums: &TrigSums, yy: f64, power: &mut [f64]) {
     let n = sums.n.min(power.len());
     for k in 0..n {
-        let (c, s) = (sums.c[k], sums.s[k]);
-        let cc = 0.5 * (1.0 + sums.c2[k]) - c * c;
-        let ss = 0.5 * (1.0 - sums.c2[k]) - s * s;
-        let cs = 0.5 * sums.s2[k] - c * s;
-        let (yc, ys) = (sums.yc[k], sums.ys[k]);
-        let d = cc * ss - cs * cs;
-        let num = ss * yc * yc + cc * ys * ys - 2.0 * cs * yc * ys;
-        power[k] = if d > 0.0 && yy > 0.0 {
-            num / (yy * d)
-        } else {
-            0.0
-        };
+        power[k] = gls_power(
+            sums.c[k], sums.s[k], sums.yc[k], sums.ys[k], sums.c2[k], sums.s2[k], yy,
+        );
+    }
+}
+
+/// The power of one frequency from its six sums (see [`power_from_sums`]).
+#[inline(always)]
+pub(crate) fn gls_power(c: f64, s: f64, yc: f64, ys: f64, c2: f64, s2: f64, yy: f64) -> f64 {
+    let cc = 0.5 * (1.0 + c2) - c * c;
+    let ss = 0.5 * (1.0 - c2) - s * s;
+    let cs = 0.5 * s2 - c * s;
+    let d = cc * ss - cs * cs;
+    let num = ss * yc * yc + cc * ys * ys - 2.0 * cs * yc * ys;
+    if d > 0.0 && yy > 0.0 {
+        num / (yy * d)
+    } else {
+        0.0
     }
 }
 
@@ -140,11 +146,18 @@ pub fn lomb_scargle(
     if !(yy > 0.0) {
         return false;
     }
+    let t_ref = time_reference(t);
+    if method == Method::Fast {
+        // the power straight from the NUFFT grids (no intermediate sums)
+        let (w, wy) = (&ws.w, &ws.wy);
+        power_nufft(t, w, wy, t_ref, grid, yy, &mut ws.nufft, &mut ws.tt, power);
+        return true;
+    }
     trig_sums(
         t,
         &ws.w,
         &ws.wy,
-        time_reference(t),
+        t_ref,
         grid,
         method,
         &mut ws.direct,
@@ -266,6 +279,15 @@ mod tests {
                 f0
             );
             assert!(d < 1e-8, "N={n} Nf={nf}: {d:e}");
+            // the fused NUFFT power is the six sums' power, bit for bit
+            let yy = prepare_weights(&y, Some(&dy), &mut ws.w, &mut ws.wy);
+            let (w, wy) = (ws.w.clone(), ws.wy.clone());
+            let t_ref = time_reference(&t);
+            let (nufft, tt, sums) = (&mut ws.nufft, &mut ws.tt, &mut ws.sums);
+            trig_sums_nufft(&t, &w, &wy, t_ref, &g, nufft, tt, sums);
+            let mut ps = vec![0.0; nf];
+            power_from_sums(sums, yy, &mut ps);
+            assert!(ps.iter().zip(&pf).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
         // Coarser NUFFT parameters still meet the 1e-6 contract.
         ws.nufft = NufftScratch::new(NufftParams {

@@ -10,6 +10,7 @@
 //! Nf = M output modes are computed as a window k' in [-M/2, M - M/2) by pre-phasing the
 //! sources, so only a grid of ~R*M points is needed.
 
+use crate::numeric::periodogram::gls::gls_power;
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::sums::{cis_cycles, phase_cycles, TrigSums};
 use crate::numeric::vmath;
@@ -41,8 +42,10 @@ pub struct NufftScratch {
     pub params: NufftParams,
     planner: FftPlanner<f64>,
     fft: Option<(usize, Arc<dyn Fft<f64>>)>,
+    /// The three grids: sum wy e^{2πi f t}, sum w e^{2πi f t}, sum w e^{2πi 2f t}.
     ga: Vec<Complex64>,
     gb: Vec<Complex64>,
+    gc: Vec<Complex64>,
     fft_scratch: Vec<Complex64>,
     e3: Vec<f64>,
     /// (M, n, Msp) the deconvolution table below was made for.
@@ -65,6 +68,7 @@ impl NufftScratch {
             fft: None,
             ga: Vec::new(),
             gb: Vec::new(),
+            gc: Vec::new(),
             fft_scratch: Vec::new(),
             e3: Vec::new(),
             deconv_key: (0, 0, 0),
@@ -101,10 +105,10 @@ impl NufftScratch {
             self.tau = tau;
             self.deconv_key = (m, n, msp);
         }
-        self.ga.clear();
-        self.ga.resize(n, Complex64::new(0.0, 0.0));
-        self.gb.clear();
-        self.gb.resize(n, Complex64::new(0.0, 0.0));
+        for g in [&mut self.ga, &mut self.gb, &mut self.gc] {
+            g.clear();
+            g.resize(n, Complex64::new(0.0, 0.0));
+        }
     }
 }
 
@@ -213,9 +217,10 @@ fn spread(
     }
 }
 
-/// Fast trig sums (same definition and output as `sums::trig_sums_direct`) via the
-/// Gaussian NUFFT. `tt` are times minus `t_ref`; w, wy the weights and weighted data.
-pub fn trig_sums_nufft(
+/// The three transformed grids in `sc` (see [`NufftScratch`]) for the M = `grid.n`
+/// modes; `tt` are times minus `t_ref`; w, wy the weights and weighted data.
+#[allow(clippy::too_many_arguments)]
+fn transform(
     t: &[f64],
     w: &[f64],
     wy: &[f64],
@@ -223,20 +228,15 @@ pub fn trig_sums_nufft(
     grid: &FreqGrid,
     sc: &mut NufftScratch,
     tt_buf: &mut Vec<f64>,
-    out: &mut TrigSums,
 ) {
     assert!(w.len() == t.len() && wy.len() == t.len());
     let m = grid.n;
-    out.resize(m);
-    if m == 0 {
-        return;
-    }
     tt_buf.clear();
     tt_buf.extend(t.iter().map(|&x| x - t_ref));
     sc.prepare(m);
     let msp = sc.params.half_width.max(2);
     let fft = sc.fft.as_ref().unwrap().1.clone();
-    // Pass 1: sum (wy, w) e^{i 2 pi f_k t}, f_k = f0 + k df.
+    // sum (wy, w) e^{i 2 pi f_k t}, f_k = f0 + k df
     spread(
         tt_buf,
         wy,
@@ -249,12 +249,7 @@ pub fn trig_sums_nufft(
         &mut sc.ga,
         &mut sc.gb,
     );
-    fft.process_with_scratch(&mut sc.ga, &mut sc.fft_scratch);
-    fft.process_with_scratch(&mut sc.gb, &mut sc.fft_scratch);
-    unpack(&sc.ga, &sc.deconv, &mut out.yc, &mut out.ys);
-    unpack(&sc.gb, &sc.deconv, &mut out.c, &mut out.s);
-    // Pass 2: sum w e^{i 2 pi (2 f_k) t}, i.e. base 2 f0 and step 2 df, same M.
-    sc.ga.iter_mut().for_each(|z| *z = Complex64::new(0.0, 0.0));
+    // sum w e^{i 2 pi (2 f_k) t}, i.e. base 2 f0 and step 2 df, same M
     spread(
         tt_buf,
         w,
@@ -264,9 +259,81 @@ pub fn trig_sums_nufft(
         msp,
         sc.tau,
         &sc.e3,
-        &mut sc.ga,
+        &mut sc.gc,
         &mut sc.gb,
     );
-    fft.process_with_scratch(&mut sc.ga, &mut sc.fft_scratch);
-    unpack(&sc.ga, &sc.deconv, &mut out.c2, &mut out.s2);
+    for g in [&mut sc.ga, &mut sc.gb, &mut sc.gc] {
+        fft.process_with_scratch(g, &mut sc.fft_scratch);
+    }
+}
+
+/// Fast trig sums (same definition and output as `sums::trig_sums_direct`) via the
+/// Gaussian NUFFT. `tt` are times minus `t_ref`; w, wy the weights and weighted data.
+#[allow(clippy::too_many_arguments)]
+pub fn trig_sums_nufft(
+    t: &[f64],
+    w: &[f64],
+    wy: &[f64],
+    t_ref: f64,
+    grid: &FreqGrid,
+    sc: &mut NufftScratch,
+    tt_buf: &mut Vec<f64>,
+    out: &mut TrigSums,
+) {
+    out.resize(grid.n);
+    if grid.n == 0 {
+        return;
+    }
+    transform(t, w, wy, t_ref, grid, sc, tt_buf);
+    unpack(&sc.ga, &sc.deconv, &mut out.yc, &mut out.ys);
+    unpack(&sc.gb, &sc.deconv, &mut out.c, &mut out.s);
+    unpack(&sc.gc, &sc.deconv, &mut out.c2, &mut out.s2);
+}
+
+/// GLS power straight from the NUFFT grids: what [`trig_sums_nufft`] and
+/// [`power_from_sums`](crate::numeric::periodogram::gls::power_from_sums) give (the same
+/// bits), without writing and reading back the six sums; `yy` as there.
+#[allow(clippy::too_many_arguments)]
+pub fn power_nufft(
+    t: &[f64],
+    w: &[f64],
+    wy: &[f64],
+    t_ref: f64,
+    grid: &FreqGrid,
+    yy: f64,
+    sc: &mut NufftScratch,
+    tt_buf: &mut Vec<f64>,
+    power: &mut [f64],
+) {
+    if grid.n == 0 {
+        return;
+    }
+    transform(t, w, wy, t_ref, grid, sc, tt_buf);
+    power_from_grids(&sc.ga, &sc.gb, &sc.gc, &sc.deconv, yy, &mut power[..grid.n]);
+}
+
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+fn power_from_grids(
+    ga: &[Complex64],
+    gb: &[Complex64],
+    gc: &[Complex64],
+    deconv: &[f64],
+    yy: f64,
+    power: &mut [f64],
+) {
+    let (m, n) = (deconv.len(), ga.len());
+    let h = m / 2;
+    for (ks, at) in [(0..h, n - h), (h..m, 0)] {
+        let cells = at..at + ks.len();
+        let (a, b, c) = (&ga[cells.clone()], &gb[cells.clone()], &gc[cells]);
+        let (d, p) = (&deconv[ks.clone()], &mut power[ks]);
+        for ((((p, a), b), c), &d) in p.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+            let (c_, s_) = (b.re * d, b.im * d);
+            *p = gls_power(c_, s_, a.re * d, a.im * d, c.re * d, c.im * d, yy);
+        }
+    }
 }
