@@ -187,6 +187,11 @@ impl SfScratch {
 }
 
 /// `single = double` rounded to `f32` (vectorised; no allocation once `single` has room).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
 fn to_f32(double: &[f64], single: &mut Vec<f32>) {
     single.resize(double.len(), 0.0);
     for (s, &d) in single.iter_mut().zip(double) {
@@ -738,10 +743,14 @@ newton_pass32!(newton32_drw, true);
 const F32_MIN_PAIRS: usize = 1024;
 /// At most this many single-precision Newton steps.
 const F32_MAX_STEPS: usize = 6;
-/// The pre-passes stop once the predicted gain is below this (logL units): about
-/// 0.005 σ from the optimum, where `f64` Newton needs two passes (their own rounding
+/// The pre-passes stop at a point whose predicted gain (logL units) is below this: one
+/// `f64` pass there usually confirms convergence (single-precision rounding itself
 /// stops them near 1e-3 σ, through the "gain grows" rule).
 const F32_GAIN_STOP: f64 = 1e-10;
+/// A Newton step whose predicted gain is below this (about 0.005 σ from the optimum)
+/// is taken without another single-precision pass: by the quadratic convergence of
+/// Newton's method it lands well within the `f64` convergence test.
+const F32_LAST_STEP: f64 = 1e-5;
 
 /// Newton steps in single precision from `theta` towards the optimum, to save `f64`
 /// passes (the expensive part of a fit). No line search and no Fisher fallback: the
@@ -799,6 +808,11 @@ fn newton_f32(
         last_gain = gain;
         prev = theta;
         theta = clamp([theta[0] + p[0], theta[1] + p[1]]);
+        if gain < F32_LAST_STEP {
+            // close enough that this step lands within rounding of the optimum: the
+            // double-precision pass there checks it
+            return (theta, passes);
+        }
     }
     (theta, passes)
 }
@@ -985,7 +999,7 @@ fn initial_theta(model: SfModel, s: &SfScratch, lo: [f64; 2], hi: [f64; 2]) -> [
 }
 
 /// Pairs (at most, about) that the starting-point estimate looks at.
-const START_PAIRS: usize = 4096;
+const START_PAIRS: usize = 2048;
 /// Lag bins of the starting-point estimate.
 const START_BINS: usize = 24;
 /// Intervals of the `ln τ` grid of the DRW starting-point search.

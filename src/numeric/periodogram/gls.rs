@@ -257,6 +257,7 @@ mod tests {
         let cases = [
             (5usize, 2000usize, None),
             (200, 10_000, None),
+            (200, 9_999, None),
             (200, 10_000, Some(0.5)),
             (57, 65_000, Some(0.5)),
             (2000, 4000, None),

@@ -121,9 +121,15 @@ impl NufftScratch {
     "aarch64+neon"
 ))]
 fn deconv_table(table: &mut [f64], h: usize, tau: f64, scale: f64) {
-    for (k, d) in table.iter_mut().enumerate() {
-        let kk = k as f64 - h as f64;
-        *d = scale * vmath::exp(kk * kk * tau);
+    // symmetric about k = h (h = m/2 <= m - h): the upper half, then its mirror image
+    // (mode -h of an even m has no mirror)
+    let factor = |j: usize| scale * vmath::exp((j * j) as f64 * tau);
+    let (low, high) = table.split_at_mut(h);
+    for (j, d) in high.iter_mut().enumerate() {
+        *d = factor(j);
+    }
+    for (k, d) in low.iter_mut().enumerate() {
+        *d = high.get(h - k).copied().unwrap_or_else(|| factor(h - k));
     }
 }
 
