@@ -693,6 +693,12 @@ pub fn process_tile(
     })
 }
 
+thread_local! {
+    /// Each thread's scratch for [`process_objects`]; contents never carry over between
+    /// objects (every buffer is overwritten), only capacity and FFT plans do.
+    static SCRATCH: std::cell::RefCell<ObjectScratch> = std::cell::RefCell::new(ObjectScratch::default());
+}
+
 /// The rows and reason codes of every object of `data` (with the current
 /// rayon pool), the single-band power taken from `power` when given.
 pub fn process_objects(
@@ -711,20 +717,24 @@ pub fn process_objects(
         .par_chunks_mut(per)
         .zip(reasons.par_chunks_mut(bands + 1))
         .enumerate()
-        .for_each_init(ObjectScratch::default, |ws, (i, (rows, why))| {
-            let r = data.range(i);
-            process_object(
-                cfg,
-                &data.time[r.clone()],
-                &data.mag[r.clone()],
-                &data.err[r.clone()],
-                &data.band[r],
-                bands,
-                given.as_ref().map(|g| &g[i * bands..(i + 1) * bands]),
-                ws,
-                rows,
-                why,
-            );
+        .for_each(|(i, (rows, why))| {
+            // one scratch per thread for the whole run: rayon's `for_each_init` would
+            // build a fresh one (FFT plans, pair buffers) for every piece of work it splits
+            SCRATCH.with_borrow_mut(|ws| {
+                let r = data.range(i);
+                process_object(
+                    cfg,
+                    &data.time[r.clone()],
+                    &data.mag[r.clone()],
+                    &data.err[r.clone()],
+                    &data.band[r],
+                    bands,
+                    given.as_ref().map(|g| &g[i * bands..(i + 1) * bands]),
+                    ws,
+                    rows,
+                    why,
+                );
+            })
         });
     (values, reasons)
 }
