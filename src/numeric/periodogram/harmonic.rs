@@ -76,7 +76,8 @@ pub struct HarmonicWorkspace {
     q: Vec<f64>,
     r: Vec<f64>,
     rcopy: Vec<f64>,
-    /// Last fit: shape coefficients [A_1, B_1, ..., A_K, B_K], offsets m_b, scales a_b.
+    /// Last [`harmonic_chi2`] fit (the refinement scans do not fill them): shape
+    /// coefficients [A_1, B_1, ..., A_K, B_K], offsets m_b, scales a_b.
     pub shape: Vec<f64>,
     pub offsets: Vec<f64>,
     pub scales: Vec<f64>,
