@@ -111,6 +111,12 @@ impl Layered {
     /// strings such as "1e12" or "1_000_000" (so huge sample counts are easy
     /// to type).
     pub fn count(&self, key: &str, default: u64, min: u64) -> anyhow::Result<u64> {
+        self.count_in(key, default, min, u64::MAX)
+    }
+
+    /// [`Layered::count`] that must also be at most `max`; the error names the key, its
+    /// source, the range and the value.
+    pub fn count_in(&self, key: &str, default: u64, min: u64, max: u64) -> anyhow::Result<u64> {
         let Some(v) = self.get(key) else {
             return Ok(default);
         };
@@ -121,7 +127,12 @@ impl Layered {
             _ => None,
         };
         match parsed {
-            Some(n) if n >= min => Ok(n),
+            Some(n) if (min..=max).contains(&n) => Ok(n),
+            _ if max < u64::MAX => Err(self.bad(
+                key,
+                &format!("must be a whole number from {min} to {max}"),
+                v,
+            )),
             _ => Err(self.bad(
                 key,
                 &format!("must be a whole number >= {min} (e.g. 100000000 or 1e12)"),
@@ -274,6 +285,17 @@ mod tests {
         let e = l.count("dims", 2, 1).unwrap_err().to_string();
         assert!(
             e.contains("'dims'") && e.contains("--dims") && e.contains("-3"),
+            "{e}"
+        );
+        l.set("tile", Value::Integer(40000), "--set tile");
+        let e = l.count_in("tile", 512, 1, 32768).unwrap_err().to_string();
+        assert!(
+            e.contains("'tile'") && e.contains("--set tile") && e.contains("1 to 32768"),
+            "{e}"
+        );
+        let e = l.count_in("dims", 2, 1, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("'dims'") && e.contains("1 to 3") && e.contains("-3"),
             "{e}"
         );
         l.set("colour", Value::Integer(1), "--set colour");

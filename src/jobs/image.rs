@@ -334,24 +334,13 @@ impl ImageConfig {
                 ("naive", Method::Naive),
             ],
         )?;
-        let tile = l.count("tile", 512, 1)?;
-        if tile > 1 << 15 {
-            return Err(usage(format!(
-                "config key 'tile' (from {}): at most 32768, got {tile}",
-                l.source_of("tile")
-            )));
-        }
+        let tile = l.count_in("tile", 512, 1, 1 << 15)?;
         let convert = l.boolean("convert", false)?;
         let allow_nan = l.boolean("allow_nan", false)?;
         let threads = match l.get("threads") {
             Some(Value::String(s)) if s == "auto" => 0,
-            _ => l.count("threads", 0, 0)? as usize,
+            _ => l.count_in("threads", 0, 0, 4096)? as usize,
         };
-        if threads > 4096 {
-            return Err(usage(format!(
-                "config key 'threads': at most 4096, got {threads}"
-            )));
-        }
         let out = PathBuf::from(l.string("out", "conv.h5")?);
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));

@@ -175,10 +175,7 @@ impl LcConfig {
                 )));
             }
         }
-        let top_k = l.count("top_k", 3, 1)? as usize;
-        if top_k > 20 {
-            return Err(usage("config key 'top_k': at most 20"));
-        }
+        let top_k = l.count_in("top_k", 3, 1, 20)? as usize;
         let method = match l.string("periodogram", "fast")?.as_str() {
             "fast" => Method::Fast,
             "direct" => Method::Direct,
@@ -188,20 +185,14 @@ impl LcConfig {
                 )))
             }
         };
-        let refine_peaks = l.count("refine_peaks", 5, 1)? as usize;
-        if refine_peaks > 20 {
-            return Err(usage("config key 'refine_peaks': at most 20"));
-        }
+        let refine_peaks = l.count_in("refine_peaks", 5, 1, 20)? as usize;
         let mut refine = RefineOptions {
             top_k: refine_peaks,
             ..Default::default()
         };
-        refine.harmonic.nharm = l.count("harmonics", refine.harmonic.nharm as u64, 1)? as usize;
-        if refine.harmonic.nharm > MAX_HARMONICS {
-            return Err(usage(format!(
-                "config key 'harmonics': at most {MAX_HARMONICS}"
-            )));
-        }
+        let harmonics = refine.harmonic.nharm as u64;
+        refine.harmonic.nharm =
+            l.count_in("harmonics", harmonics, 1, MAX_HARMONICS as u64)? as usize;
         let structure_function = match l.get("structure_function") {
             None => true,
             Some(Value::Boolean(b)) => *b,
@@ -1112,33 +1103,29 @@ mod tests {
         LcConfig::from_layered(&l).unwrap()
     }
 
+    /// The configuration with one integer key set.
+    fn with_key(key: &str, v: i64) -> anyhow::Result<LcConfig> {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set(key, Value::Integer(v), "test");
+        LcConfig::from_layered(&l)
+    }
+
     #[test]
     fn refine_peaks_sets_the_refinement_candidates() {
         assert_eq!(config("fast").refine.top_k, 5, "default");
-        let with = |v: i64| {
-            let mut l = Layered::default();
-            l.set("input", Value::String("unused.h5".into()), "test");
-            l.set("refine_peaks", Value::Integer(v), "test");
-            LcConfig::from_layered(&l)
-        };
-        assert_eq!(with(7).unwrap().refine.top_k, 7);
+        assert_eq!(with_key("refine_peaks", 7).unwrap().refine.top_k, 7);
         for bad in [0, 21, -1] {
-            let e = with(bad).unwrap_err().to_string();
+            let e = with_key("refine_peaks", bad).unwrap_err().to_string();
             assert!(e.contains("refine_peaks"), "{bad}: {e}");
         }
     }
 
     #[test]
     fn harmonics_are_checked() {
-        let with = |v: i64| {
-            let mut l = Layered::default();
-            l.set("input", Value::String("unused.h5".into()), "test");
-            l.set("harmonics", Value::Integer(v), "test");
-            LcConfig::from_layered(&l)
-        };
-        assert_eq!(with(12).unwrap().refine.harmonic.nharm, 12);
+        assert_eq!(with_key("harmonics", 12).unwrap().refine.harmonic.nharm, 12);
         for bad in [0, 13, -2] {
-            let e = with(bad).unwrap_err().to_string();
+            let e = with_key("harmonics", bad).unwrap_err().to_string();
             assert!(e.contains("'harmonics'"), "{bad}: {e}");
         }
     }

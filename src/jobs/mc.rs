@@ -84,14 +84,7 @@ impl McConfig {
                         l.source_of("integrand")
                     ))
                 })?;
-        let dims = l.count("dims", 2, 1)?;
-        if dims > MAX_DIMS {
-            return Err(usage(format!(
-                "config key 'dims' (from {}): at most {MAX_DIMS}, got {dims}",
-                l.source_of("dims")
-            )));
-        }
-        let dims = dims as usize;
+        let dims = l.count_in("dims", 2, 1, MAX_DIMS)? as usize;
         let bounds = match l.bounds("bounds")? {
             None => vec![(0.0, 1.0); dims],
             Some(b) if b.len() == 1 => vec![b[0]; dims],
@@ -131,13 +124,8 @@ impl McConfig {
         };
         let threads = match l.get("threads") {
             Some(Value::String(s)) if s == "auto" => 0,
-            _ => l.count("threads", 0, 0)? as usize,
+            _ => l.count_in("threads", 0, 0, 4096)? as usize,
         };
-        if threads > 4096 {
-            return Err(usage(format!(
-                "config key 'threads': at most 4096, got {threads}"
-            )));
-        }
         let backend = l.backend()?;
         let out = PathBuf::from(l.string("out", "mc.h5")?);
         if out.as_os_str().is_empty() {
