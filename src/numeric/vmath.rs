@@ -112,6 +112,13 @@ pub fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     p * f32::from_bits(((ki + 127) as u32) << 23)
 }
 
+/// `(sin 2πx, cos 2πx)` for a phase `x` in cycles, `|x| < 2^51`: `x` is first reduced
+/// exactly to [-1/2, 1/2] (round to nearest by [`ROUND_SHIFT`]), then [`sincos_cycles`].
+#[inline(always)]
+pub fn sincos_turns(x: f64) -> (f64, f64) {
+    sincos_cycles(x - ((x + ROUND_SHIFT) - ROUND_SHIFT))
+}
+
 /// `(sin 2πr, cos 2πr)` for `r` in [-1/2, 1/2], branch-free (see the module docs).
 #[inline(always)]
 pub fn sincos_cycles(r: f64) -> (f64, f64) {

@@ -85,20 +85,17 @@ pub struct HarmonicWorkspace {
     pub t_ref: f64,
     peaks: Vec<Peak>,
     candidates: Vec<Candidate>,
-    /// The next fit must leave its coefficients in `shape`, `offsets`, `scales`.
-    want_coefficients: bool,
 }
 
-/// Solve the symmetric positive definite system Q x = r in place (x -> r) by the
-/// square-root-free Cholesky factorisation Q = L D L^T (one division per column, no
-/// square roots: the factorisation is a chain of dependent steps, so fewer slow
-/// operations on it is what makes it fast); false if Q is not positive definite.
-/// The strict lower triangle of `q` receives L and its diagonal D.
+/// Factorise the symmetric positive definite `n x n` matrix `q` (row-major) in place as
+/// `L D L^T` without square roots (one division per column: the factorisation is a chain
+/// of dependent steps, so fewer slow operations on it is what makes it fast). `L` goes
+/// below the diagonal, `D` on it, and `L[i][j] d_j` above it. False if `q` is not
+/// positive definite.
 #[inline(always)]
-fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
-    let (q, r) = (&mut q[..n * n], &mut r[..n]);
+fn ldl_factor(q: &mut [f64], n: usize) -> bool {
+    let q = &mut q[..n * n];
     for j in 0..n {
-        // with u_k = L[j][k] d_k kept in the upper triangle (q[k][j]) for the rows below
         let mut d = q[j * n + j];
         for k in 0..j {
             d -= q[j * n + k] * q[k * n + j];
@@ -113,18 +110,39 @@ fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
             for k in 0..j {
                 s -= q[i * n + k] * q[k * n + j];
             }
-            // s = L[i][j] d_j: keep it (the u of row i) above the diagonal, L below
             q[j * n + i] = s;
             q[i * n + j] = s * inv;
         }
     }
+    true
+}
+
+/// `r <- L^-1 r` for the unit lower triangle `L` of [`ldl_factor`]; returns
+/// `r^T Q^-1 r = z^T D^-1 z` with `z = L^-1 r`.
+#[inline(always)]
+fn ldl_forward(q: &[f64], r: &mut [f64], n: usize) -> f64 {
+    let (q, r) = (&q[..n * n], &mut r[..n]);
+    let mut quad = 0.0;
     for i in 0..n {
         let mut s = r[i];
         for k in 0..i {
             s -= q[i * n + k] * r[k];
         }
         r[i] = s;
+        quad += s * s / q[i * n + i];
     }
+    quad
+}
+
+/// Solve the symmetric positive definite system Q x = r in place (x -> r) through
+/// [`ldl_factor`]; false if Q is not positive definite.
+#[inline(always)]
+fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
+    if !ldl_factor(q, n) {
+        return false;
+    }
+    let (q, r) = (&q[..n * n], &mut r[..n]);
+    ldl_forward(q, r, n);
     for i in 0..n {
         r[i] /= q[i * n + i];
     }
@@ -140,9 +158,6 @@ fn cholesky_solve(q: &mut [f64], r: &mut [f64], n: usize) -> bool {
 
 /// Lanes of the sums kernel (one AVX-512 register of f64).
 const LANES: usize = 8;
-
-/// `1.5 * 2^52`: `(x + ROUND_SHIFT) - ROUND_SHIFT` rounds `x` to the nearest integer.
-const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
 
 /// Weighted chi-square of the best multi-harmonic model at frequency `freq`.
 /// `band[i] < nbands`; `dy = None` means unit weights. The fitted coefficients are left in
@@ -160,7 +175,7 @@ pub fn harmonic_chi2(
     ws: &mut HarmonicWorkspace,
 ) -> f64 {
     prepare(t, y, dy, band, nbands, ws);
-    chi2_and_coefficients(freq, opts, ws)
+    chi2_with(freq, Phasors::Direct, Coefficients::Keep, opts, ws)
 }
 
 /// Groups the points by band, centres each band on its weighted mean (conditioning of
@@ -258,8 +273,7 @@ fn start_scan(lo: f64, step: f64, ws: &mut HarmonicWorkspace) {
 ))]
 fn cis_table(f: f64, tt: &[f64], c: &mut [f64], s: &mut [f64]) {
     for ((&t, c), s) in tt.iter().zip(c.iter_mut()).zip(s.iter_mut()) {
-        let x = f * t;
-        (*s, *c) = vmath::sincos_cycles(x - ((x + ROUND_SHIFT) - ROUND_SHIFT));
+        (*s, *c) = vmath::sincos_turns(f * t);
     }
 }
 
@@ -314,10 +328,7 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
             }
         } else {
             for j in 0..LANES {
-                // phase in cycles reduced to [-1/2, 1/2] (round to nearest by the shift)
-                let x = f * tt[j];
-                let r = x - ((x + ROUND_SHIFT) - ROUND_SHIFT);
-                (s1[j], c1[j]) = vmath::sincos_cycles(r);
+                (s1[j], c1[j]) = vmath::sincos_turns(f * tt[j]);
             }
         }
         let (mut c, mut s) = (c1, s1);
@@ -395,34 +406,39 @@ fn harmonic_sums(
 /// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
 /// then the shared-shape solve.
 fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
-    chi2_with(freq, Phasors::Direct, opts, ws)
+    chi2_with(freq, Phasors::Direct, Coefficients::Skip, opts, ws)
 }
 
-/// [`chi2_prepared`] that also leaves the fitted coefficients in `ws` (the scans need
-/// chi2 only, and a single band then takes a shorter path).
-fn chi2_and_coefficients(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
-    ws.want_coefficients = true;
-    let c = chi2_with(freq, Phasors::Direct, opts, ws);
-    ws.want_coefficients = false;
-    c
+/// Whether a fit leaves its coefficients in `ws.shape`, `ws.offsets`, `ws.scales` (the
+/// refinement scans need chi2 only: with one band that skips the back substitution).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Coefficients {
+    Keep,
+    Skip,
 }
 
 /// [`chi2_prepared`] with the phasors from `src` (`freq` must then be the scan's next
 /// frequency).
-fn chi2_with(freq: f64, src: Phasors, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+fn chi2_with(
+    freq: f64,
+    src: Phasors,
+    coefs: Coefficients,
+    opts: &HarmonicOptions,
+    ws: &mut HarmonicWorkspace,
+) -> f64 {
     assert!(
         opts.nharm <= MAX_HARMONICS,
         "at most {MAX_HARMONICS} harmonics"
     );
     // the usual harmonic counts get a copy with constant sizes: small loops unroll
     match opts.nharm.max(1) {
-        1 => chi2_prepared_impl(freq, 1, src, opts, ws),
-        2 => chi2_prepared_impl(freq, 2, src, opts, ws),
-        3 => chi2_prepared_impl(freq, 3, src, opts, ws),
-        4 => chi2_prepared_impl(freq, 4, src, opts, ws),
-        5 => chi2_prepared_impl(freq, 5, src, opts, ws),
-        6 => chi2_prepared_impl(freq, 6, src, opts, ws),
-        kh => chi2_prepared_impl(freq, kh, src, opts, ws),
+        1 => chi2_prepared_impl(freq, 1, src, coefs, opts, ws),
+        2 => chi2_prepared_impl(freq, 2, src, coefs, opts, ws),
+        3 => chi2_prepared_impl(freq, 3, src, coefs, opts, ws),
+        4 => chi2_prepared_impl(freq, 4, src, coefs, opts, ws),
+        5 => chi2_prepared_impl(freq, 5, src, coefs, opts, ws),
+        6 => chi2_prepared_impl(freq, 6, src, coefs, opts, ws),
+        kh => chi2_prepared_impl(freq, kh, src, coefs, opts, ws),
     }
 }
 
@@ -431,6 +447,7 @@ fn chi2_prepared_impl(
     freq: f64,
     kh: usize,
     src: Phasors,
+    coefs: Coefficients,
     opts: &HarmonicOptions,
     ws: &mut HarmonicWorkspace,
 ) -> f64 {
@@ -464,9 +481,6 @@ fn chi2_prepared_impl(
         );
         for (sum, lanes) in ws.sums.iter_mut().zip(&ws.acc) {
             *sum = lanes.iter().sum();
-        }
-        if nbands == 1 && !ws.want_coefficients {
-            return chi2_one_band(&ws.sums, ws.wsum[0], ws.yy[0], kh);
         }
         let (sc, rest) = ws.sums.split_at(nh);
         let (ss, rest) = rest.split_at(nh);
@@ -505,102 +519,22 @@ fn chi2_prepared_impl(
             rb[2 + 2 * k] = sys[k];
         }
     }
-    solve(nbands, kh, opts, ws)
-}
-
-/// Chi2 of the one-band fit straight from its trig sums (`sums` laid out as in
-/// [`HarmonicWorkspace`], weight sum `w`, `yy` of the centred values): the Schur
-/// complement of the constant, `Q = G_11 - g g^T / W` (the centred values make the
-/// constant's right-hand side zero), factorised as `L D L^T`, and
-/// `chi2 = yy - z^T D^-1 z` with `z = L^-1 r`: no back substitution, no coefficients, and
-/// fixed-size arrays. Same ridge as [`solve`]; the same chi2 up to rounding (tested).
-#[inline(always)]
-fn chi2_one_band(sums: &[f64], w: f64, yy: f64, kh: usize) -> f64 {
-    const NMAX: usize = 2 * MAX_HARMONICS;
-    assert!(kh <= MAX_HARMONICS && sums.len() >= 6 * kh);
-    let nh = 2 * kh;
-    let (sc, rest) = sums.split_at(nh);
-    let (ss, rest) = rest.split_at(nh);
-    let (syc, sys) = rest.split_at(kh);
-    // C_m and S_m for m = 0..2K (C_0 = W, S_0 = 0); C_-m = C_m, S_-m = -S_m
-    let mut cm = [0.0f64; NMAX + 1];
-    let mut sm = [0.0f64; NMAX + 1];
-    cm[0] = w;
-    cm[1..=nh].copy_from_slice(sc);
-    sm[1..=nh].copy_from_slice(ss);
-    let c = |m: isize| cm[m.unsigned_abs()];
-    let s = |m: isize| {
-        if m < 0 {
-            -sm[m.unsigned_abs()]
-        } else {
-            sm[m as usize]
-        }
-    };
-    // basis cos(jx) at 2(j-1), sin(jx) at 2(j-1)+1
-    let mut g0 = [0.0f64; NMAX];
-    let mut q = [[0.0f64; NMAX]; NMAX];
-    let mut r = [0.0f64; NMAX];
-    for j in 1..=kh {
-        let (cj, sj) = (2 * j - 2, 2 * j - 1);
-        g0[cj] = c(j as isize);
-        g0[sj] = s(j as isize);
-        r[cj] = syc[j - 1];
-        r[sj] = sys[j - 1];
-        for k in 1..=kh {
-            let (ck, sk) = (2 * k - 2, 2 * k - 1);
-            let (ji, ki) = (j as isize, k as isize);
-            q[cj][ck] = 0.5 * (c(ji - ki) + c(ji + ki));
-            q[sj][sk] = 0.5 * (c(ji - ki) - c(ji + ki));
-            let cs = 0.5 * (s(ki + ji) + s(ki - ji));
-            q[cj][sk] = cs;
-            q[sk][cj] = cs;
-        }
-    }
-    let inv_w = 1.0 / w;
-    for i in 0..nh {
-        let gi = g0[i] * inv_w;
-        for j in 0..nh {
-            q[i][j] -= gi * g0[j];
-        }
-    }
-    let tr: f64 = (0..nh).map(|i| q[i][i]).sum();
-    for (i, row) in q.iter_mut().enumerate().take(nh) {
-        row[i] += 1e-12 * tr / nh as f64;
-    }
-    // L D L^T in place (L below the diagonal, D on it), then z = L^-1 r
-    let mut quad = 0.0;
-    for j in 0..nh {
-        let mut d = q[j][j];
-        for k in 0..j {
-            d -= q[j][k] * q[k][j];
-        }
-        if !(d > 0.0) {
-            return f64::INFINITY;
-        }
-        let inv = 1.0 / d;
-        for i in j + 1..nh {
-            let mut t = q[i][j];
-            for k in 0..j {
-                t -= q[i][k] * q[k][j];
-            }
-            q[j][i] = t;
-            q[i][j] = t * inv;
-        }
-        let mut z = r[j];
-        for k in 0..j {
-            z -= q[j][k] * r[k];
-        }
-        r[j] = z;
-        quad += z * z * inv;
-    }
-    (yy - quad).max(0.0)
+    solve(nbands, kh, coefs, opts, ws)
 }
 
 /// The shared-shape least squares from the per-band Gram matrices, right-hand sides and
 /// `yy` in `ws`: the offsets are eliminated by their Schur complement; with per-band
-/// scales, alternating steps follow (each cannot raise chi2).
+/// scales, alternating steps follow (each cannot raise chi2). With
+/// [`Coefficients::Skip`] and a single round, chi2 comes from the forward half of the
+/// solve alone.
 #[inline(always)]
-fn solve(nbands: usize, kh: usize, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+fn solve(
+    nbands: usize,
+    kh: usize,
+    coefs: Coefficients,
+    opts: &HarmonicOptions,
+    ws: &mut HarmonicWorkspace,
+) -> f64 {
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
     ws.scales.clear();
@@ -647,6 +581,13 @@ fn solve(nbands: usize, kh: usize, opts: &HarmonicOptions, ws: &mut HarmonicWork
         let tr: f64 = (0..nh).map(|i| ws.q[i * nh + i]).sum();
         for i in 0..nh {
             ws.q[i * nh + i] += 1e-12 * tr / nh as f64;
+        }
+        if coefs == Coefficients::Skip && rounds == 1 {
+            // chi2 = base - r^T Q^-1 r needs the forward half of the solve only
+            if !ldl_factor(&mut ws.q, nh) {
+                return f64::INFINITY;
+            }
+            return (base - ldl_forward(&ws.q, &mut ws.r, nh)).max(0.0);
         }
         ws.rcopy.clear();
         ws.rcopy.extend_from_slice(&ws.r);
@@ -782,7 +723,7 @@ fn subgrid_min(lo: f64, hi: f64, opts: &RefineOptions, ws: &mut HarmonicWorkspac
     let (mut below, mut above, mut prev) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     for i in 0..m {
         let f = lo + step * i as f64;
-        let c = chi2_with(f, Phasors::Stepped, &opts.harmonic, ws);
+        let c = chi2_with(f, Phasors::Stepped, Coefficients::Skip, &opts.harmonic, ws);
         if c < best {
             (bi, best, below, above) = (i, c, prev, f64::INFINITY);
         } else if i == bi + 1 {
@@ -1112,7 +1053,7 @@ mod tests {
             prepare(&t, &y, Some(&dy), &band, 1, &mut ws);
             for f in [0.05, 0.302, 1.9 / std::f64::consts::TAU, 2.7] {
                 let short = chi2_prepared(f, &opts, &mut ws);
-                let general = chi2_and_coefficients(f, &opts, &mut ws);
+                let general = chi2_with(f, Phasors::Direct, Coefficients::Keep, &opts, &mut ws);
                 let dense = naive_chi2(&t, &y, &dy, &band, 1, f, nharm);
                 assert!(
                     (short - dense).abs() < 1e-8 * dense,
@@ -1135,7 +1076,7 @@ mod tests {
         start_scan(lo, step, &mut ws);
         for i in 0..9 {
             let f = lo + step * i as f64;
-            let stepped = chi2_with(f, Phasors::Stepped, &opts, &mut ws);
+            let stepped = chi2_with(f, Phasors::Stepped, Coefficients::Skip, &opts, &mut ws);
             let direct = chi2_prepared(f, &opts, &mut ws);
             assert!(
                 (stepped - direct).abs() <= 1e-10 * direct,
