@@ -128,7 +128,7 @@ impl Layered {
         };
         match parsed {
             Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ if max < u64::MAX => Err(self.bad(
+            Some(n) if n > max => Err(self.bad(
                 key,
                 &format!("must be a whole number from {min} to {max}"),
                 v,
@@ -295,7 +295,7 @@ mod tests {
         );
         let e = l.count_in("dims", 2, 1, 3).unwrap_err().to_string();
         assert!(
-            e.contains("'dims'") && e.contains("1 to 3") && e.contains("-3"),
+            e.contains("'dims'") && e.contains(">= 1") && e.contains("-3"),
             "{e}"
         );
         l.set("colour", Value::Integer(1), "--set colour");
