@@ -5,7 +5,6 @@
 //! `MPI_COMM_WORLD`; [`SerialComm`] is a one-rank stand-in for unit tests.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -155,27 +154,6 @@ const TAG_REQUEST: i32 = 7001;
 const TAG_ITEM: i32 = 7002;
 const NO_ITEM: u64 = u64::MAX;
 
-/// Rank recorded for the panic hook and log prefixes once MPI is up.
-static WORLD_RANK: OnceLock<usize> = OnceLock::new();
-
-/// This process's rank: from MPI once started, else from the launcher's
-/// environment (mpirun, srun), else 0. Lets usage errors found before MPI
-/// starts be printed by one rank only.
-pub fn current_rank() -> usize {
-    if let Some(&r) = WORLD_RANK.get() {
-        return r;
-    }
-    [
-        "OMPI_COMM_WORLD_RANK",
-        "PMI_RANK",
-        "PMIX_RANK",
-        "SLURM_PROCID",
-    ]
-    .iter()
-    .find_map(|v| std::env::var(v).ok()?.parse().ok())
-    .unwrap_or(0)
-}
-
 impl MpiComm {
     /// Starts MPI with `Funneled` threading (only the main thread calls MPI;
     /// rayon workers never do) and installs a panic hook that aborts the job.
@@ -189,9 +167,9 @@ impl MpiComm {
         }
         let world = universe.world();
         let node = world.split_shared(world.rank());
-        let _ = WORLD_RANK.set(world.rank() as usize);
+        crate::rank::set_world_rank(world.rank() as usize);
         install_abort_on_panic();
-        crate::log::install_cleanup_on_signals();
+        crate::io::cleanup::install_cleanup_on_signals();
         Ok(MpiComm {
             world,
             node,
@@ -205,10 +183,10 @@ impl MpiComm {
 fn install_abort_on_panic() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        crate::log::remove_registered_temp_files();
+        crate::io::cleanup::remove_registered_temp_files();
         eprintln!(
             "[rank {}] fatal: {info}; aborting all ranks",
-            current_rank()
+            crate::rank::current_rank()
         );
         let _ = default_hook;
         SimpleCommunicator::world().abort(70);

@@ -7,16 +7,14 @@
 //! are I/O; [`config`] and [`cli`] validate what the user asked for;
 //! [`scaling`] plans scaling studies and reports on their outputs.
 
-pub mod bench;
 pub mod cli;
 pub mod comm;
 pub mod config;
-pub mod fits;
 pub mod gpu;
 pub mod jobs;
-pub mod lcio;
+pub mod io;
 pub mod log;
+pub mod rank;
 pub mod numeric;
-pub mod output;
 pub mod scaling;
 pub mod timings;

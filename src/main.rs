@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use tessera::bench;
+use tessera::jobs::bench;
 use tessera::cli::{
     BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthCommand, SynthLcArgs,
 };
-use tessera::comm::{current_rank, Comm, Coordinated, MpiComm, PeerFailed};
+use tessera::comm::{Comm, Coordinated, MpiComm, PeerFailed};
+use tessera::rank::current_rank;
 use tessera::config::UsageError;
 use tessera::config::{parse_count, usage};
 use tessera::jobs;

@@ -9,14 +9,14 @@ use tessera::numeric::conv2d::*;
 
 #[test]
 fn matches_scipy_convolve2d_and_ndimage() {
-    let mut ws = Workspace::new();
+    let mut ws = ConvScratch::new();
     for c in CASES {
         let ishape = Shape2::new(c.ishape.0, c.ishape.1);
         let kshape = Shape2::new(c.kshape.0, c.kshape.1);
         let mode = match c.mode {
-            "full" => Mode::Full,
-            "same" => Mode::Same,
-            _ => Mode::Valid,
+            "full" => ConvMode::Full,
+            "same" => ConvMode::Same,
+            _ => ConvMode::Valid,
         };
         let b = match c.boundary {
             "fill" => Boundary::Zero,
@@ -28,7 +28,7 @@ fn matches_scipy_convolve2d_and_ndimage() {
             output_shape(ishape, kshape, mode).unwrap(),
             Shape2::new(c.oshape.0, c.oshape.1)
         );
-        for m in [Method::Naive, Method::Direct, Method::Fft] {
+        for m in [ConvMethod::Naive, ConvMethod::Direct, ConvMethod::Fft] {
             let got = convolve_image(c.img, ishape, c.k, kshape, mode, b, m, &mut ws).unwrap();
             let e = rel_err(&got, c.expect);
             assert!(
@@ -58,14 +58,14 @@ fn lecture_case_small_matches_scipy() {
             img[r * 64 + c] = 1.0;
         }
     }
-    let mut ws = Workspace::new();
-    for m in [Method::Direct, Method::Fft] {
+    let mut ws = ConvScratch::new();
+    for m in [ConvMethod::Direct, ConvMethod::Fft] {
         let out = convolve_image(
             &img,
             ishape,
             &k.data,
             k.shape,
-            Mode::Same,
+            ConvMode::Same,
             Boundary::Zero,
             m,
             &mut ws,

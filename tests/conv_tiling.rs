@@ -13,11 +13,11 @@ fn check<T: Real>(ishape: Shape2, kshape: Shape2, tiles: &[(usize, usize)]) {
         .into_iter()
         .map(T::of_f64)
         .collect();
-    let mut ws = Workspace::<T>::new();
+    let mut ws = ConvScratch::<T>::new();
     for mode in MODES {
         for b in BOUNDARIES {
             let whole =
-                convolve_image(&img, ishape, &k, kshape, mode, b, Method::Direct, &mut ws).unwrap();
+                convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws).unwrap();
             let want = convolve_naive(&img, ishape, &k, kshape, mode, b).unwrap();
             for &(tr, tc) in tiles {
                 let d = tiled(
@@ -29,7 +29,7 @@ fn check<T: Real>(ishape: Shape2, kshape: Shape2, tiles: &[(usize, usize)]) {
                     b,
                     tr,
                     tc,
-                    Method::Direct,
+                    ConvMethod::Direct,
                     &mut ws,
                 );
                 assert!(
@@ -45,7 +45,7 @@ fn check<T: Real>(ishape: Shape2, kshape: Shape2, tiles: &[(usize, usize)]) {
                     b,
                     tr,
                     tc,
-                    Method::Fft,
+                    ConvMethod::Fft,
                     &mut ws,
                 );
                 let tol = if T::LANES_512 == 8 { 1e-10 } else { 1e-4 };
@@ -100,7 +100,7 @@ fn input_window_is_minimal_and_required() {
     let kshape = Shape2::new(5, 4);
     let img = rand_vec(ishape.len(), 1);
     let k = rand_vec(kshape.len(), 2);
-    let mut ws = Workspace::new();
+    let mut ws = ConvScratch::new();
     for mode in MODES {
         for b in BOUNDARIES {
             let t = Region::new(3, 5, 6, 7);
@@ -120,7 +120,7 @@ fn input_window_is_minimal_and_required() {
                     b,
                     t,
                     &mut out,
-                    Method::Direct,
+                    ConvMethod::Direct,
                     &mut ws,
                 );
                 assert!(matches!(r, Err(ConvError::SourceWindow { .. })));
@@ -139,7 +139,7 @@ fn input_window_is_minimal_and_required() {
                 b,
                 t,
                 &mut a,
-                Method::Direct,
+                ConvMethod::Direct,
                 &mut ws,
             )
             .unwrap();
@@ -153,7 +153,7 @@ fn input_window_is_minimal_and_required() {
                 b,
                 t,
                 &mut c,
-                Method::Direct,
+                ConvMethod::Direct,
                 &mut ws,
             )
             .unwrap();
@@ -164,7 +164,7 @@ fn input_window_is_minimal_and_required() {
     let w = input_window(
         Shape2::new(100, 100),
         Shape2::new(15, 15),
-        Mode::Same,
+        ConvMode::Same,
         Boundary::Zero,
         Region::new(32, 48, 16, 16),
     )
@@ -174,7 +174,7 @@ fn input_window_is_minimal_and_required() {
     let w = input_window(
         Shape2::new(100, 100),
         Shape2::new(9, 9),
-        Mode::Full,
+        ConvMode::Full,
         Boundary::Reflect,
         Region::new(0, 0, 2, 2),
     )
@@ -186,30 +186,30 @@ fn input_window_is_minimal_and_required() {
 fn shapes_and_errors() {
     let i = Shape2::new(10, 7);
     assert_eq!(
-        output_shape(i, Shape2::new(3, 4), Mode::Full).unwrap(),
+        output_shape(i, Shape2::new(3, 4), ConvMode::Full).unwrap(),
         Shape2::new(12, 10)
     );
-    assert_eq!(output_shape(i, Shape2::new(3, 4), Mode::Same).unwrap(), i);
+    assert_eq!(output_shape(i, Shape2::new(3, 4), ConvMode::Same).unwrap(), i);
     assert_eq!(
-        output_shape(i, Shape2::new(3, 4), Mode::Valid).unwrap(),
+        output_shape(i, Shape2::new(3, 4), ConvMode::Valid).unwrap(),
         Shape2::new(8, 4)
     );
     assert_eq!(
-        output_shape(i, Shape2::new(13, 9), Mode::Valid).unwrap(),
+        output_shape(i, Shape2::new(13, 9), ConvMode::Valid).unwrap(),
         Shape2::new(4, 3)
     );
     assert_eq!(
-        full_offset(i, Shape2::new(4, 6), Mode::Same).unwrap(),
+        full_offset(i, Shape2::new(4, 6), ConvMode::Same).unwrap(),
         (1, 2)
     );
     assert_eq!(
-        output_shape(Shape2::new(0, 3), Shape2::new(1, 1), Mode::Full),
+        output_shape(Shape2::new(0, 3), Shape2::new(1, 1), ConvMode::Full),
         Err(ConvError::EmptyInput)
     );
     let r = input_window(
         i,
         Shape2::new(3, 3),
-        Mode::Same,
+        ConvMode::Same,
         Boundary::Zero,
         Region::new(8, 0, 3, 1),
     );

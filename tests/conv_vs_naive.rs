@@ -32,7 +32,7 @@ const KERNELS: [(usize, usize); 11] = [
 ];
 
 fn run<T: Real>(direct_tol: f64, fft_tol: f64) {
-    let mut ws = Workspace::<T>::new();
+    let mut ws = ConvScratch::<T>::new();
     let (mut worst_d, mut worst_f, mut n) = (0.0f64, 0.0f64, 0);
     for (ii, &(h, w)) in IMAGES.iter().enumerate() {
         let ishape = Shape2::new(h, w);
@@ -53,15 +53,15 @@ fn run<T: Real>(direct_tol: f64, fft_tol: f64) {
                     assert_eq!(want.len(), oshape.len());
                     let ctx = format!("img {h}x{w} k {kh}x{kw} {mode:?} {b:?}");
                     let nv =
-                        convolve_image(&img, ishape, &k, kshape, mode, b, Method::Naive, &mut ws)
+                        convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Naive, &mut ws)
                             .unwrap();
                     assert!(rel_err(&nv, &want) <= 1e-15, "naive region {ctx}");
                     let d =
-                        convolve_image(&img, ishape, &k, kshape, mode, b, Method::Direct, &mut ws)
+                        convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws)
                             .unwrap();
                     let ed = rel_err(&d, &want);
                     assert!(ed <= direct_tol, "direct {ctx}: {ed:e}");
-                    let f = convolve_image(&img, ishape, &k, kshape, mode, b, Method::Fft, &mut ws)
+                    let f = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Fft, &mut ws)
                         .unwrap();
                     let ef = rel_err(&f, &want);
                     assert!(ef <= fft_tol, "fft {ctx}: {ef:e}");
@@ -97,13 +97,13 @@ fn larger_random_case_f64() {
     for &(kh, kw) in &[(15usize, 15usize), (4, 9), (40, 33)] {
         let kshape = Shape2::new(kh, kw);
         let k = rand_vec(kshape.len(), 8);
-        let mut ws = Workspace::new();
+        let mut ws = ConvScratch::new();
         for mode in MODES {
             for b in BOUNDARIES {
                 let want = convolve_naive(&img, ishape, &k, kshape, mode, b).unwrap();
-                let d = convolve_image(&img, ishape, &k, kshape, mode, b, Method::Direct, &mut ws)
+                let d = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws)
                     .unwrap();
-                let f = convolve_image(&img, ishape, &k, kshape, mode, b, Method::Fft, &mut ws)
+                let f = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Fft, &mut ws)
                     .unwrap();
                 assert!(
                     rel_err(&d, &want) <= 1e-12,
@@ -123,19 +123,19 @@ fn larger_random_case_f64() {
 fn auto_resolves_and_is_correct() {
     let ishape = Shape2::new(40, 50);
     let img = rand_vec(ishape.len(), 3);
-    let mut ws = Workspace::new();
+    let mut ws = ConvScratch::new();
     for &ks in &[3usize, 31] {
         let kshape = Shape2::new(ks, ks);
         let k = rand_vec(kshape.len(), 4);
-        let want = convolve_naive(&img, ishape, &k, kshape, Mode::Same, Boundary::Reflect).unwrap();
+        let want = convolve_naive(&img, ishape, &k, kshape, ConvMode::Same, Boundary::Reflect).unwrap();
         let got = convolve_image(
             &img,
             ishape,
             &k,
             kshape,
-            Mode::Same,
+            ConvMode::Same,
             Boundary::Reflect,
-            Method::Auto,
+            ConvMethod::Auto,
             &mut ws,
         )
         .unwrap();
@@ -144,10 +144,10 @@ fn auto_resolves_and_is_correct() {
     let c = CostModel::for_type::<f64>();
     assert_eq!(
         c.choose(Shape2::new(512, 512), Shape2::new(3, 3)),
-        Method::Direct
+        ConvMethod::Direct
     );
     assert_eq!(
         c.choose(Shape2::new(512, 512), Shape2::new(101, 101)),
-        Method::Fft
+        ConvMethod::Fft
     );
 }

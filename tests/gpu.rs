@@ -560,7 +560,7 @@ fn lightcurves_gpu_matches_cpu_direct() {
         plain(&strs(&lc_args(&lc, cpu.to_str().unwrap(), "cpu"))),
         &tmp.0,
     ));
-    let (names, _) = tessera::jobs::lightcurves::columns(3);
+    let names = tessera::numeric::lightcurve::columns::RowLayout::new(3).names();
     let col = |n: &str| names.iter().position(|c| c == n).unwrap();
     let base = col("period");
     let read = |p: &std::path::Path| {

@@ -7,7 +7,7 @@ mod util;
 use std::path::Path;
 
 use tessera::jobs::image::parse_kernel;
-use tessera::numeric::conv2d::{convolve_naive, Boundary, Mode, Shape2};
+use tessera::numeric::conv2d::{convolve_naive, Boundary, ConvMode, Shape2};
 use util::*;
 
 fn synth(dir: &TestDir, args: &[&str]) {
@@ -78,7 +78,7 @@ fn rel_err(got: &[f64], want: &[f64]) -> f64 {
         / scale
 }
 
-fn naive(input: &Path, kernel: &str, mode: Mode, b: Boundary) -> (Shape2, Vec<f64>) {
+fn naive(input: &Path, kernel: &str, mode: ConvMode, b: Boundary) -> (Shape2, Vec<f64>) {
     let (ishape, img) = read_image(input, "image");
     let k = parse_kernel(kernel, false).unwrap();
     let oshape = tessera::numeric::conv2d::output_shape(ishape, k.shape, mode).unwrap();
@@ -88,10 +88,10 @@ fn naive(input: &Path, kernel: &str, mode: Mode, b: Boundary) -> (Shape2, Vec<f6
     )
 }
 
-const MODES: [(&str, Mode); 3] = [
-    ("full", Mode::Full),
-    ("same", Mode::Same),
-    ("valid", Mode::Valid),
+const MODES: [(&str, ConvMode); 3] = [
+    ("full", ConvMode::Full),
+    ("same", ConvMode::Same),
+    ("valid", ConvMode::Valid),
 ];
 const BOUNDARIES: [(&str, Boundary); 3] = [
     ("zero", Boundary::Zero),
@@ -154,7 +154,7 @@ fn output_is_bit_identical_for_1_2_4_ranks_and_any_tile_size() {
     let (_, reference) = naive(
         &dir.path("in.h5"),
         "gaussian:1.5:9",
-        Mode::Same,
+        ConvMode::Same,
         Boundary::Reflect,
     );
     let (_, got) = read_image(first, "convolved");
@@ -295,7 +295,7 @@ fn lecture_deltas_f64_and_f32_match_the_reference() {
         mpirun(2, &image_args("d32.h5", "c32.h5", &extra)),
         &dir.0,
     ));
-    let (_, want) = naive(&dir.path("d64.h5"), "radial:15", Mode::Same, Boundary::Zero);
+    let (_, want) = naive(&dir.path("d64.h5"), "radial:15", ConvMode::Same, Boundary::Zero);
     let (_, got) = read_image(&dir.path("c64.h5"), "convolved");
     assert!(rel_err(&got, &want) <= 1e-12);
     let f = hdf5::File::open(dir.path("c32.h5")).unwrap();

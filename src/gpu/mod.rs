@@ -334,7 +334,7 @@ pub fn provenance_fields(
             .collect();
         (
             "gpu".into(),
-            crate::output::summarise_hosts(&names).join("; "),
+            crate::io::output::summarise_hosts(&names).join("; "),
         )
     } else {
         ("cpu".into(), "cpu".into())

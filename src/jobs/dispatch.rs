@@ -38,7 +38,7 @@ pub fn run_tiles<R: Send>(
     let mut times = DispatchTimes::default();
     let fail = |tile: u64, e: anyhow::Error| -> ! {
         crate::say!("error: tile {tile}: {e:#}; aborting all ranks");
-        crate::log::remove_registered_temp_files();
+        crate::io::cleanup::remove_registered_temp_files();
         comm.abort(1)
     };
     if comm.rank() != 0 {

@@ -8,7 +8,7 @@
 //! rank reads for every tile exactly the input window it needs (tile plus
 //! kernel halo, clipped to the image, see `numeric::conv2d::input_window`)
 //! from the input file, convolves the tiles of a batch with rayon (one
-//! `Workspace` per worker), and writes them as hyperslabs of `/convolved` in
+//! `ConvScratch` per worker), and writes them as hyperslabs of `/convolved` in
 //! one HDF5 file opened by all ranks through MPI-IO. Per-tile statistics
 //! (`Moments` plus min, max, sum) are gathered and merged on rank 0 in tile
 //! order, so `/convolved` and `/stats` are bit-identical for any number of
@@ -29,17 +29,17 @@ use toml::Value;
 use crate::cli::SynthImageArgs;
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
-use crate::fits::{self, FitsImage};
+use crate::io::fits::{self, FitsImage};
 use crate::gpu::conv::{convolve_padded_gpu, ConvReal, ConvTimings, PaddedShape};
 use crate::gpu::{Backend, GpuDevice, Resolved};
-use crate::jobs::mc::{build_pool, resolve_threads};
+use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::conv2d::{
     build_kernel, convolve_region, extended_tile, input_window, output_shape, tile_grid, Boundary,
-    ConvError, Kernel, KernelSpec, Method, Mode, Real, Region, Shape2, Workspace,
+    ConvError, Kernel, KernelSpec, ConvMethod, ConvMode, Real, Region, Shape2, ConvScratch,
 };
 use crate::numeric::philox::PhiloxStream;
 use crate::numeric::pixel_stats::{pixel_stats, PixelStats};
-use crate::output::{self, AtomicH5, Provenance};
+use crate::io::output::{self, AtomicH5, Provenance};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -72,9 +72,9 @@ pub struct ImageConfig {
     pub kernel_spec: String,
     pub kernel: Kernel<f64>,
     pub normalize: bool,
-    pub mode: Mode,
+    pub mode: ConvMode,
     pub boundary: Boundary,
-    pub method: Method,
+    pub method: ConvMethod,
     pub tile: usize,
     pub convert: bool,
     pub allow_nan: bool,
@@ -84,11 +84,11 @@ pub struct ImageConfig {
     pub backend: Backend,
 }
 
-pub fn mode_name(m: Mode) -> &'static str {
+pub fn mode_name(m: ConvMode) -> &'static str {
     match m {
-        Mode::Full => "full",
-        Mode::Same => "same",
-        Mode::Valid => "valid",
+        ConvMode::Full => "full",
+        ConvMode::Same => "same",
+        ConvMode::Valid => "valid",
     }
 }
 
@@ -100,25 +100,25 @@ pub fn boundary_name(b: Boundary) -> &'static str {
     }
 }
 
-pub fn method_name(m: Method) -> &'static str {
+pub fn method_name(m: ConvMethod) -> &'static str {
     match m {
-        Method::Auto => "auto",
-        Method::Naive => "naive",
-        Method::Direct => "direct",
-        Method::Fft => "fft",
+        ConvMethod::Auto => "auto",
+        ConvMethod::Naive => "naive",
+        ConvMethod::Direct => "direct",
+        ConvMethod::Fft => "fft",
     }
 }
 
-fn method_code(m: Method) -> f64 {
+fn method_code(m: ConvMethod) -> f64 {
     match m {
-        Method::Naive => 0.0,
-        Method::Direct => 1.0,
-        Method::Fft => 2.0,
-        Method::Auto => 3.0,
+        ConvMethod::Naive => 0.0,
+        ConvMethod::Direct => 1.0,
+        ConvMethod::Fft => 2.0,
+        ConvMethod::Auto => 3.0,
     }
 }
 
-/// Method code of a tile convolved on the GPU (direct method).
+/// ConvMethod code of a tile convolved on the GPU (direct method).
 const GPU_DIRECT: f64 = 4.0;
 
 /// Parses a kernel spec: `radial:SIZE`, `gaussian:SIGMA:SIZE`, `box:SIZE`,
@@ -308,9 +308,9 @@ impl ImageConfig {
             "mode",
             "same",
             &[
-                ("full", Mode::Full),
-                ("same", Mode::Same),
-                ("valid", Mode::Valid),
+                ("full", ConvMode::Full),
+                ("same", ConvMode::Same),
+                ("valid", ConvMode::Valid),
             ],
         )?;
         let boundary = parse_choice(
@@ -328,10 +328,10 @@ impl ImageConfig {
             "method",
             "auto",
             &[
-                ("auto", Method::Auto),
-                ("direct", Method::Direct),
-                ("fft", Method::Fft),
-                ("naive", Method::Naive),
+                ("auto", ConvMethod::Auto),
+                ("direct", ConvMethod::Direct),
+                ("fft", ConvMethod::Fft),
+                ("naive", ConvMethod::Naive),
             ],
         )?;
         let tile = l.count_in("tile", 512, 1, 1 << 15)?;
@@ -539,7 +539,7 @@ impl Drop for TempOutput {
     fn drop(&mut self) {
         if self.armed {
             let _ = std::fs::remove_file(&self.temp);
-            crate::log::unregister_temp_file(&self.temp);
+            crate::io::cleanup::unregister_temp_file(&self.temp);
         }
     }
 }
@@ -602,7 +602,7 @@ pub fn run_job_on(
     // each rank opens the device of its node-local rank
     let device = crate::gpu::open_for_job("image", cfg.backend, backend, comm)?;
     let device = device.as_ref();
-    if device.is_some() && !matches!(cfg.method, Method::Auto | Method::Direct) {
+    if device.is_some() && !matches!(cfg.method, ConvMethod::Auto | ConvMethod::Direct) {
         say0!(
             "image: backend gpu convolves every tile by the direct method; method {} applies to the CPU backend only",
             method_name(cfg.method)
@@ -619,7 +619,7 @@ struct TileResult<T> {
     tile: Region,
     pixels: Vec<T>,
     stats: PixelStats,
-    method: Method,
+    method: ConvMethod,
 }
 
 /// Convolves a batch of tiles (with their input windows already read) on
@@ -634,7 +634,7 @@ fn convolve_batch<T: Real + Send + Sync>(
     pool.install(|| {
         batch
             .into_par_iter()
-            .map_init(Workspace::<T>::new, |ws, (tile, window, src)| {
+            .map_init(ConvScratch::<T>::new, |ws, (tile, window, src)| {
                 let mut pixels = vec![T::zero(); tile.len()];
                 let method = convolve_region(
                     &src,
@@ -709,7 +709,7 @@ fn convolve_batch_padded<T: Real + Send + Sync>(
                 tile,
                 stats: pixel_stats(&pixels),
                 pixels,
-                method: Method::Direct,
+                method: ConvMethod::Direct,
             })
             .collect()
     }))
@@ -759,7 +759,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
     // HDF5 call, so an unwritable output fails cleanly everywhere
     let guard = comm.agree(if rank == 0 {
         probe_output(&cfg.out, &temp).map(|()| {
-            crate::log::register_temp_file(temp.clone());
+            crate::io::cleanup::register_temp_file(temp.clone());
             Some(TempOutput {
                 temp: temp.clone(),
                 armed: true,
@@ -930,7 +930,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         std::fs::rename(&temp, &cfg.out)
             .with_context(|| format!("renaming '{}' to '{}'", temp.display(), cfg.out.display()))?;
         guard.armed = false;
-        crate::log::unregister_temp_file(&temp);
+        crate::io::cleanup::unregister_temp_file(&temp);
         Ok(cfg.out.clone())
     };
     let path = finish()
@@ -1186,7 +1186,7 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
     if s.fits {
         let temp = temp_name(&s.out, u64::from(std::process::id()));
         probe_output(&s.out, &temp)?;
-        crate::log::register_temp_file(temp.clone());
+        crate::io::cleanup::register_temp_file(temp.clone());
         let mut guard = TempOutput {
             temp: temp.clone(),
             armed: true,
@@ -1212,7 +1212,7 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
         std::fs::rename(&temp, &s.out)
             .with_context(|| format!("renaming to '{}'", s.out.display()))?;
         guard.armed = false;
-        crate::log::unregister_temp_file(&temp);
+        crate::io::cleanup::unregister_temp_file(&temp);
         return Ok(());
     }
     let out = AtomicH5::create(&s.out)?;
@@ -1339,7 +1339,7 @@ mod tests {
         let c = ImageConfig::from_layered(&l).unwrap();
         assert_eq!(
             (c.mode, c.boundary, c.method),
-            (Mode::Same, Boundary::Zero, Method::Auto)
+            (ConvMode::Same, Boundary::Zero, ConvMethod::Auto)
         );
         assert_eq!(c.kernel.shape, Shape2::new(15, 15));
         assert_eq!(c.tile, 512);
@@ -1356,7 +1356,7 @@ mod tests {
         let image = Shape2::new(45, 38);
         let img = synth_in_memory::<f64>(SynthKind::Random, 4, image.rows, image.cols);
         for (kspec, tile) in [("gaussian:1.5:7", 16), ("radial:15", 11), ("box:3", 64)] {
-            for mode in [Mode::Full, Mode::Same, Mode::Valid] {
+            for mode in [ConvMode::Full, ConvMode::Same, ConvMode::Valid] {
                 for boundary in [Boundary::Zero, Boundary::Reflect, Boundary::Nearest] {
                     let mut l = Layered::default();
                     l.set("input", Value::String("unused.h5".into()), "test");

@@ -11,10 +11,11 @@ use rayon::prelude::*;
 
 use crate::comm::Comm;
 use crate::config::usage;
-use crate::jobs::lightcurves::{reason_name, NO_DATA};
-use crate::lcio::{self, Quantity, Ragged};
+use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
+use crate::io::csv;
+use crate::io::lcfile::{self, LcWriter, Quantity, Ragged};
 use crate::numeric::synth::{synth_curve, SynthParams};
-use crate::output::{self, AtomicH5, Provenance};
+use crate::io::output::{self, AtomicH5, Provenance};
 use crate::say0;
 
 fn provenance(
@@ -54,7 +55,7 @@ pub fn ingest(
     // fail on an unwritable output before reading thousands of files
     let probe = AtomicH5::create(out)?;
     drop(probe);
-    let (data, bands, quantity, rejects) = lcio::ingest_dir(dir, skip_bad)?;
+    let (data, bands, quantity, rejects) = csv::ingest_dir(dir, skip_bad)?;
     for r in &rejects {
         say0!("ingest: rejected {r}");
     }
@@ -62,7 +63,7 @@ pub fn ingest(
         "dir = {:?}\nskip_bad = {skip_bad}\n",
         dir.display().to_string()
     );
-    lcio::write_file(
+    lcfile::write_file(
         out,
         &data,
         &bands,
@@ -98,43 +99,7 @@ pub fn synth(
         return Ok(());
     }
     let start = output::now_rfc3339();
-    let file = AtomicH5::create(out)?;
-    let g = file.file().create_group("lightcurves")?;
-    let grow = |name: &str, chunk: usize| -> hdf5::Result<()> {
-        let b = g.new_dataset_builder();
-        match name {
-            "band" => b.empty::<u8>(),
-            "offsets" => b.empty::<u64>(),
-            "object_id" => b.empty::<VarLenUnicode>(),
-            _ => b.empty::<f64>(),
-        }
-        .chunk(chunk)
-        .shape(0..)
-        .create(name)?;
-        Ok(())
-    };
-    for name in [
-        "object_id",
-        "offsets",
-        "time",
-        "mag",
-        "err",
-        "band",
-        "true_period",
-    ] {
-        grow(name, 1 << 16)?;
-    }
-    let append = |name: &str,
-                  write: &dyn Fn(&hdf5::Dataset, usize) -> hdf5::Result<()>,
-                  len: usize|
-     -> hdf5::Result<()> {
-        let ds = g.dataset(name)?;
-        let at = ds.size();
-        ds.resize(at + len)?;
-        write(&ds, at)
-    };
-    append("offsets", &|ds, at| ds.write_slice(&[0u64], at..at + 1), 1)?;
-    let mut total = 0u64;
+    let mut writer = LcWriter::create(out)?;
     let mut first = 0u64;
     while first < n {
         let end = (first + SYNTH_SLAB).min(n);
@@ -150,51 +115,16 @@ pub fn synth(
             slab.band.extend(c.band);
             slab.push_object(format!("synth-{:08}", first + k as u64), c.period);
         }
-        let nobs = slab.time.len();
-        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::vlu(s)).collect();
-        let offs: Vec<u64> = slab.offsets[1..].iter().map(|o| o + total).collect();
-        let m = ids.len();
-        append("object_id", &|ds, at| ds.write_slice(&ids, at..at + m), m)?;
-        append("offsets", &|ds, at| ds.write_slice(&offs, at..at + m), m)?;
-        append(
-            "true_period",
-            &|ds, at| ds.write_slice(&slab.true_period, at..at + m),
-            m,
-        )?;
-        append(
-            "time",
-            &|ds, at| ds.write_slice(&slab.time, at..at + nobs),
-            nobs,
-        )?;
-        append(
-            "mag",
-            &|ds, at| ds.write_slice(&slab.mag, at..at + nobs),
-            nobs,
-        )?;
-        append(
-            "err",
-            &|ds, at| ds.write_slice(&slab.err, at..at + nobs),
-            nobs,
-        )?;
-        append(
-            "band",
-            &|ds, at| ds.write_slice(&slab.band, at..at + nobs),
-            nobs,
-        )?;
-        total += nobs as u64;
+        writer.append(&slab)?;
         first = end;
         if n > SYNTH_SLAB {
             say0!("synth: {first}/{n} objects");
         }
     }
-    output::write_str_list(&g, "band_names", &p.bands)?;
-    output::attr_str(&g, "quantity", Quantity::Mag.name())?;
-    output::attr_str(&g, "time_unit", "days")?;
-    output::write_str_list(&g, "rejects", &[])?;
+    let (_, total) = writer.counts();
     let cfg = format!("{p:?}");
-    provenance(comm, "synth lightcurves", command_line, cfg, start).write(file.file())?;
-    drop(g);
-    let path = file.commit()?;
+    let provenance = provenance(comm, "synth lightcurves", command_line, cfg, start);
+    let path = writer.finish(&p.bands, Quantity::Mag, &[], &provenance)?;
     println!(
         "synthesised {n} objects, {total} observations, bands {}",
         p.bands.join(",")

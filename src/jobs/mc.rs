@@ -29,7 +29,8 @@ use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::{block_moments, BlockScratch, McProblem};
-use crate::output::{self, AtomicH5, Provenance};
+use crate::io::output::{self, AtomicH5, Provenance};
+use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -209,32 +210,6 @@ impl McEstimate {
             zscore: (estimate - exact) / stderr,
         }
     }
-}
-
-/// Threads for this rank: the config's, else SLURM's cpus-per-task, else
-/// the node's cores shared among the node's ranks.
-pub fn resolve_threads(requested: usize, node_ranks: usize) -> usize {
-    if requested > 0 {
-        return requested;
-    }
-    if let Some(n) = std::env::var("SLURM_CPUS_PER_TASK")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        return n.max(1);
-    }
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    (cores / node_ranks.max(1)).max(1)
-}
-
-pub fn build_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("tessera-worker-{i}"))
-        .build()
-        .context("starting the rayon thread pool")
 }
 
 /// Rank `rank` panics if `TESSERA_FAULT_PANIC_RANK` names it: a fault

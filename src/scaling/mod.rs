@@ -15,6 +15,7 @@ pub mod amdahl;
 pub mod model;
 pub mod plot;
 pub mod report;
+pub mod series;
 pub mod study;
 
 /// How a job's work knob grows with the number of ranks in weak scaling.
@@ -282,6 +283,19 @@ pub fn format_value(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// A knob value as short text for headings: 400000000 -> "4e8"; 1536 -> "1536".
+pub fn short_number(v: f64) -> String {
+    if v >= 1e5 && v.fract() == 0.0 {
+        let e = v.log10().floor() as i32;
+        let m = v / 10f64.powi(e);
+        if (m - m.round()).abs() < 1e-9 {
+            return format!("{}e{e}", m.round());
+        }
+        return format!("{m}e{e}");
+    }
+    format_value(v)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! read(N)    = r                           measured
 //! ```
 
-use super::report::Series;
+use super::series::{Series, SeriesMode};
 
 /// Cluster parameters assumed by the projection (not measured here).
 #[derive(Clone, Copy, Debug)]
@@ -57,8 +57,8 @@ impl Measured {
         let p = s.points.first()?;
         // work units done by the first point's run
         let work = match s.mode {
-            super::report::SeriesMode::Strong => s.work?,
-            super::report::SeriesMode::Weak => s.work? * p.ranks as f64,
+            SeriesMode::Strong => s.work?,
+            SeriesMode::Weak => s.work? * p.ranks as f64,
         };
         let cores = (p.ranks * p.threads) as f64;
         let partials = super::knob_for(&s.job).ok()?.partials;
@@ -108,7 +108,7 @@ pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
 pub fn markdown(m: &Measured, c: &Cluster, work: f64, knob: &str) -> String {
     let mut s = format!(
         "Projection (strong scaling of {knob} = {}; {} cores and {} ranks per node; latency {} us, hand-out {:.0e}/s, gather {:.0e}/s, HDF5 open {} us per rank; see docs/scaling-model.md):\n\n",
-        super::report::short_number(work),
+        super::short_number(work),
         c.cores_per_node,
         c.ranks_per_node,
         c.latency * 1e6,

@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::report::{Series, SeriesMode};
+use super::series::{Series, SeriesMode};
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 

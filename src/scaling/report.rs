@@ -17,7 +17,8 @@ use anyhow::{bail, Context};
 use hdf5::types::VarLenUnicode;
 
 use super::amdahl::AmdahlFit;
-use super::{knob_for, WorkKnob};
+use super::series::{PhaseCosts, Series, SeriesMode, SeriesPoint};
+use super::{knob_for, short_number, WorkKnob};
 use crate::timings::Phase;
 
 /// The projection beyond one node uses this many times the measured work
@@ -237,84 +238,6 @@ impl Run {
     }
 }
 
-/// Seconds per phase on the critical path (largest over ranks).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PhaseCosts {
-    pub read: f64,
-    pub scatter: f64,
-    pub compute: f64,
-    /// Gather and merge, net of waiting for the slowest rank.
-    pub reduce: f64,
-    /// Longest wait in the reduction for the slowest rank (load imbalance).
-    pub wait: f64,
-    pub write: f64,
-    /// Max / mean of the per-rank compute times.
-    pub imbalance: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SeriesMode {
-    Strong,
-    Weak,
-}
-
-impl SeriesMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            SeriesMode::Strong => "strong",
-            SeriesMode::Weak => "weak",
-        }
-    }
-}
-
-/// One rank count of a series (the fastest of its repeats).
-#[derive(Clone, Debug)]
-pub struct SeriesPoint {
-    pub ranks: usize,
-    pub threads: usize,
-    pub nodes: usize,
-    pub runs: usize,
-    pub wall: f64,
-    pub phases: PhaseCosts,
-    pub speedup: f64,
-    pub efficiency: f64,
-    pub oversubscribed: bool,
-    pub knob_value: Option<f64>,
-    pub file: PathBuf,
-}
-
-impl SeriesPoint {
-    /// Share of the wall time spent communicating (scatter + reduce).
-    pub fn comm_fraction(&self) -> f64 {
-        (self.phases.scatter + self.phases.reduce) / self.wall
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Series {
-    pub job: String,
-    pub mode: SeriesMode,
-    pub knob_key: Option<&'static str>,
-    /// Strong: the total; weak: the work per rank (knob units).
-    pub size_label: String,
-    /// Strong: total work units; weak: work units per rank.
-    pub work: Option<f64>,
-    pub points: Vec<SeriesPoint>,
-    pub fit: Option<AmdahlFit>,
-}
-
-impl Series {
-    pub fn title(&self) -> String {
-        format!("{} {} ({})", self.job, self.mode.name(), self.size_label)
-    }
-
-    /// [`Series::title`] without the study settings (plot legends).
-    pub fn short_title(&self) -> String {
-        let size = self.size_label.split(';').next().unwrap_or("");
-        format!("{} {} ({size})", self.job, self.mode.name())
-    }
-}
-
 /// Same value up to rounding in a config file (relative 1e-6).
 fn same(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * a.abs().max(b.abs())
@@ -473,19 +396,6 @@ pub fn build_series(runs: &[Run], cores_per_node: Option<usize>) -> Vec<Series> 
     }
     out.sort_by(|a, b| (&a.job, a.mode).cmp(&(&b.job, b.mode)));
     out
-}
-
-/// 400000000 -> "4e8"; 1536 -> "1536".
-pub fn short_number(v: f64) -> String {
-    if v >= 1e5 && v.fract() == 0.0 {
-        let e = v.log10().floor() as i32;
-        let m = v / 10f64.powi(e);
-        if (m - m.round()).abs() < 1e-9 {
-            return format!("{}e{e}", m.round());
-        }
-        return format!("{m}e{e}");
-    }
-    super::format_value(v)
 }
 
 fn secs(x: f64) -> String {

@@ -66,16 +66,57 @@ pub struct Point {
     pub out: PathBuf,
 }
 
+/// What `tessera scale` was asked for, before validation: plain values, as
+/// given on the command line.
+#[derive(Clone, Debug)]
+pub struct StudyOptions {
+    /// The job to study (`tessera <job>`); must have a work knob.
+    pub job: String,
+    /// Rank counts, in any order, duplicates allowed.
+    pub ranks: Vec<usize>,
+    /// Strong, weak or both series.
+    pub mode: Mode,
+    /// Run here with `mpirun` or submit with `sbatch`.
+    pub launcher: Launcher,
+    /// The knob value as typed (`4e8`, `1536`); `None`: the job's default.
+    pub work: Option<String>,
+    /// Rayon threads per rank.
+    pub threads: usize,
+    /// Runs per point.
+    pub repeat: usize,
+    /// Where outputs, logs and the report go.
+    pub out_dir: PathBuf,
+    /// Job config file passed to every run.
+    pub config: Option<PathBuf>,
+    /// `KEY=VALUE` config overrides passed to every run.
+    pub sets: Vec<String>,
+    /// sbatch: ranks per node; `None`: all ranks on one node.
+    pub ranks_per_node: Option<usize>,
+    /// sbatch: the job script; `None`: `slurm/<job>.sbatch`.
+    pub script: Option<PathBuf>,
+    /// sbatch: extra options passed to every `sbatch`.
+    pub sbatch_args: Vec<String>,
+    /// Cores per node; `None`: this machine's with mpirun, unknown with sbatch.
+    pub cores_per_node: Option<usize>,
+    /// sbatch: minutes to wait for the jobs (at least 1).
+    pub wait_minutes: u64,
+    /// Write the report after the runs.
+    pub report: bool,
+    /// Print the commands without running them.
+    pub dry_run: bool,
+}
+
 impl Study {
-    pub fn from_args(a: &crate::cli::ScaleArgs) -> anyhow::Result<Study> {
-        let knob = knob_for(&a.job)?;
-        if a.ranks.is_empty() || a.ranks.contains(&0) {
+    /// Validates `opts` into a study; mistakes are usage errors.
+    pub fn new(opts: StudyOptions) -> anyhow::Result<Study> {
+        let knob = knob_for(&opts.job)?;
+        if opts.ranks.is_empty() || opts.ranks.contains(&0) {
             return Err(usage("--ranks: give rank counts >= 1, e.g. --ranks 1,2,4"));
         }
-        let mut ranks = a.ranks.clone();
+        let mut ranks = opts.ranks;
         ranks.sort_unstable();
         ranks.dedup();
-        let work = match &a.work {
+        let work = match &opts.work {
             None => knob.default,
             Some(s) => crate::config::parse_count(s)
                 .map(|v| v as f64)
@@ -88,13 +129,13 @@ impl Study {
                     ))
                 })?,
         };
-        if a.threads == 0 || a.repeat == 0 {
+        if opts.threads == 0 || opts.repeat == 0 {
             return Err(usage("--threads and --repeat must be at least 1"));
         }
-        if a.ranks_per_node == Some(0) {
+        if opts.ranks_per_node == Some(0) {
             return Err(usage("--ranks-per-node must be at least 1"));
         }
-        for s in &a.set {
+        for s in &opts.sets {
             if !s.contains('=') {
                 return Err(usage(format!("--set '{s}': expected key=value")));
             }
@@ -110,22 +151,21 @@ impl Study {
                 )));
             }
         }
-        let modes = match a.mode {
+        let modes = match opts.mode {
             Mode::Strong => vec!["strong"],
             Mode::Weak => vec!["weak"],
             Mode::Both => vec!["strong", "weak"],
         };
-        let script = a
+        let script = opts
             .script
-            .clone()
             .unwrap_or_else(|| PathBuf::from(format!("slurm/{}.sbatch", knob.job)));
-        if a.launcher == Launcher::Sbatch && !a.dry_run && !script.is_file() {
+        if opts.launcher == Launcher::Sbatch && !opts.dry_run && !script.is_file() {
             return Err(usage(format!(
                 "--script: '{}' not found (run from the repository root or pass --script)",
                 script.display()
             )));
         }
-        let cores_per_node = a.cores_per_node.or(match a.launcher {
+        let cores_per_node = opts.cores_per_node.or(match opts.launcher {
             // local runs: oversubscription is known
             Launcher::Mpirun => std::thread::available_parallelism().ok().map(|n| n.get()),
             Launcher::Sbatch => None,
@@ -134,20 +174,44 @@ impl Study {
             knob,
             ranks,
             modes,
-            launcher: a.launcher,
+            launcher: opts.launcher,
             work,
+            threads: opts.threads,
+            repeat: opts.repeat,
+            out_dir: opts.out_dir,
+            config: opts.config,
+            sets: opts.sets,
+            ranks_per_node: opts.ranks_per_node,
+            script,
+            sbatch_args: opts.sbatch_args,
+            cores_per_node,
+            report: opts.report,
+            dry_run: opts.dry_run,
+            wait_limit: Duration::from_secs(opts.wait_minutes.max(1) * 60),
+        })
+    }
+
+    /// [`Study::new`] from the parsed `tessera scale` arguments.
+    // TODO(lead): move to cli
+    pub fn from_args(a: &crate::cli::ScaleArgs) -> anyhow::Result<Study> {
+        Study::new(StudyOptions {
+            job: a.job.clone(),
+            ranks: a.ranks.clone(),
+            mode: a.mode,
+            launcher: a.launcher,
+            work: a.work.clone(),
             threads: a.threads,
             repeat: a.repeat,
             out_dir: a.out_dir.clone(),
             config: a.config.clone(),
             sets: a.set.clone(),
             ranks_per_node: a.ranks_per_node,
-            script,
+            script: a.script.clone(),
             sbatch_args: a.sbatch_arg.clone(),
-            cores_per_node,
+            cores_per_node: a.cores_per_node,
+            wait_minutes: a.wait_minutes,
             report: !a.no_report,
             dry_run: a.dry_run,
-            wait_limit: Duration::from_secs(a.wait_minutes.max(1) * 60),
         })
     }
 
@@ -422,23 +486,42 @@ fn wait_for_jobs(jobs: &[(String, Point)], limit: Duration) -> anyhow::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ScaleArgs;
-    use clap::Parser;
 
-    #[derive(Parser)]
-    struct Wrap {
-        #[command(flatten)]
-        a: ScaleArgs,
+    /// The options of a plain `tessera scale` (its command-line defaults).
+    fn defaults() -> StudyOptions {
+        StudyOptions {
+            job: "mc".into(),
+            ranks: vec![1, 2, 4],
+            mode: Mode::Strong,
+            launcher: Launcher::Mpirun,
+            work: None,
+            threads: 1,
+            repeat: 1,
+            out_dir: PathBuf::from("out/scaling"),
+            config: None,
+            sets: Vec::new(),
+            ranks_per_node: None,
+            script: None,
+            sbatch_args: Vec::new(),
+            cores_per_node: None,
+            wait_minutes: 60,
+            report: true,
+            dry_run: false,
+        }
     }
 
-    fn study(args: &[&str]) -> anyhow::Result<Study> {
-        let w = Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()))?;
-        Study::from_args(&w.a)
+    fn study(opts: StudyOptions) -> anyhow::Result<Study> {
+        Study::new(opts)
     }
 
     #[test]
     fn strong_keeps_total_and_weak_scales_it() {
-        let s = study(&["--ranks", "4,1,2", "--mode", "both", "--work", "1e6"]).unwrap();
+        let s = study(StudyOptions {
+            ranks: vec![4, 1, 2],
+            mode: Mode::Both,
+            work: Some("1e6".into()),
+            ..defaults()
+        }).unwrap();
         let pts = s.points();
         assert_eq!(pts.len(), 6);
         let strong: Vec<f64> = pts
@@ -460,20 +543,15 @@ mod tests {
 
     #[test]
     fn input_jobs_read_a_prepared_file_per_size() {
-        let s = study(&[
-            "--job",
-            "image",
-            "--ranks",
-            "1,4",
-            "--mode",
-            "weak",
-            "--work",
-            "1024",
-            "--out-dir",
-            "/o",
-            "--set",
-            "kernel=box:3",
-        ])
+        let s = study(StudyOptions {
+            job: "image".into(),
+            ranks: vec![1, 4],
+            mode: Mode::Weak,
+            work: Some("1024".into()),
+            out_dir: PathBuf::from("/o"),
+            sets: vec!["kernel=box:3".into()],
+            ..defaults()
+        })
         .unwrap();
         let pts = s.points();
         assert_eq!(pts[1].value, 2048.0);
@@ -485,25 +563,30 @@ mod tests {
         let user_k = args.iter().position(|a| a == "kernel=box:3").unwrap();
         assert!(study_k < user_k, "{args:?}");
         assert!(!args.iter().any(|a| a.starts_with("side=")), "{args:?}");
-        let lc = study(&["--job", "lightcurves", "--work", "100"]).unwrap();
+        let lc = study(StudyOptions {
+            job: "lightcurves".into(),
+            work: Some("100".into()),
+            ..defaults()
+        }).unwrap();
         let args = lc.job_args(&lc.points()[0]);
         assert!(args.contains(&"structure_function=false".to_string()));
-        assert!(study(&["--job", "lightcurves", "--set", "input=x.h5"]).is_err());
+        assert!(study(StudyOptions {
+            job: "lightcurves".into(),
+            sets: vec!["input=x.h5".into()],
+            ..defaults()
+        }).is_err());
     }
 
     #[test]
     fn sbatch_points_ask_for_nodes_tasks_and_cpus() {
-        let s = study(&[
-            "--ranks",
-            "8",
-            "--launcher",
-            "sbatch",
-            "--ranks-per-node",
-            "4",
-            "--threads",
-            "2",
-            "--dry-run",
-        ])
+        let s = study(StudyOptions {
+            ranks: vec![8],
+            launcher: Launcher::Sbatch,
+            ranks_per_node: Some(4),
+            threads: 2,
+            dry_run: true,
+            ..defaults()
+        })
         .unwrap();
         let pt = &s.points()[0];
         let c = shown(&s.sbatch_command(Path::new("/bin/tessera"), pt));
@@ -520,17 +603,33 @@ mod tests {
 
     #[test]
     fn bad_studies_are_usage_errors() {
-        for args in [
-            vec!["--ranks", "0,2"],
-            vec!["--job", "nope"],
-            vec!["--work", "-5"],
-            vec!["--set", "samples=5"],
-            vec!["--threads", "0"],
+        for opts in [
+            StudyOptions {
+                ranks: vec![0, 2],
+                ..defaults()
+            },
+            StudyOptions {
+                job: "nope".into(),
+                ..defaults()
+            },
+            StudyOptions {
+                work: Some("-5".into()),
+                ..defaults()
+            },
+            StudyOptions {
+                sets: vec!["samples=5".into()],
+                ..defaults()
+            },
+            StudyOptions {
+                threads: 0,
+                ..defaults()
+            },
         ] {
-            let e = study(&args).unwrap_err();
+            let shown = format!("{opts:?}");
+            let e = study(opts).unwrap_err();
             assert!(
                 e.downcast_ref::<crate::config::UsageError>().is_some(),
-                "{args:?}: {e}"
+                "{shown}: {e}"
             );
         }
     }

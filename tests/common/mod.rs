@@ -28,7 +28,7 @@ pub fn rel_err<T: Real>(got: &[T], want: &[T]) -> f64 {
         / scale
 }
 
-pub const MODES: [Mode; 3] = [Mode::Full, Mode::Same, Mode::Valid];
+pub const MODES: [ConvMode; 3] = [ConvMode::Full, ConvMode::Same, ConvMode::Valid];
 pub const BOUNDARIES: [Boundary; 3] = [Boundary::Zero, Boundary::Reflect, Boundary::Nearest];
 
 /// Copy the window `w` out of a row-major image of width `icols`.
@@ -47,12 +47,12 @@ pub fn tiled<T: Real>(
     ishape: Shape2,
     k: &[T],
     kshape: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     b: Boundary,
     tr: usize,
     tc: usize,
-    method: Method,
-    ws: &mut Workspace<T>,
+    method: ConvMethod,
+    ws: &mut ConvScratch<T>,
 ) -> Vec<T> {
     let oshape = output_shape(ishape, kshape, mode).unwrap();
     let mut full = vec![T::zero(); oshape.len()];

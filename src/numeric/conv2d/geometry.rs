@@ -43,7 +43,7 @@ use std::fmt;
 
 /// Output mode (scipy.signal.convolve2d `mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
+pub enum ConvMode {
     Full,
     Same,
     Valid,
@@ -175,24 +175,24 @@ impl fmt::Display for ConvError {
 
 impl std::error::Error for ConvError {}
 
-fn axis_len(n: usize, k: usize, mode: Mode) -> usize {
+fn axis_len(n: usize, k: usize, mode: ConvMode) -> usize {
     match mode {
-        Mode::Full => n + k - 1,
-        Mode::Same => n,
-        Mode::Valid => n.max(k) - n.min(k) + 1,
+        ConvMode::Full => n + k - 1,
+        ConvMode::Same => n,
+        ConvMode::Valid => n.max(k) - n.min(k) + 1,
     }
 }
 
-fn axis_offset(n: usize, k: usize, mode: Mode) -> usize {
+fn axis_offset(n: usize, k: usize, mode: ConvMode) -> usize {
     match mode {
-        Mode::Full => 0,
-        Mode::Same => (k - 1) / 2,
-        Mode::Valid => n.min(k) - 1,
+        ConvMode::Full => 0,
+        ConvMode::Same => (k - 1) / 2,
+        ConvMode::Valid => n.min(k) - 1,
     }
 }
 
 /// Shape of the convolution output (see the module table). Zero-sized inputs give an error.
-pub fn output_shape(image: Shape2, kernel: Shape2, mode: Mode) -> Result<Shape2, ConvError> {
+pub fn output_shape(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<Shape2, ConvError> {
     if image.is_empty() || kernel.is_empty() {
         return Err(ConvError::EmptyInput);
     }
@@ -203,7 +203,7 @@ pub fn output_shape(image: Shape2, kernel: Shape2, mode: Mode) -> Result<Shape2,
 }
 
 /// Offset `(row, col)` of output pixel `(0, 0)` inside the full convolution `F`.
-pub fn full_offset(image: Shape2, kernel: Shape2, mode: Mode) -> Result<(usize, usize), ConvError> {
+pub fn full_offset(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<(usize, usize), ConvError> {
     if image.is_empty() || kernel.is_empty() {
         return Err(ConvError::EmptyInput);
     }
@@ -214,8 +214,8 @@ pub fn full_offset(image: Shape2, kernel: Shape2, mode: Mode) -> Result<(usize, 
 }
 
 /// The boundary rule actually applied: `Zero` in `valid` mode (scipy semantics), else `boundary`.
-pub fn effective_boundary(mode: Mode, boundary: Boundary) -> Boundary {
-    if mode == Mode::Valid {
+pub fn effective_boundary(mode: ConvMode, boundary: Boundary) -> Boundary {
+    if mode == ConvMode::Valid {
         Boundary::Zero
     } else {
         boundary
@@ -288,7 +288,7 @@ fn image_span(a: isize, b: isize, n: usize, boundary: Boundary) -> (usize, usize
 pub fn input_window(
     image: Shape2,
     kernel: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     boundary: Boundary,
     tile: Region,
 ) -> Result<Region, ConvError> {

@@ -3,9 +3,9 @@
 //!
 //! Typical SPMD use: for each output tile of [`output_shape`], ask [`input_window`] which
 //! image pixels it needs, read exactly that window from the file, and call
-//! [`convolve_region`] with a per-worker [`Workspace`] (plans, kernel spectra and scratch
+//! [`convolve_region`] with a per-worker [`ConvScratch`] (plans, kernel spectra and scratch
 //! are cached there). Tiles are independent, so they can run in parallel (rayon
-//! `map_init(Workspace::new, ..)`).
+//! `map_init(ConvScratch::new, ..)`).
 
 pub mod geometry;
 pub mod kernels;
@@ -18,7 +18,7 @@ mod pad;
 
 pub use fft::FftCache;
 pub use geometry::{
-    effective_boundary, full_offset, input_window, output_shape, Boundary, ConvError, Mode, Region,
+    effective_boundary, full_offset, input_window, output_shape, Boundary, ConvError, ConvMode, Region,
     Shape2,
 };
 pub use kernels::{build_kernel, Kernel, KernelSpec};
@@ -29,7 +29,7 @@ use geometry::{ext_span, map_coord};
 
 /// Algorithm selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
+pub enum ConvMethod {
     /// Pick direct or FFT with the [`CostModel`].
     Auto,
     /// Straight-from-the-definition loops (region-aware; `f64` accumulation). Slow.
@@ -40,7 +40,7 @@ pub enum Method {
     Fft,
 }
 
-/// Cost model for [`Method::Auto`]: direct seconds ~
+/// Cost model for [`ConvMethod::Auto`]: direct seconds ~
 /// `rows*cols * (direct_s_per_mac * kh*kw + direct_s_per_pixel)` versus FFT seconds ~
 /// `fft_s_per_unit * units`, where `units = blocks * n1*n2 * (log2(n1*n2) + 6)` for the
 /// overlap-save block size `(n1, n2)` that the FFT path would choose (approximately
@@ -85,13 +85,13 @@ impl CostModel {
         )
     }
 
-    /// The method [`Method::Auto`] resolves to.
-    pub fn choose(&self, tile: Shape2, kshape: Shape2) -> Method {
+    /// The method [`ConvMethod::Auto`] resolves to.
+    pub fn choose(&self, tile: Shape2, kshape: Shape2) -> ConvMethod {
         let (d, f) = self.estimate(tile, kshape);
         if d <= f {
-            Method::Direct
+            ConvMethod::Direct
         } else {
-            Method::Fft
+            ConvMethod::Fft
         }
     }
 }
@@ -105,24 +105,24 @@ const F64_FFT_S_PER_UNIT: f64 = 3.2e-10;
 const F32_FFT_S_PER_UNIT: f64 = 2.0e-10;
 
 /// Per-worker state: scratch for the padded input, the flipped kernel, FFT plans and kernel
-/// spectra, and the cost model used by [`Method::Auto`]. Not shared between threads; create
+/// spectra, and the cost model used by [`ConvMethod::Auto`]. Not shared between threads; create
 /// one per worker and reuse it for all tiles of that worker.
-pub struct Workspace<T: Real> {
+pub struct ConvScratch<T: Real> {
     pad: Vec<T>,
     kflip: Vec<T>,
     fft: FftCache<T>,
     pub cost: CostModel,
 }
 
-impl<T: Real> Default for Workspace<T> {
+impl<T: Real> Default for ConvScratch<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Real> Workspace<T> {
+impl<T: Real> ConvScratch<T> {
     pub fn new() -> Self {
-        Workspace {
+        ConvScratch {
             pad: Vec::new(),
             kflip: Vec::new(),
             fft: FftCache::new(),
@@ -152,7 +152,7 @@ fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Conv
 /// * `tile`: output pixels to produce, in output coordinates of `mode`
 ///   (see [`output_shape`]); `out` receives them row-major (`tile.rows * tile.cols`).
 ///
-/// Returns the method actually used (resolves [`Method::Auto`]).
+/// Returns the method actually used (resolves [`ConvMethod::Auto`]).
 #[allow(clippy::too_many_arguments)]
 pub fn convolve_region<T: Real>(
     src: &[T],
@@ -160,13 +160,13 @@ pub fn convolve_region<T: Real>(
     image: Shape2,
     kernel: &[T],
     kshape: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     boundary: Boundary,
     tile: Region,
     out: &mut [T],
-    method: Method,
-    ws: &mut Workspace<T>,
-) -> Result<Method, ConvError> {
+    method: ConvMethod,
+    ws: &mut ConvScratch<T>,
+) -> Result<ConvMethod, ConvError> {
     let need = input_window(image, kshape, mode, boundary, tile)?;
     check_len("kernel", kshape.len(), kernel.len())?;
     check_len("src", src_window.len(), src.len())?;
@@ -185,11 +185,11 @@ pub fn convolve_region<T: Real>(
     let (er0, _) = ext_span(tile.row0, tile.rows, kshape.rows, orow);
     let (ec0, _) = ext_span(tile.col0, tile.cols, kshape.cols, ocol);
     let method = match method {
-        Method::Auto => ws.cost.choose(tile.shape(), kshape),
+        ConvMethod::Auto => ws.cost.choose(tile.shape(), kshape),
         m => m,
     };
     match method {
-        Method::Naive => naive_tile(
+        ConvMethod::Naive => naive_tile(
             src,
             src_window,
             image,
@@ -201,7 +201,7 @@ pub fn convolve_region<T: Real>(
             out,
             tile.shape(),
         ),
-        Method::Direct => {
+        ConvMethod::Direct => {
             ws.kflip.clear();
             ws.kflip.extend(kernel.iter().rev());
             direct::direct_tile(
@@ -218,7 +218,7 @@ pub fn convolve_region<T: Real>(
                 &mut ws.pad,
             );
         }
-        Method::Fft => fft::fft_tile(
+        ConvMethod::Fft => fft::fft_tile(
             src,
             src_window,
             image,
@@ -231,7 +231,7 @@ pub fn convolve_region<T: Real>(
             tile.shape(),
             &mut ws.fft,
         ),
-        Method::Auto => unreachable!(),
+        ConvMethod::Auto => unreachable!(),
     }
     Ok(method)
 }
@@ -249,7 +249,7 @@ pub fn extended_tile<T: Real>(
     src_window: Region,
     image: Shape2,
     kshape: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     boundary: Boundary,
     tile: Region,
 ) -> Result<Vec<T>, ConvError> {
@@ -283,10 +283,10 @@ pub fn convolve_image<T: Real>(
     ishape: Shape2,
     kernel: &[T],
     kshape: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     boundary: Boundary,
-    method: Method,
-    ws: &mut Workspace<T>,
+    method: ConvMethod,
+    ws: &mut ConvScratch<T>,
 ) -> Result<Vec<T>, ConvError> {
     let oshape = output_shape(ishape, kshape, mode)?;
     let mut out = vec![T::zero(); oshape.len()];

@@ -2,7 +2,7 @@
 //! accumulated in `f64` for both sample types, with its own boundary lookup.
 
 use super::geometry::{
-    effective_boundary, full_offset, output_shape, Boundary, ConvError, Mode, Shape2,
+    effective_boundary, full_offset, output_shape, Boundary, ConvError, ConvMode, Shape2,
 };
 use super::real::Real;
 
@@ -40,7 +40,7 @@ pub fn convolve_naive<T: Real>(
     ishape: Shape2,
     kernel: &[T],
     kshape: Shape2,
-    mode: Mode,
+    mode: ConvMode,
     boundary: Boundary,
 ) -> Result<Vec<T>, ConvError> {
     let oshape = output_shape(ishape, kshape, mode)?;

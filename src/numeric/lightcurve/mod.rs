@@ -16,7 +16,9 @@
 //! merely undefined for a particular curve are written as NaN.
 
 pub mod clean;
+pub mod columns;
 pub mod features;
+pub mod object;
 pub mod pipeline;
 pub mod sf;
 pub mod stats;

@@ -10,7 +10,7 @@
 //!   (harmonic.rs), evaluated on `FIT_SAMPLES` phases; robust to sparse, uneven bins.
 
 use crate::numeric::periodogram::harmonic::{
-    harmonic_chi2, shape_at, HarmonicOptions, HarmonicWorkspace,
+    harmonic_chi2, shape_at, HarmonicOptions, HarmonicScratch,
 };
 
 /// Phases at which the harmonic fit is evaluated for its peak-to-peak amplitude.
@@ -29,11 +29,11 @@ pub struct FoldSummary {
 
 /// Scratch for `fold_summary`.
 #[derive(Clone, Debug, Default)]
-pub struct FoldWorkspace {
+pub struct FoldScratch {
     sum: Vec<f64>,
     cnt: Vec<usize>,
     band: Vec<u8>,
-    pub harmonic: HarmonicWorkspace,
+    pub harmonic: HarmonicScratch,
 }
 
 /// Fold one band's (t, y, dy) at `period` and summarise (see module docs).
@@ -44,7 +44,7 @@ pub fn fold_summary(
     period: f64,
     nbins: usize,
     nharm: usize,
-    ws: &mut FoldWorkspace,
+    ws: &mut FoldScratch,
 ) -> FoldSummary {
     let nb = nbins.max(1);
     ws.sum.clear();
@@ -124,7 +124,7 @@ mod tests {
             .iter()
             .map(|&x| 2.0 + 0.35 * (std::f64::consts::TAU * x / p).sin())
             .collect();
-        let mut ws = FoldWorkspace::default();
+        let mut ws = FoldScratch::default();
         let s = fold_summary(&t, &y, None, p, 10, 3, &mut ws);
         assert!((s.fit_amplitude - 0.7).abs() < 1e-5, "{s:?}"); // 512-sample grid: error <= A(1-cos(pi/512))
                                                                 // chi2 = yy - theta.r cancels: accurate to ~1e-12 of sum w y^2 (~12 here)

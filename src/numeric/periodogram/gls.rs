@@ -17,7 +17,7 @@ use crate::numeric::periodogram::sums::{
 
 /// How the trigonometric sums are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
+pub enum PeriodogramMethod {
     /// One sin/cos per point and frequency (oracle; slow).
     Naive,
     /// Exact O(N*Nf) rotation recurrence, SIMD across frequencies.
@@ -28,7 +28,7 @@ pub enum Method {
 
 /// All scratch memory one thread needs for repeated periodograms; keep one per thread.
 #[derive(Default)]
-pub struct Workspace {
+pub struct LombScargleScratch {
     pub direct: DirectScratch,
     pub nufft: NufftScratch,
     pub sums: TrigSums,
@@ -111,16 +111,16 @@ pub fn trig_sums(
     wy: &[f64],
     t_ref: f64,
     grid: &FreqGrid,
-    method: Method,
+    method: PeriodogramMethod,
     direct: &mut DirectScratch,
     nufft: &mut NufftScratch,
     tt: &mut Vec<f64>,
     out: &mut TrigSums,
 ) {
     match method {
-        Method::Naive => trig_sums_naive(t, w, wy, t_ref, grid, out),
-        Method::Direct => trig_sums_direct(t, w, wy, t_ref, grid, direct, out),
-        Method::Fast => trig_sums_nufft(t, w, wy, t_ref, grid, nufft, tt, out),
+        PeriodogramMethod::Naive => trig_sums_naive(t, w, wy, t_ref, grid, out),
+        PeriodogramMethod::Direct => trig_sums_direct(t, w, wy, t_ref, grid, direct, out),
+        PeriodogramMethod::Fast => trig_sums_nufft(t, w, wy, t_ref, grid, nufft, tt, out),
     }
 }
 
@@ -132,8 +132,8 @@ pub fn lomb_scargle(
     y: &[f64],
     dy: Option<&[f64]>,
     grid: &FreqGrid,
-    method: Method,
-    ws: &mut Workspace,
+    method: PeriodogramMethod,
+    ws: &mut LombScargleScratch,
     power: &mut [f64],
 ) -> bool {
     assert_eq!(t.len(), y.len());
@@ -147,7 +147,7 @@ pub fn lomb_scargle(
         return false;
     }
     let t_ref = time_reference(t);
-    if method == Method::Fast {
+    if method == PeriodogramMethod::Fast {
         // the power straight from the NUFFT grids (no intermediate sums)
         let (w, wy) = (&ws.w, &ws.wy);
         power_nufft(t, w, wy, t_ref, grid, yy, &mut ws.nufft, &mut ws.tt, power);
@@ -188,14 +188,14 @@ mod tests {
     /// on data set A (with dy) and B (dy=None), via ref/make_testdata.py.
     #[test]
     fn direct_matches_astropy() {
-        let mut ws = Workspace::default();
+        let mut ws = LombScargleScratch::default();
         let g = FreqGrid {
             f0: td::A_F0,
             df: td::A_DF,
             n: td::A_NF,
         };
         let mut p = vec![0.0; g.n];
-        for m in [Method::Naive, Method::Direct] {
+        for m in [PeriodogramMethod::Naive, PeriodogramMethod::Direct] {
             assert!(lomb_scargle(
                 &td::A_T,
                 &td::A_Y,
@@ -219,7 +219,7 @@ mod tests {
             &td::B_Y,
             None,
             &g,
-            Method::Direct,
+            PeriodogramMethod::Direct,
             &mut ws,
             &mut p
         ));
@@ -242,9 +242,9 @@ mod tests {
                 3.0 + 0.7 * ph.cos() - 0.2 * ph.sin()
             })
             .collect();
-        let mut ws = Workspace::default();
+        let mut ws = LombScargleScratch::default();
         let mut p = vec![0.0; g.n];
-        lomb_scargle(&t, &y, Some(&dy), &g, Method::Direct, &mut ws, &mut p);
+        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut p);
         assert!((p[k] - 1.0).abs() < 1e-9, "{}", p[k]);
     }
 
@@ -253,7 +253,7 @@ mod tests {
     /// data for small, medium and large N and both default and RR Lyrae style grids.
     #[test]
     fn fast_matches_direct() {
-        let mut ws = Workspace::default();
+        let mut ws = LombScargleScratch::default();
         let cases = [
             (5usize, 2000usize, None),
             (200, 10_000, None),
@@ -272,8 +272,8 @@ mod tests {
             };
             let mut pd = vec![0.0; nf];
             let mut pf = vec![0.0; nf];
-            lomb_scargle(&t, &y, Some(&dy), &g, Method::Direct, &mut ws, &mut pd);
-            lomb_scargle(&t, &y, Some(&dy), &g, Method::Fast, &mut ws, &mut pf);
+            lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut pd);
+            lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Fast, &mut ws, &mut pf);
             let d = max_abs(&pd, &pf);
             eprintln!(
                 "fast vs direct: N={n} Nf={nf} f0={:?}: max |dP| = {d:.2e}",
@@ -303,8 +303,8 @@ mod tests {
             n: 10_000,
         };
         let (mut pd, mut pf) = (vec![0.0; g.n], vec![0.0; g.n]);
-        lomb_scargle(&t, &y, Some(&dy), &g, Method::Direct, &mut ws, &mut pd);
-        lomb_scargle(&t, &y, Some(&dy), &g, Method::Fast, &mut ws, &mut pf);
+        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut pd);
+        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Fast, &mut ws, &mut pf);
         assert!(max_abs(&pd, &pf) < 1e-6);
     }
 }

@@ -45,7 +45,7 @@ impl Default for HarmonicOptions {
 
 /// Scratch memory and the last fit's coefficients.
 #[derive(Clone, Debug, Default)]
-pub struct HarmonicWorkspace {
+pub struct HarmonicScratch {
     /// Per band: packed Gram (P x P, P = 1 + 2K, row-major), rhs (P), yy, present flag.
     gram: Vec<f64>,
     rhs: Vec<f64>,
@@ -172,7 +172,7 @@ pub fn harmonic_chi2(
     nbands: usize,
     freq: f64,
     opts: &HarmonicOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> f64 {
     prepare(t, y, dy, band, nbands, ws);
     chi2_with(freq, Phasors::Direct, Coefficients::Keep, opts, ws)
@@ -187,7 +187,7 @@ fn prepare(
     dy: Option<&[f64]>,
     band: &[u8],
     nbands: usize,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) {
     let weight = |i: usize| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]));
     ws.t_ref = time_reference(t);
@@ -247,7 +247,7 @@ enum Phasors {
     Stepped,
 }
 
-/// One band's slices of the stepped phasors (see [`HarmonicWorkspace`]).
+/// One band's slices of the stepped phasors (see [`HarmonicScratch`]).
 struct BandPhasors<'a> {
     c: &'a mut [f64],
     s: &'a mut [f64],
@@ -256,7 +256,7 @@ struct BandPhasors<'a> {
 }
 
 /// Start a uniform scan `lo, lo + step, ...`: the phasors of `lo` and of the step, per point.
-fn start_scan(lo: f64, step: f64, ws: &mut HarmonicWorkspace) {
+fn start_scan(lo: f64, step: f64, ws: &mut HarmonicScratch) {
     let n = ws.tt.len();
     for v in [&mut ws.ph_c, &mut ws.ph_s, &mut ws.step_c, &mut ws.step_s] {
         v.resize(n, 0.0);
@@ -405,7 +405,7 @@ fn harmonic_sums(
 /// sums of one pass give the Gram matrix of [1, cos x, sin x, ..., cos Kx, sin Kx] through
 /// the product-to-sum identities (cos jx cos kx = [cos (j-k)x + cos (j+k)x] / 2, ...),
 /// then the shared-shape solve.
-fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicWorkspace) -> f64 {
+fn chi2_prepared(freq: f64, opts: &HarmonicOptions, ws: &mut HarmonicScratch) -> f64 {
     chi2_with(freq, Phasors::Direct, Coefficients::Skip, opts, ws)
 }
 
@@ -424,7 +424,7 @@ fn chi2_with(
     src: Phasors,
     coefs: Coefficients,
     opts: &HarmonicOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> f64 {
     assert!(
         opts.nharm <= MAX_HARMONICS,
@@ -449,7 +449,7 @@ fn chi2_prepared_impl(
     src: Phasors,
     coefs: Coefficients,
     opts: &HarmonicOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> f64 {
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
@@ -533,7 +533,7 @@ fn solve(
     kh: usize,
     coefs: Coefficients,
     opts: &HarmonicOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> f64 {
     let p = 1 + 2 * kh;
     let nh = 2 * kh;
@@ -714,7 +714,7 @@ pub struct Refined {
 
 /// Coarse minimum of chi2(f) on a sub-grid of `opts.subgrid` points over [lo, hi], for
 /// the data set last prepared in `ws` (one phasor scan: no `sincos` per frequency).
-fn subgrid_min(lo: f64, hi: f64, opts: &RefineOptions, ws: &mut HarmonicWorkspace) -> Scan {
+fn subgrid_min(lo: f64, hi: f64, opts: &RefineOptions, ws: &mut HarmonicScratch) -> Scan {
     let m = opts.subgrid.max(3);
     let step = (hi - lo) / (m - 1) as f64;
     start_scan(lo, step, ws);
@@ -753,7 +753,7 @@ struct Scan {
 /// around a sub-grid minimum: parabolic steps through the three best points, golden
 /// sections when a parabola is not to be trusted. The sub-grid neighbours seed the
 /// first parabola when both were evaluated. Returns (f, chi2); never worse than `start`.
-fn brent_polish(start: Scan, opts: &RefineOptions, ws: &mut HarmonicWorkspace) -> (f64, f64) {
+fn brent_polish(start: Scan, opts: &RefineOptions, ws: &mut HarmonicScratch) -> (f64, f64) {
     const CG: f64 = 0.381_966_011_250_105_1; // (3 - sqrt 5) / 2
     let mut chi = |f: f64| chi2_prepared(f, &opts.harmonic, ws);
     let step = start.step;
@@ -840,7 +840,7 @@ pub fn refine_period(
     grid: &FreqGrid,
     power: &[f64],
     opts: &RefineOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> Option<Refined> {
     let mut peaks = std::mem::take(&mut ws.peaks);
     top_peaks(
@@ -869,7 +869,7 @@ pub fn refine_peaks(
     grid: &FreqGrid,
     peaks: &[Peak],
     opts: &RefineOptions,
-    ws: &mut HarmonicWorkspace,
+    ws: &mut HarmonicScratch,
 ) -> Option<Refined> {
     let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
@@ -950,10 +950,10 @@ pub fn refine_peaks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::numeric::periodogram::gls::{lomb_scargle, Method, Workspace};
+    use crate::numeric::periodogram::gls::{lomb_scargle, PeriodogramMethod, LombScargleScratch};
     use crate::numeric::periodogram::grid::{autofrequency, GridOptions};
     use crate::numeric::periodogram::multiband::{
-        multiband_power, MultibandWorkspace, ASTROPY_REG_BAND,
+        multiband_power, MultibandScratch, ASTROPY_REG_BAND,
     };
     use crate::numeric::periodogram::testutil::{rrlyrae_like, Rng};
 
@@ -1023,7 +1023,7 @@ mod tests {
     #[test]
     fn shared_fit_matches_dense_least_squares() {
         let (t, band, dy, y) = noisy_sinusoid(5, 90, 300.0, 3, 2.3);
-        let mut ws = HarmonicWorkspace::default();
+        let mut ws = HarmonicScratch::default();
         // the constant-size kernels (1..=6 harmonics) and the general one (up to 12)
         for nharm in [1, 4, 6, 7, MAX_HARMONICS] {
             let opts = HarmonicOptions {
@@ -1044,7 +1044,7 @@ mod tests {
     #[test]
     fn one_band_chi2_matches_dense_least_squares() {
         let (t, band, dy, y) = noisy_sinusoid(6, 80, 400.0, 1, 1.9);
-        let mut ws = HarmonicWorkspace::default();
+        let mut ws = HarmonicScratch::default();
         for nharm in [1, 3, 4, 7, MAX_HARMONICS] {
             let opts = HarmonicOptions {
                 nharm,
@@ -1070,7 +1070,7 @@ mod tests {
     fn stepped_scan_matches_direct_chi2() {
         let (t, band, dy, y) = noisy_sinusoid(12, 150, 2000.0, 2, 6.1);
         let opts = HarmonicOptions::default();
-        let mut ws = HarmonicWorkspace::default();
+        let mut ws = HarmonicScratch::default();
         prepare(&t, &y, Some(&dy), &band, 2, &mut ws);
         let (lo, step) = (0.9712, 3.7e-5);
         start_scan(lo, step, &mut ws);
@@ -1130,7 +1130,7 @@ mod tests {
             y.push(16.0 + b as f64 + scales[b] * s);
             band.push(b as u8);
         }
-        let mut ws = HarmonicWorkspace::default();
+        let mut ws = HarmonicScratch::default();
         let opts = HarmonicOptions {
             nharm: 3,
             band_scale: true,
@@ -1155,9 +1155,9 @@ mod tests {
     /// be within 0.1% for every star; the plain single-band (g) peak misses some (aliases).
     #[test]
     fn refinement_recovers_true_period() {
-        let mut gws = Workspace::default();
-        let mut mws = MultibandWorkspace::default();
-        let mut hws = HarmonicWorkspace::default();
+        let mut gws = LombScargleScratch::default();
+        let mut mws = MultibandScratch::default();
+        let mut hws = HarmonicScratch::default();
         let nstar = 12usize;
         let (mut plain_g_ok, mut plain_mb_ok, mut refined_ok) = (0, 0, 0);
         for seed in 0..nstar {
@@ -1176,7 +1176,7 @@ mod tests {
                 idx.iter().map(|&i| y[i]).collect(),
                 idx.iter().map(|&i| dy[i]).collect(),
             );
-            lomb_scargle(&tg, &yg, Some(&eg), &grid, Method::Fast, &mut gws, &mut p);
+            lomb_scargle(&tg, &yg, Some(&eg), &grid, PeriodogramMethod::Fast, &mut gws, &mut p);
             let pg = crate::numeric::periodogram::peaks::best_peak(&grid, &p).unwrap();
             plain_g_ok += ((pg.period / period - 1.0).abs() < 1e-3) as usize;
             multiband_power(
@@ -1186,7 +1186,7 @@ mod tests {
                 &band,
                 5,
                 &grid,
-                Method::Fast,
+                PeriodogramMethod::Fast,
                 ASTROPY_REG_BAND,
                 &mut mws,
                 &mut p,

@@ -19,7 +19,7 @@
 //! operations per band and frequency. With lambda = 0 this is the sum of independent
 //! per-band floating-mean sinusoid fits.
 
-use crate::numeric::periodogram::gls::{time_reference, trig_sums, Method};
+use crate::numeric::periodogram::gls::{time_reference, trig_sums, PeriodogramMethod};
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::nufft::NufftScratch;
 use crate::numeric::periodogram::sums::{DirectScratch, TrigSums};
@@ -29,7 +29,7 @@ pub const ASTROPY_REG_BAND: f64 = 1e-6;
 
 /// Scratch for `multiband_power`; reuse across calls (one per thread).
 #[derive(Default)]
-pub struct MultibandWorkspace {
+pub struct MultibandScratch {
     pub direct: DirectScratch,
     pub nufft: NufftScratch,
     sums: TrigSums,
@@ -85,9 +85,9 @@ pub fn multiband_power(
     band: &[u8],
     nbands: usize,
     grid: &FreqGrid,
-    method: Method,
+    method: PeriodogramMethod,
     reg_band: f64,
-    ws: &mut MultibandWorkspace,
+    ws: &mut MultibandScratch,
     power: &mut [f64],
 ) -> bool {
     assert!(t.len() == y.len() && band.len() == t.len());
@@ -206,7 +206,7 @@ pub fn multiband_power(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::numeric::periodogram::gls::{lomb_scargle, Workspace};
+    use crate::numeric::periodogram::gls::{lomb_scargle, LombScargleScratch};
     use crate::numeric::periodogram::testdata as td;
 
     /// Reference: astropy LombScargleMultiband(t, y, bands, dy).power(f, method='flexible')
@@ -219,8 +219,8 @@ mod tests {
             n: td::M_NF,
         };
         let band: Vec<u8> = td::M_BAND.iter().map(|&b| b as u8).collect();
-        let mut ws = MultibandWorkspace::default();
-        for m in [Method::Direct, Method::Fast] {
+        let mut ws = MultibandScratch::default();
+        for m in [PeriodogramMethod::Direct, PeriodogramMethod::Fast] {
             let mut p = vec![0.0; g.n];
             assert!(multiband_power(
                 &td::M_T,
@@ -253,7 +253,7 @@ mod tests {
             n: td::A_NF,
         };
         let band = vec![0u8; td::A_T.len()];
-        let mut ws = MultibandWorkspace::default();
+        let mut ws = MultibandScratch::default();
         let mut p = vec![0.0; g.n];
         multiband_power(
             &td::A_T,
@@ -262,19 +262,19 @@ mod tests {
             &band,
             1,
             &g,
-            Method::Direct,
+            PeriodogramMethod::Direct,
             0.0,
             &mut ws,
             &mut p,
         );
-        let mut gws = Workspace::default();
+        let mut gws = LombScargleScratch::default();
         let mut q = vec![0.0; g.n];
         lomb_scargle(
             &td::A_T,
             &td::A_Y,
             Some(&td::A_DY),
             &g,
-            Method::Direct,
+            PeriodogramMethod::Direct,
             &mut gws,
             &mut q,
         );

@@ -54,14 +54,14 @@ impl AtomicH5 {
         // directory is a long error stack
         std::fs::File::create(&temp)
             .with_context(|| format!("cannot write output '{}'", target.display()))?;
-        crate::log::register_temp_file(temp.clone());
+        crate::io::cleanup::register_temp_file(temp.clone());
         let file = hdf5::File::create(&temp)
             .with_context(|| format!("cannot create HDF5 file '{}'", temp.display()));
         let file = match file {
             Ok(f) => f,
             Err(e) => {
                 let _ = std::fs::remove_file(&temp);
-                crate::log::unregister_temp_file(&temp);
+                crate::io::cleanup::unregister_temp_file(&temp);
                 return Err(e);
             }
         };
@@ -89,7 +89,7 @@ impl AtomicH5 {
                 self.target.display()
             )
         })?;
-        crate::log::unregister_temp_file(&self.temp);
+        crate::io::cleanup::unregister_temp_file(&self.temp);
         Ok(self.target.clone())
     }
 }
@@ -98,7 +98,7 @@ impl Drop for AtomicH5 {
     fn drop(&mut self) {
         if self.file.take().is_some() {
             let _ = std::fs::remove_file(&self.temp);
-            crate::log::unregister_temp_file(&self.temp);
+            crate::io::cleanup::unregister_temp_file(&self.temp);
         }
     }
 }
@@ -154,7 +154,7 @@ impl ParallelH5 {
         };
         comm.agree(probe)?;
         if comm.rank() == 0 {
-            crate::log::register_temp_file(temp.clone());
+            crate::io::cleanup::register_temp_file(temp.clone());
         }
         let file = comm
             .create_parallel_h5(&temp)
@@ -199,7 +199,7 @@ impl Drop for ParallelH5 {
         if self.rank == 0 && !self.temp.as_os_str().is_empty() {
             self.file.take();
             let _ = std::fs::remove_file(&self.temp);
-            crate::log::unregister_temp_file(&self.temp);
+            crate::io::cleanup::unregister_temp_file(&self.temp);
         }
     }
 }
@@ -226,7 +226,7 @@ impl ClosedH5 {
                 self.target.display()
             )
         })?;
-        crate::log::unregister_temp_file(&self.temp);
+        crate::io::cleanup::unregister_temp_file(&self.temp);
         self.committed = true;
         Ok(self.target.clone())
     }
@@ -236,7 +236,7 @@ impl Drop for ClosedH5 {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.temp);
-            crate::log::unregister_temp_file(&self.temp);
+            crate::io::cleanup::unregister_temp_file(&self.temp);
         }
     }
 }

@@ -10,11 +10,12 @@ use crate::cli::{BenchImageArgs, BenchMcArgs};
 use crate::comm::{even_ranges, Comm};
 use crate::config::{parse_count, usage};
 use crate::jobs::image::{self, ImageConfig, SynthImage, SynthKind};
-use crate::jobs::mc::{auto_block_size, build_pool, compute_blocks, resolve_threads, McConfig};
+use crate::jobs::mc::{auto_block_size, compute_blocks, McConfig};
+use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::log::Progress;
 use crate::numeric::conv2d::{
-    convolve_region, output_shape, tile_grid, Boundary, Method, Mode, Real, Region, Shape2,
-    Workspace,
+    convolve_region, output_shape, tile_grid, Boundary, ConvMethod, ConvMode, Real, Region, Shape2,
+    ConvScratch,
 };
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
@@ -156,8 +157,9 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
 /// the periodogram alone and for the feature row with and without the
 /// slower parts (refinement, structure functions).
 pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Result<()> {
-    use crate::jobs::lightcurves::{process_single, LcConfig, ObjectScratch};
-    use crate::numeric::periodogram::{autofrequency, lomb_scargle, Method, Workspace};
+    use crate::jobs::lightcurves::LcConfig;
+    use crate::numeric::lightcurve::object::{process_single, ObjectOptions, ObjectScratch};
+    use crate::numeric::periodogram::{autofrequency, lomb_scargle, PeriodogramMethod, LombScargleScratch};
     use crate::numeric::synth::{synth_curve, SynthParams};
     if comm.rank() != 0 {
         return Ok(());
@@ -184,7 +186,7 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
     l.set("samples_per_peak", toml::Value::Float(spp), "bench");
     l.set("min_period", toml::Value::Float(1.0 / 2.1), "bench");
     l.set("max_period", toml::Value::Float(10.0), "bench");
-    let full = LcConfig::from_layered(&l)?;
+    let full = LcConfig::from_layered(&l)?.object;
     let mut no_sf = full.clone();
     no_sf.structure_function = false;
     // everything below runs on this one thread: per-curve work has no rayon inside
@@ -212,10 +214,10 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         a.repeat
     );
     for (name, method) in [
-        ("fast (NUFFT)", Method::Fast),
-        ("direct (exact)", Method::Direct),
+        ("fast (NUFFT)", PeriodogramMethod::Fast),
+        ("direct (exact)", PeriodogramMethod::Direct),
     ] {
-        let ws = std::cell::RefCell::new(Workspace::default());
+        let ws = std::cell::RefCell::new(LombScargleScratch::default());
         let power = std::cell::RefCell::new(Vec::new());
         let ms = time_per_curve(&|c| {
             let g = autofrequency(&c.time, &full.grid).expect("grid");
@@ -256,9 +258,9 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
         use crate::numeric::lightcurve::sf::{
             build_pairs, fit_pairs, SfModel, SfOptions, SfScratch,
         };
-        use crate::numeric::periodogram::{refine_period, HarmonicWorkspace};
-        let ws = std::cell::RefCell::new(Workspace::default());
-        let harm = std::cell::RefCell::new(HarmonicWorkspace::default());
+        use crate::numeric::periodogram::{refine_period, HarmonicScratch};
+        let ws = std::cell::RefCell::new(LombScargleScratch::default());
+        let harm = std::cell::RefCell::new(HarmonicScratch::default());
         let power = std::cell::RefCell::new(Vec::new());
         let powers: Vec<(crate::numeric::periodogram::FreqGrid, Vec<f64>)> = curves
             .iter()
@@ -271,7 +273,7 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
                     &c.mag,
                     Some(&c.err),
                     &g,
-                    Method::Fast,
+                    PeriodogramMethod::Fast,
                     &mut ws.borrow_mut(),
                     &mut p,
                 );
@@ -321,7 +323,7 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
             evals.get() as f64 / (2 * curves.len() * a.repeat) as f64
         );
     }
-    let row = |cfg: &LcConfig| {
+    let row = |cfg: &ObjectOptions| {
         let ws = std::cell::RefCell::new(ObjectScratch::default());
         time_per_curve(&|c| {
             std::hint::black_box(process_single(
@@ -487,7 +489,7 @@ pub struct BenchImage {
     size: usize,
     kernel_spec: String,
     tile: usize,
-    method: Method,
+    method: ConvMethod,
     repeat: usize,
     dir: std::path::PathBuf,
 }
@@ -502,9 +504,9 @@ impl BenchImage {
             return Err(usage("--tile must be at least 1"));
         }
         let method = match a.method.as_str() {
-            "auto" => Method::Auto,
-            "direct" => Method::Direct,
-            "fft" => Method::Fft,
+            "auto" => ConvMethod::Auto,
+            "direct" => ConvMethod::Direct,
+            "fft" => ConvMethod::Fft,
             m => return Err(usage(format!("--method '{m}': auto, direct or fft"))),
         };
         if a.repeat == 0 {
@@ -533,19 +535,19 @@ impl BenchImage {
 fn time_convolution<T: Real + Send + Sync>(
     b: &BenchImage,
     threads: usize,
-) -> anyhow::Result<(f64, Method)> {
+) -> anyhow::Result<(f64, ConvMethod)> {
     let ishape = Shape2::new(b.size, b.size);
     let img = image::synth_in_memory::<T>(SynthKind::Deltas, 0, b.size, b.size);
     let k = image::parse_kernel(&b.kernel_spec, false)?;
     let kernel: Vec<T> = k.data.iter().map(|&v| T::of_f64(v)).collect();
-    let oshape = output_shape(ishape, k.shape, Mode::Same)?;
+    let oshape = output_shape(ishape, k.shape, ConvMode::Same)?;
     let tiles = tile_grid(oshape, b.tile, b.tile);
     let pool = build_pool(threads)?;
-    let run = || -> Vec<Method> {
+    let run = || -> Vec<ConvMethod> {
         pool.install(|| {
             tiles
                 .par_iter()
-                .map_init(Workspace::<T>::new, |ws, &t| {
+                .map_init(ConvScratch::<T>::new, |ws, &t| {
                     let mut out = vec![T::zero(); t.len()];
                     let m = convolve_region(
                         &img,
@@ -553,7 +555,7 @@ fn time_convolution<T: Real + Send + Sync>(
                         ishape,
                         &kernel,
                         k.shape,
-                        Mode::Same,
+                        ConvMode::Same,
                         Boundary::Zero,
                         t,
                         &mut out,
@@ -654,7 +656,7 @@ pub fn image(b: &BenchImage, comm: &impl Comm) -> anyhow::Result<()> {
     for dtype in ["f64", "f32"] {
         // convolution only: rank 0 times, the others wait
         let mut times = [0.0f64; 2];
-        let mut used = Method::Auto;
+        let mut used = ConvMethod::Auto;
         if comm.rank() == 0 {
             for (i, t) in [1, threads].into_iter().enumerate() {
                 let (secs, m) = if dtype == "f64" {

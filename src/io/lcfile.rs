@@ -1,0 +1,346 @@
+//! Light-curve files (I/O layer): the ragged HDF5 layout tessera reads and
+//! writes (one reader, one writer).
+//!
+//! Layout of an input file (`/lightcurves` group):
+//!
+//! | dataset | shape | meaning |
+//! |---|---|---|
+//! | `object_id` | (objects) string | object identifier (CSV file stem) |
+//! | `offsets` | (objects + 1) u64 | observations of object `i` are `offsets[i] .. offsets[i+1]` |
+//! | `time` | (observations) f64 | time, days (e.g. MJD) |
+//! | `mag` | (observations) f64 | magnitude, or flux when the attribute `quantity` is `flux` |
+//! | `err` | (observations) f64 | 1-sigma uncertainty of `mag` |
+//! | `band` | (observations) u8 | index into `band_names` |
+//! | `band_names` | (bands) string | e.g. `u g r i z` |
+//! | `true_period` | (objects) f64 | synthetic files only: the period used, days |
+//! | `rejects` | (rejected) string | `--skip-bad` ingest: `file:line: reason` per rejected file |
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use hdf5::types::VarLenUnicode;
+
+use crate::io::output::{self, AtomicH5};
+
+/// Light curves held in memory in the ragged layout (a whole file when
+/// ingesting or synthesising a slab, or one tile when processing).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ragged {
+    pub object_id: Vec<String>,
+    /// Local offsets, `object_id.len() + 1` entries, starting at 0.
+    pub offsets: Vec<u64>,
+    pub time: Vec<f64>,
+    pub mag: Vec<f64>,
+    pub err: Vec<f64>,
+    pub band: Vec<u8>,
+    pub true_period: Vec<f64>,
+}
+
+impl Ragged {
+    pub fn new() -> Ragged {
+        Ragged {
+            offsets: vec![0],
+            ..Default::default()
+        }
+    }
+
+    pub fn objects(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Observation range of local object `i`.
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i] as usize..self.offsets[i + 1] as usize
+    }
+
+    pub fn push_object(&mut self, id: String, period: f64) {
+        self.object_id.push(id);
+        self.true_period.push(period);
+        self.offsets.push(self.time.len() as u64);
+    }
+}
+
+/// What the value column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    Mag,
+    Flux,
+}
+
+impl Quantity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantity::Mag => "mag",
+            Quantity::Flux => "flux",
+        }
+    }
+}
+
+/// The datasets of `/lightcurves` that grow with objects or observations,
+/// in the order they are created.
+const RAGGED_DATASETS: [&str; 7] = [
+    "object_id",
+    "offsets",
+    "time",
+    "mag",
+    "err",
+    "band",
+    "true_period",
+];
+
+/// Rows per HDF5 chunk of the growing datasets.
+const WRITER_CHUNK: usize = 1 << 16;
+
+/// The one writer of light-curve files: objects are appended in slabs (so
+/// 10^7 synthetic objects never sit in memory at once), and the file appears
+/// under its name only when [`LcWriter::finish`] succeeds.
+pub struct LcWriter {
+    out: AtomicH5,
+    group: hdf5::Group,
+    observations: u64,
+    objects: u64,
+}
+
+impl LcWriter {
+    /// Creates the file under a temporary name with empty, growable datasets.
+    pub fn create(path: &Path) -> anyhow::Result<LcWriter> {
+        let out = AtomicH5::create(path)?;
+        let group = out.file().create_group("lightcurves")?;
+        for name in RAGGED_DATASETS {
+            let b = group.new_dataset_builder();
+            match name {
+                "band" => b.empty::<u8>(),
+                "offsets" => b.empty::<u64>(),
+                "object_id" => b.empty::<VarLenUnicode>(),
+                _ => b.empty::<f64>(),
+            }
+            .chunk(WRITER_CHUNK)
+            .shape(0..)
+            .create(name)?;
+        }
+        append(&group.dataset("offsets")?, &[0u64])?;
+        Ok(LcWriter {
+            out,
+            group,
+            observations: 0,
+            objects: 0,
+        })
+    }
+
+    /// Appends the objects of `slab` (its offsets start at 0).
+    pub fn append(&mut self, slab: &Ragged) -> anyhow::Result<()> {
+        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::vlu(s)).collect();
+        let offsets: Vec<u64> = slab.offsets[1..]
+            .iter()
+            .map(|o| o + self.observations)
+            .collect();
+        let g = &self.group;
+        append(&g.dataset("object_id")?, &ids)?;
+        append(&g.dataset("offsets")?, &offsets)?;
+        append(&g.dataset("true_period")?, &slab.true_period)?;
+        append(&g.dataset("time")?, &slab.time)?;
+        append(&g.dataset("mag")?, &slab.mag)?;
+        append(&g.dataset("err")?, &slab.err)?;
+        append(&g.dataset("band")?, &slab.band)?;
+        self.observations += slab.time.len() as u64;
+        self.objects += slab.objects() as u64;
+        Ok(())
+    }
+
+    /// Objects and observations appended so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.objects, self.observations)
+    }
+
+    /// Writes the band names, quantity, rejected inputs and provenance, and
+    /// renames the file into place.
+    pub fn finish(
+        self,
+        band_names: &[String],
+        quantity: Quantity,
+        rejects: &[String],
+        provenance: &output::Provenance,
+    ) -> anyhow::Result<PathBuf> {
+        let g = &self.group;
+        output::write_str_list(g, "band_names", band_names)?;
+        output::attr_str(g, "quantity", quantity.name())?;
+        output::attr_str(g, "time_unit", "days")?;
+        output::write_str_list(g, "rejects", rejects)?;
+        provenance.write(self.out.file())?;
+        drop(self.group);
+        self.out.commit()
+    }
+}
+
+/// Appends `data` to the one-dimensional growable dataset `ds`.
+fn append<T: hdf5::H5Type>(ds: &hdf5::Dataset, data: &[T]) -> hdf5::Result<()> {
+    let at = ds.size();
+    ds.resize(at + data.len())?;
+    ds.write_slice(data, at..at + data.len())
+}
+
+/// Writes a whole ragged set as a light-curve file (atomically).
+pub fn write_file(
+    path: &Path,
+    data: &Ragged,
+    band_names: &[String],
+    quantity: Quantity,
+    rejects: &[String],
+    provenance: &output::Provenance,
+) -> anyhow::Result<PathBuf> {
+    let mut w = LcWriter::create(path)?;
+    w.append(data)?;
+    w.finish(band_names, quantity, rejects, provenance)
+}
+
+/// An open light-curve file, read tile by tile.
+pub struct LcFile {
+    path: PathBuf,
+    group: hdf5::Group,
+    pub objects: usize,
+    pub band_names: Vec<String>,
+    pub quantity: Quantity,
+}
+
+fn read_strings(g: &hdf5::Group, name: &str) -> hdf5::Result<Vec<String>> {
+    let v = g.dataset(name)?.read_1d::<VarLenUnicode>()?;
+    Ok(v.iter().map(|s| s.as_str().to_string()).collect())
+}
+
+impl LcFile {
+    /// Opens and checks the layout; errors name the file and the object.
+    pub fn open(path: &Path) -> anyhow::Result<LcFile> {
+        let f = hdf5::File::open(path)
+            .with_context(|| format!("cannot open light-curve file '{}'", path.display()))?;
+        let group = f.group("lightcurves").with_context(|| {
+            format!("'{}' has no /lightcurves group: is it a tessera light-curve file (tessera ingest / synth)?", path.display())
+        })?;
+        for name in [
+            "object_id",
+            "offsets",
+            "time",
+            "mag",
+            "err",
+            "band",
+            "band_names",
+        ] {
+            if !group.link_exists(name) {
+                bail!("'{}': /lightcurves/{name} is missing", path.display());
+            }
+        }
+        let objects = group.dataset("object_id")?.size();
+        let n_off = group.dataset("offsets")?.size();
+        if n_off != objects + 1 {
+            bail!(
+                "'{}': /lightcurves/offsets has {n_off} entries, expected objects + 1 = {}",
+                path.display(),
+                objects + 1
+            );
+        }
+        let n_obs = group.dataset("time")?.size();
+        for name in ["mag", "err", "band"] {
+            let n = group.dataset(name)?.size();
+            if n != n_obs {
+                bail!(
+                    "'{}': /lightcurves/{name} has {n} entries but time has {n_obs}",
+                    path.display()
+                );
+            }
+        }
+        let band_names = read_strings(&group, "band_names")?;
+        let quantity = match group
+            .attr("quantity")
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        {
+            Ok(q) if q.as_str() == "flux" => Quantity::Flux,
+            _ => Quantity::Mag,
+        };
+        Ok(LcFile {
+            path: path.to_path_buf(),
+            group,
+            objects,
+            band_names,
+            quantity,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The synthetic periods, when the file has them.
+    pub fn true_periods(&self) -> anyhow::Result<Option<Vec<f64>>> {
+        if !self.group.link_exists("true_period") {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.group
+                .dataset("true_period")?
+                .read_1d::<f64>()?
+                .to_vec(),
+        ))
+    }
+
+    pub fn object_ids(&self) -> anyhow::Result<Vec<String>> {
+        Ok(read_strings(&self.group, "object_id")?)
+    }
+
+    /// Objects `first .. end` with their observations (offsets made local).
+    pub fn read_objects(&self, first: usize, end: usize) -> anyhow::Result<Ragged> {
+        let ctx = || {
+            format!(
+                "reading objects {first}..{end} of '{}'",
+                self.path.display()
+            )
+        };
+        let offsets: Vec<u64> = self
+            .group
+            .dataset("offsets")?
+            .read_slice_1d(first..end + 1)
+            .with_context(ctx)?
+            .to_vec();
+        let (o0, o1) = (offsets[0] as usize, offsets[end - first] as usize);
+        if offsets.windows(2).any(|w| w[1] < w[0]) || o1 > self.group.dataset("time")?.size() {
+            bail!("'{}': /lightcurves/offsets is not non-decreasing within the file for objects {first}..{end}", self.path.display());
+        }
+        let read_f64 = |name: &str| -> anyhow::Result<Vec<f64>> {
+            Ok(self
+                .group
+                .dataset(name)?
+                .read_slice_1d(o0..o1)
+                .with_context(ctx)?
+                .to_vec())
+        };
+        let band: Vec<u8> = self
+            .group
+            .dataset("band")?
+            .read_slice_1d(o0..o1)
+            .with_context(ctx)?
+            .to_vec();
+        if let Some(&b) = band.iter().find(|&&b| b as usize >= self.band_names.len()) {
+            bail!(
+                "'{}': band index {b} out of range ({} band names)",
+                self.path.display(),
+                self.band_names.len()
+            );
+        }
+        let true_period = if self.group.link_exists("true_period") {
+            self.group
+                .dataset("true_period")?
+                .read_slice_1d(first..end)
+                .with_context(ctx)?
+                .to_vec()
+        } else {
+            vec![f64::NAN; end - first]
+        };
+        Ok(Ragged {
+            object_id: Vec::new(),
+            offsets: offsets.iter().map(|o| o - offsets[0]).collect(),
+            time: read_f64("time")?,
+            mag: read_f64("mag")?,
+            err: read_f64("err")?,
+            band,
+            true_period,
+        })
+    }
+}

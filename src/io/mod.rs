@@ -1,0 +1,9 @@
+//! File input and output (I/O layer): atomic and parallel HDF5 outputs with
+//! provenance and timings, clean-up of unfinished files, the light-curve
+//! file schema, CSV light curves and FITS images.
+
+pub mod cleanup;
+pub mod csv;
+pub mod fits;
+pub mod lcfile;
+pub mod output;

@@ -1,0 +1,246 @@
+//! The light-curve job's configuration: every key, its default and its
+//! check (job-driver layer; the command line is turned into these keys by
+//! `cli`).
+
+use std::path::PathBuf;
+
+use toml::Value;
+
+use crate::config::{usage, Layered};
+use crate::gpu::Backend;
+use crate::numeric::lightcurve::object::ObjectOptions;
+use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
+use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
+
+/// Every configuration key of the light-curve job.
+pub const KEYS: [&str; 21] = [
+    "backend",
+    "refine_peaks",
+    "input",
+    "out",
+    "threads",
+    "tile",
+    "sigma_clip",
+    "clip_iters",
+    "detrend_window",
+    "normalise",
+    "duplicates",
+    "min_points",
+    "samples_per_peak",
+    "nyquist_factor",
+    "min_period",
+    "max_period",
+    "top_k",
+    "periodogram",
+    "harmonics",
+    "structure_function",
+    "fold_bins",
+];
+
+/// A validated light-curve configuration.
+#[derive(Clone, Debug)]
+pub struct LcConfig {
+    /// Input light-curve file.
+    pub input: PathBuf,
+    /// Output features file.
+    pub out: PathBuf,
+    /// Rayon threads per rank (0 = auto).
+    pub threads: usize,
+    /// Objects per tile, the unit of hand-out.
+    pub tile: usize,
+    /// What is computed for each object.
+    pub object: ObjectOptions,
+    /// Requested backend of the single-band periodograms (resolved against
+    /// the GPU probe before MPI).
+    pub backend: Backend,
+    /// The resolved configuration as TOML, for `/provenance/config`.
+    pub toml: String,
+}
+
+fn positive(l: &Layered, key: &str, default: f64) -> anyhow::Result<f64> {
+    let v = l.float(key, default)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err(usage(format!(
+            "config key '{key}' (from {}): must be > 0, got {v}",
+            l.source_of(key)
+        )))
+    }
+}
+
+fn optional_period(l: &Layered, key: &str) -> anyhow::Result<Option<f64>> {
+    match l.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "auto" => Ok(None),
+        Some(_) => positive(l, key, 1.0).map(Some),
+    }
+}
+
+impl LcConfig {
+    /// Validates every key of the layered configuration (usage errors exit 2).
+    pub fn from_layered(l: &Layered) -> anyhow::Result<LcConfig> {
+        l.check_keys(&KEYS)?;
+        let input = PathBuf::from(l.string("input", "")?);
+        if input.as_os_str().is_empty() {
+            return Err(usage("no input: give --input lc.h5 (made by tessera ingest csv or tessera synth lightcurves)"));
+        }
+        let out = PathBuf::from(l.string("out", "features.h5")?);
+        let threads = l.count("threads", 0, 0)? as usize;
+        let tile = l.count("tile", 256, 1)? as usize;
+        let sigma = l.float("sigma_clip", 3.0)?;
+        let clip_iters = l.count("clip_iters", 5, 0)? as usize;
+        let clip = if sigma > 0.0 && clip_iters > 0 {
+            Some(SigmaClip {
+                sigma_lower: sigma,
+                sigma_upper: sigma,
+                maxiters: clip_iters,
+                ..Default::default()
+            })
+        } else {
+            None
+        };
+        let detrend = l.float("detrend_window", 0.0)?;
+        if detrend < 0.0 {
+            return Err(usage(format!(
+                "config key 'detrend_window': must be >= 0 days (0 = off), got {detrend}"
+            )));
+        }
+        let normalisation = match l.string("normalise", "none")?.as_str() {
+            "none" => Normalisation::None,
+            "zscore" => Normalisation::ZScore,
+            "minmax" => Normalisation::MinMax,
+            other => {
+                return Err(usage(format!(
+                    "config key 'normalise' (from {}): '{other}'; choose none, zscore or minmax",
+                    l.source_of("normalise")
+                )))
+            }
+        };
+        let duplicates = match l.string("duplicates", "first")?.as_str() {
+            "first" => DuplicatePolicy::KeepFirst,
+            "smallest_error" => DuplicatePolicy::KeepSmallestError,
+            other => {
+                return Err(usage(format!(
+                    "config key 'duplicates': '{other}'; choose first or smallest_error"
+                )))
+            }
+        };
+        let min_points = l.count("min_points", 5, 3)? as usize;
+        let clean = CleanConfig {
+            duplicates,
+            clip,
+            detrend_window: (detrend > 0.0).then_some(detrend),
+            normalisation,
+            min_points,
+            ..Default::default()
+        };
+        let grid = GridOptions {
+            samples_per_peak: positive(l, "samples_per_peak", 5.0)?,
+            nyquist_factor: positive(l, "nyquist_factor", 5.0)?,
+            min_period: optional_period(l, "min_period")?,
+            max_period: optional_period(l, "max_period")?,
+            ..Default::default()
+        };
+        if let (Some(a), Some(b)) = (grid.min_period, grid.max_period) {
+            if a >= b {
+                return Err(usage(format!(
+                    "min_period {a} must be below max_period {b}"
+                )));
+            }
+        }
+        let top_k = l.count_in("top_k", 3, 1, 20)? as usize;
+        let method = match l.string("periodogram", "fast")?.as_str() {
+            "fast" => PeriodogramMethod::Fast,
+            "direct" => PeriodogramMethod::Direct,
+            other => {
+                return Err(usage(format!(
+                    "config key 'periodogram': '{other}'; choose fast or direct"
+                )))
+            }
+        };
+        let refine_peaks = l.count_in("refine_peaks", 5, 1, 20)? as usize;
+        let mut refine = RefineOptions {
+            top_k: refine_peaks,
+            ..Default::default()
+        };
+        let harmonics = refine.harmonic.nharm as u64;
+        refine.harmonic.nharm =
+            l.count_in("harmonics", harmonics, 1, MAX_HARMONICS as u64)? as usize;
+        let structure_function = match l.get("structure_function") {
+            None => true,
+            Some(Value::Boolean(b)) => *b,
+            Some(v) => {
+                return Err(usage(format!(
+                    "config key 'structure_function': true or false, got {v}"
+                )))
+            }
+        };
+        let fold_bins = l.count("fold_bins", 10, 2)? as usize;
+        let backend = l.backend()?;
+        let mut t = toml::Table::new();
+        for key in KEYS {
+            if let Some(v) = l.get(key) {
+                t.insert(key.to_string(), v.clone());
+            }
+        }
+        t.insert("backend".into(), Value::String(backend.name().into()));
+        Ok(LcConfig {
+            input,
+            out,
+            threads,
+            tile,
+            object: ObjectOptions {
+                clean,
+                grid,
+                top_k,
+                method,
+                refine,
+                structure_function,
+                fold_bins,
+            },
+            backend,
+            toml: toml::to_string(&t).unwrap_or_default(),
+        })
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(periodogram: &str) -> LcConfig {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set("periodogram", Value::String(periodogram.into()), "test");
+        LcConfig::from_layered(&l).unwrap()
+    }
+
+    /// The configuration with one integer key set.
+    fn with_key(key: &str, v: i64) -> anyhow::Result<LcConfig> {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set(key, Value::Integer(v), "test");
+        LcConfig::from_layered(&l)
+    }
+
+    #[test]
+    fn refine_peaks_sets_the_refinement_candidates() {
+        assert_eq!(config("fast").object.refine.top_k, 5, "default");
+        assert_eq!(with_key("refine_peaks", 7).unwrap().object.refine.top_k, 7);
+        for bad in [0, 21, -1] {
+            let e = with_key("refine_peaks", bad).unwrap_err().to_string();
+            assert!(e.contains("refine_peaks"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn harmonics_are_checked() {
+        assert_eq!(with_key("harmonics", 12).unwrap().object.refine.harmonic.nharm, 12);
+        for bad in [0, 13, -2] {
+            let e = with_key("harmonics", bad).unwrap_err().to_string();
+            assert!(e.contains("'harmonics'"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The light-curve job (`tessera lightcurves`): job-driver layer.
+//!
+//! Objects are cut into fixed tiles of `tile` objects. Rank 0 hands tiles out
+//! dynamically (see [`crate::jobs::dispatch`]); each rank reads its tile's
+//! observations straight from the input file, processes the objects with
+//! rayon, and writes the tile's rows into one output file through parallel
+//! HDF5 (MPI-IO), so bulk rows never pass through rank 0. Each object gets
+//! one row per band of the input plus a `multi` row for results combining
+//! all bands; row `r` belongs to object `r / (bands + 1)` and band
+//! `r % (bands + 1)` (index `bands` = multi). Every row depends only on its
+//! object, so the file's datasets are identical for any ranks and threads.
+
+pub mod config;
+pub mod tile;
+
+use std::path::PathBuf;
+
+use ndarray::{s, Array2};
+
+use crate::comm::{Comm, Coordinated};
+use crate::gpu::Resolved;
+use crate::io::lcfile::{LcFile, Quantity};
+use crate::io::output::{self, Provenance};
+use crate::jobs::dispatch::run_tiles;
+use crate::jobs::pool::{build_pool, resolve_threads};
+use crate::numeric::lightcurve::columns::reason_name;
+use crate::say0;
+use crate::timings::{Phase, PhaseTimer};
+
+pub use config::LcConfig;
+use tile::{process_tile, TileRows};
+
+/// Runs the job on this rank with a backend already resolved (before MPI,
+/// by the binary, so `--backend gpu` without a device exits 2 early).
+pub fn run_on(
+    cfg: &LcConfig,
+    backend: &Resolved,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let mut timer = PhaseTimer::start();
+    timer.add(Phase::Read, read_seconds);
+    let start_time = output::now_rfc3339();
+    let size = comm.size();
+
+    let input = comm.agree(timer.time(Phase::Read, || LcFile::open(&cfg.input)))?;
+    if input.quantity == Quantity::Flux {
+        say0!("lightcurves: input holds fluxes; features describe flux values");
+    }
+    let bands = input.band_names.len();
+    let objects = input.objects;
+    let columns = cfg.object.layout().columns();
+    let ncols = columns.len();
+    let rows_per_object = bands + 1;
+    let n_rows = objects * rows_per_object;
+    let tiles = objects.div_ceil(cfg.tile) as u64;
+    let threads = resolve_threads(cfg.threads, comm.node_size());
+    let pool = build_pool(threads)?;
+    // each rank opens the device of its node-local rank
+    let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
+    say0!(
+        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads{}",
+        cfg.input.display(),
+        cfg.tile,
+        if device.is_some() {
+            "; single-band periodograms on the GPU (direct method)"
+        } else {
+            ""
+        }
+    );
+
+    // the output: one file, created collectively under rank 0's temporary name
+    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out))?;
+    let write_start = std::time::Instant::now();
+    let datasets = comm.agree((|| -> anyhow::Result<_> {
+        let f = out.file();
+        let g = f.create_group("features")?;
+        let chunk_rows = (cfg.tile * rows_per_object).min(n_rows.max(1));
+        let values = g
+            .new_dataset::<f64>()
+            .chunk((chunk_rows, ncols))
+            .shape((n_rows, ncols))
+            .create("values")?;
+        let reason = g
+            .new_dataset::<u8>()
+            .chunk(chunk_rows)
+            .shape(n_rows)
+            .create("reason")?;
+        let object = g
+            .new_dataset::<u64>()
+            .chunk(chunk_rows)
+            .shape(n_rows)
+            .create("object")?;
+        let band = g
+            .new_dataset::<u8>()
+            .chunk(chunk_rows)
+            .shape(n_rows)
+            .create("band")?;
+        Ok((values, reason, object, band))
+    })())?;
+    timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
+
+    let mut counts = vec![0u64; 256];
+    let dispatch = run_tiles(
+        comm,
+        tiles,
+        |tile| {
+            let first = tile as usize * cfg.tile;
+            let end = (first + cfg.tile).min(objects);
+            pool.install(|| process_tile(&cfg.object, &input, first, end, ncols, device.as_ref()))
+        },
+        |_tile, rows: TileRows| {
+            let r0 = rows.first_object * rows_per_object;
+            let r1 = r0 + rows.objects * rows_per_object;
+            let (values, reason, object, band) = &datasets;
+            let arr = Array2::from_shape_vec((r1 - r0, ncols), rows.values)?;
+            values.write_slice(&arr, s![r0..r1, ..])?;
+            reason.write_slice(&rows.reasons, s![r0..r1])?;
+            let obj: Vec<u64> = (r0..r1).map(|r| (r / rows_per_object) as u64).collect();
+            object.write_slice(&obj, s![r0..r1])?;
+            let bnd: Vec<u8> = (r0..r1).map(|r| (r % rows_per_object) as u8).collect();
+            band.write_slice(&bnd, s![r0..r1])?;
+            for &c in &rows.reasons {
+                counts[c as usize] += 1;
+            }
+            Ok(())
+        },
+    )?;
+    timer.add(Phase::Scatter, dispatch.scatter);
+    timer.add(Phase::Compute, dispatch.compute);
+    timer.add(Phase::Write, dispatch.write);
+    let close_start = std::time::Instant::now();
+    drop(datasets);
+    let out = out.close_parallel(comm)?;
+    timer.add(Phase::Write, close_start.elapsed().as_secs_f64());
+
+    let t_reduce = std::time::Instant::now();
+    let counts_f: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    let all_counts = comm.gather_f64(&counts_f);
+    let my_tiles = comm.gather_f64(&[dispatch.tiles.len() as f64]);
+    let hosts = comm.gather_bytes(comm.host_name().as_bytes());
+    let devices = crate::gpu::provenance_fields(device.as_ref(), comm);
+    timer.add(Phase::Reduce, t_reduce.elapsed().as_secs_f64());
+    let timing_rows = comm.gather_f64(&timer.row());
+    let (
+        Some(all_counts),
+        Some(my_tiles),
+        Some(hosts),
+        Some((backend_name, device_name)),
+        Some(mut timing_rows),
+        Some(out),
+    ) = (all_counts, my_tiles, hosts, devices, timing_rows, out)
+    else {
+        return Ok(());
+    };
+
+    // rank 0 alone, after every collective: metadata, provenance, timings
+    let finish = || -> anyhow::Result<PathBuf> {
+        let t_write = std::time::Instant::now();
+        let mut reason_counts = vec![0u64; 256];
+        for rc in &all_counts {
+            for (k, &c) in rc.iter().enumerate() {
+                reason_counts[k] += c as u64;
+            }
+        }
+        let f = out.reopen()?;
+        let g = f.group("features")?;
+        let values = g.dataset("values")?;
+        let name_refs: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let desc_refs: Vec<&str> = columns.iter().map(|c| c.description.as_str()).collect();
+        output::attr_str_list(&values, "columns", &name_refs)?;
+        output::attr_str_list(&values, "descriptions", &desc_refs)?;
+        output::attr_str(&values, "row_layout", &format!("row r = object r / {rows_per_object}, band r % {rows_per_object} (index {bands} = multi)"))?;
+        let codes: Vec<u8> = (0..=255u8)
+            .filter(|&c| c == 0 || reason_name(c) != "unknown")
+            .collect();
+        let code_names: Vec<String> = codes
+            .iter()
+            .map(|&c| format!("{c}={}", if c == 0 { "ok" } else { reason_name(c) }))
+            .collect();
+        output::write_str_list(&g, "reason_codes", &code_names)?;
+        let mut band_names = input.band_names.clone();
+        band_names.push("multi".into());
+        output::write_str_list(&g, "band_names", &band_names)?;
+        let objects_g = f.create_group("objects")?;
+        output::write_str_list(&objects_g, "object_id", &input.object_ids()?)?;
+        if let Some(p) = input.true_periods()? {
+            objects_g
+                .new_dataset_builder()
+                .with_data(&p)
+                .create("true_period")?;
+        }
+        let summary = f.create_group("summary")?;
+        output::write_u64(&summary, "objects", objects as u64)?;
+        output::write_u64(&summary, "rows", n_rows as u64)?;
+        let flagged: Vec<String> = codes
+            .iter()
+            .filter(|&&c| c != 0 && reason_counts[c as usize] > 0)
+            .map(|&c| format!("{}: {}", reason_name(c), reason_counts[c as usize]))
+            .collect();
+        output::write_str_list(&summary, "flagged_rows", &flagged)?;
+        let compute = timing_rows
+            .iter()
+            .map(|r| r[Phase::Compute as usize])
+            .fold(0.0, f64::max);
+        let hosts: Vec<String> = hosts
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect();
+        Provenance {
+            job: "lightcurves".into(),
+            command_line: command_line.to_string(),
+            config_toml: cfg.toml.clone(),
+            ranks: size,
+            threads_per_rank: threads,
+            backend: backend_name.clone(),
+            device: device_name.clone(),
+            mpi_library: comm.library_version(),
+            hosts: output::summarise_hosts(&hosts),
+            start_time: start_time.clone(),
+            end_time: output::now_rfc3339(),
+        }
+        .write(&f)?;
+        timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
+        timing_rows[0] = timer.row().to_vec();
+        output::write_timings(&f, &timing_rows)?;
+        drop(f);
+        let path = out.commit()?;
+        let total = timing_rows[0][Phase::Total as usize];
+        println!("objects     {objects} ({n_rows} rows: {bands} bands + multi)");
+        println!(
+            "flagged     {}",
+            if flagged.is_empty() {
+                "none".to_string()
+            } else {
+                flagged.join(", ")
+            }
+        );
+        println!(
+            "tiles/rank  {}",
+            my_tiles
+                .iter()
+                .map(|v| format!("{}", v[0]))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        println!(
+            "time        {total:.3} s total, {compute:.3} s compute on {size} ranks x {threads} threads ({:.0} objects/s, {:.3} ms per object per core)",
+            objects as f64 / total,
+            1e3 * compute * (threads as f64) / objects.max(1) as f64
+        );
+        if backend_name == "gpu" {
+            println!("gpu         {device_name} (single-band periodograms, direct method)");
+        }
+        println!("output      {}", path.display());
+        Ok(path)
+    };
+    finish().map_err(Coordinated)?;
+    Ok(())
+}
+

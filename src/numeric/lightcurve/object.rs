@@ -1,0 +1,402 @@
+//! The per-object pipeline: every band of one object cleaned, featured and
+//! searched for periods, plus a `multi` row combining the bands. Pure code
+//! over slices (numeric layer); the job runs it on rayon threads.
+//!
+//! Row `b` of an object is band `b`; row `bands` is `multi`. The columns
+//! are those of [`RowLayout`].
+
+use crate::numeric::lightcurve::columns::{RowLayout, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH};
+use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
+use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
+use crate::numeric::periodogram::{
+    autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
+    refine_peaks, top_peaks, FoldScratch, GridOptions, HarmonicScratch, PeriodogramMethod,
+    MultibandScratch, Peak, LombScargleScratch, RefineOptions, ASTROPY_REG_BAND,
+};
+
+/// What is computed for each object, and how.
+#[derive(Clone, Debug)]
+pub struct ObjectOptions {
+    /// Cleaning of each band before features and periodograms.
+    pub clean: CleanConfig,
+    /// Frequency grid of the periodograms.
+    pub grid: GridOptions,
+    /// Peak columns per row.
+    pub top_k: usize,
+    /// Periodogram algorithm (fast NUFFT or direct).
+    pub method: PeriodogramMethod,
+    /// Period refinement against aliases.
+    pub refine: RefineOptions,
+    /// Whether the structure-function fits run.
+    pub structure_function: bool,
+    /// Phase bins of the folded summary.
+    pub fold_bins: usize,
+}
+
+impl ObjectOptions {
+    /// The row layout these options produce.
+    pub fn layout(&self) -> RowLayout {
+        RowLayout::new(self.top_k)
+    }
+}
+
+/// Per-thread scratch: nothing is allocated per object once warm.
+#[derive(Default)]
+pub struct ObjectScratch {
+    pipe: pipeline::PipelineScratch,
+    band_time: Vec<f64>,
+    band_mag: Vec<f64>,
+    band_err: Vec<f64>,
+    all_t: Vec<f64>,
+    all_m: Vec<f64>,
+    all_e: Vec<f64>,
+    all_b: Vec<u8>,
+    zeros: Vec<u8>,
+    power: Vec<f64>,
+    periodograms: PeriodogramScratch,
+    sf: SfScratch,
+}
+
+/// The periodogram part of [`ObjectScratch`].
+#[derive(Default)]
+struct PeriodogramScratch {
+    ls: LombScargleScratch,
+    multi: MultibandScratch,
+    harm: HarmonicScratch,
+    fold: FoldScratch,
+    peaks: Vec<Peak>,
+}
+
+/// Single-band periodogram power computed before [`process_object`] (on
+/// the GPU), one entry per band of the object: the power on the band's
+/// frequency grid (`autofrequency` of its cleaned times), or `None` when no
+/// periodogram could be made (fewer than 3 points, constant data).
+pub type GivenPower<'a> = Option<&'a [f64]>;
+
+/// Where [`periodogram_columns`] gets the single-band power from.
+#[derive(Clone, Copy, Debug)]
+enum PowerSource<'a> {
+    /// Computed there with the configured method on the CPU.
+    Compute,
+    /// Computed elsewhere (see [`GivenPower`]).
+    Given(GivenPower<'a>),
+}
+
+/// One object's observations: parallel slices, `band[k]` the band index of
+/// point `k`.
+#[derive(Clone, Copy, Debug)]
+pub struct Observations<'a> {
+    /// Times, days.
+    pub time: &'a [f64],
+    /// Magnitudes (or fluxes).
+    pub mag: &'a [f64],
+    /// 1-sigma uncertainties.
+    pub err: &'a [f64],
+    /// Band index of each point.
+    pub band: &'a [u8],
+}
+
+/// The points of band `b`, in input order, into the three buffers.
+pub fn band_points(
+    obs: Observations,
+    b: usize,
+    time: &mut Vec<f64>,
+    mag: &mut Vec<f64>,
+    err: &mut Vec<f64>,
+) {
+    time.clear();
+    mag.clear();
+    err.clear();
+    for k in 0..obs.time.len() {
+        if obs.band[k] as usize == b {
+            time.push(obs.time[k]);
+            mag.push(obs.mag[k]);
+            err.push(obs.err[k]);
+        }
+    }
+}
+
+/// Processes one object: `rows` is `(bands + 1) * width` long, `reasons`
+/// `bands + 1`. `given` (one entry per band) supplies the single-band
+/// periodogram power computed elsewhere; `None` computes it here with
+/// `opts.method`. The multiband periodogram is always computed here.
+pub fn process_object(
+    opts: &ObjectOptions,
+    obs: Observations,
+    bands: usize,
+    given: Option<&[GivenPower]>,
+    ws: &mut ObjectScratch,
+    rows: &mut [f64],
+    reasons: &mut [u8],
+) {
+    let layout = opts.layout();
+    let ncols = rows.len() / (bands + 1);
+    let base = pipeline::row_width();
+    rows.fill(f64::NAN);
+    reasons.fill(0);
+    ws.all_t.clear();
+    ws.all_m.clear();
+    ws.all_e.clear();
+    ws.all_b.clear();
+    for b in 0..bands {
+        let row = &mut rows[b * ncols..(b + 1) * ncols];
+        band_points(obs, b, &mut ws.band_time, &mut ws.band_mag, &mut ws.band_err);
+        if ws.band_time.is_empty() {
+            reasons[b] = NO_DATA;
+            continue;
+        }
+        if let Err(r) = pipeline::process(
+            &ws.band_time,
+            &ws.band_mag,
+            &ws.band_err,
+            &opts.clean,
+            &mut ws.pipe,
+            &mut row[..base],
+        ) {
+            reasons[b] = r.code();
+            continue;
+        }
+        let c = &ws.pipe.curve;
+        ws.all_t.extend_from_slice(&c.t);
+        ws.all_m.extend_from_slice(&c.m);
+        ws.all_e.extend_from_slice(&c.e);
+        ws.all_b.extend(std::iter::repeat_n(b as u8, c.t.len()));
+        ws.zeros.clear();
+        ws.zeros.resize(c.t.len(), 0);
+        let source = match given {
+            None => PowerSource::Compute,
+            Some(g) => PowerSource::Given(g[b]),
+        };
+        let curve = Observations {
+            time: &c.t,
+            mag: &c.m,
+            err: &c.e,
+            band: &ws.zeros,
+        };
+        if !periodogram_columns(
+            opts,
+            curve,
+            1,
+            false,
+            source,
+            &mut ws.periodograms,
+            &mut ws.power,
+            row,
+        ) {
+            reasons[b] = NO_PERIODOGRAM;
+        }
+        if opts.structure_function {
+            // the pairs are built once for both models
+            let built = build_pairs(&c.t, &c.m, &c.e, &mut ws.sf).is_ok();
+            for (model, at) in [
+                (SfModel::PowerLaw, layout.sf_powerlaw()),
+                (SfModel::Drw, layout.sf_drw()),
+            ] {
+                if !built {
+                    break;
+                }
+                if let Ok(fit) = fit_pairs(model, &SfOptions::default(), &mut ws.sf) {
+                    row[at..at + SF_FIT_WIDTH].copy_from_slice(&[
+                        fit.params[0],
+                        fit.sigma[0],
+                        fit.params[1],
+                        fit.sigma[1],
+                        fit.log_likelihood,
+                    ]);
+                }
+            }
+        }
+    }
+    // the multi row: all cleaned points of all bands; with a single band it would
+    // repeat that band's periodogram, so its results are copied
+    let used: Vec<usize> = (0..bands)
+        .filter(|&b| reasons[b] == 0 || reasons[b] == NO_PERIODOGRAM)
+        .collect();
+    if used.len() == 1 && reasons[used[0]] == 0 {
+        let b = used[0];
+        let (head, multi) = rows.split_at_mut(bands * ncols);
+        multi[base..].copy_from_slice(&head[b * ncols + base..(b + 1) * ncols]);
+        multi[RowLayout::N_RAW] = obs.time.len() as f64;
+        multi[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
+        // the structure-function fits describe single bands only
+        multi[layout.sf_columns()].fill(f64::NAN);
+        multi[RowLayout::PERIOD_FAP] = f64::NAN; // no multiband FAP
+        return;
+    }
+    let row = &mut rows[bands * ncols..];
+    row[RowLayout::N_RAW] = obs.time.len() as f64;
+    row[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
+    if ws.all_t.len() < 3 {
+        reasons[bands] = if obs.time.is_empty() {
+            NO_DATA
+        } else {
+            Reason::TooFewPoints.code()
+        };
+        return;
+    }
+    // periodograms want time order; bands were appended one after another
+    sort_by_time(&mut ws.all_t, &mut ws.all_m, &mut ws.all_e, &mut ws.all_b);
+    let all = Observations {
+        time: &ws.all_t,
+        mag: &ws.all_m,
+        err: &ws.all_e,
+        band: &ws.all_b,
+    };
+    if !periodogram_columns(
+        opts,
+        all,
+        bands,
+        true,
+        PowerSource::Compute,
+        &mut ws.periodograms,
+        &mut ws.power,
+        row,
+    ) {
+        reasons[bands] = NO_PERIODOGRAM;
+    }
+}
+
+/// Sorts the four parallel arrays by time (then band), stably.
+fn sort_by_time(t: &mut [f64], m: &mut [f64], e: &mut [f64], b: &mut [u8]) {
+    if t.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..t.len()).collect();
+    idx.sort_by(|&i, &j| t[i].total_cmp(&t[j]).then(b[i].cmp(&b[j])));
+    let (t0, m0, e0, b0) = (t.to_vec(), m.to_vec(), e.to_vec(), b.to_vec());
+    for (k, &i) in idx.iter().enumerate() {
+        t[k] = t0[i];
+        m[k] = m0[i];
+        e[k] = e0[i];
+        b[k] = b0[i];
+    }
+}
+
+/// Fills the periodogram and peak columns of `row`; false when no
+/// periodogram could be made.
+#[allow(clippy::too_many_arguments)]
+fn periodogram_columns(
+    opts: &ObjectOptions,
+    obs: Observations,
+    nbands: usize,
+    multi: bool,
+    source: PowerSource,
+    ws: &mut PeriodogramScratch,
+    power: &mut Vec<f64>,
+    row: &mut [f64],
+) -> bool {
+    let Observations {
+        time: t,
+        mag: y,
+        err: dy,
+        band,
+    } = obs;
+    let Some(grid) = autofrequency(t, &opts.grid) else {
+        return false;
+    };
+    power.clear();
+    power.resize(grid.n, 0.0);
+    let ok = match (multi, source) {
+        (true, _) => multiband_power(
+            t,
+            y,
+            Some(dy),
+            band,
+            nbands,
+            &grid,
+            opts.method,
+            ASTROPY_REG_BAND,
+            &mut ws.multi,
+            power,
+        ),
+        (false, PowerSource::Compute) => {
+            lomb_scargle(t, y, Some(dy), &grid, opts.method, &mut ws.ls, power)
+        }
+        (false, PowerSource::Given(Some(p))) => {
+            // the same cleaned times give the same grid: a mismatch is a bug
+            assert_eq!(p.len(), grid.n, "given periodogram on another grid");
+            power.copy_from_slice(p);
+            true
+        }
+        (false, PowerSource::Given(None)) => false,
+    };
+    if !ok {
+        return false;
+    }
+    let Some(best) = best_peak(&grid, power) else {
+        return false;
+    };
+    row[RowLayout::PERIOD] = best.period;
+    row[RowLayout::PERIOD_POWER] = best.power;
+    row[RowLayout::PERIOD_FAP] = if multi {
+        f64::NAN
+    } else {
+        false_alarm_baluev(best.power, grid.f_last(), t, Some(dy))
+    };
+    // one peak list serves the refinement (its first refine.top_k) and the peak columns
+    // (the first top_k): the greedy selection makes a shorter list a prefix of a longer one
+    top_peaks(
+        &grid,
+        power,
+        opts.top_k.max(opts.refine.top_k),
+        opts.refine.min_separation * grid.df,
+        &mut ws.peaks,
+    );
+    if let Some(r) = refine_peaks(
+        t,
+        y,
+        Some(dy),
+        band,
+        nbands,
+        &grid,
+        &ws.peaks,
+        &opts.refine,
+        &mut ws.harm,
+    ) {
+        row[RowLayout::PERIOD_REFINED] = r.period;
+        row[RowLayout::PERIOD_REFINED_CHI2] = r.chi2;
+        row[RowLayout::PERIOD_PLAIN_CHI2] = r.plain_chi2;
+        if !multi {
+            let f = fold_summary(
+                t,
+                y,
+                Some(dy),
+                r.period,
+                opts.fold_bins,
+                opts.refine.harmonic.nharm,
+                &mut ws.fold,
+            );
+            row[RowLayout::FOLD_AMPLITUDE] = f.fit_amplitude;
+            row[RowLayout::FOLD_BINNED_RMS] = f.binned_rms;
+        }
+    }
+    let layout = opts.layout();
+    for (k, p) in ws.peaks.iter().take(opts.top_k).enumerate() {
+        row[layout.peak_period(k)] = p.period;
+        row[layout.peak_power(k)] = p.power;
+    }
+    true
+}
+
+/// The whole feature row of one band's points (and its `multi` row), for
+/// benchmarks and tests: two rows of [`RowLayout::width`] and their reasons.
+pub fn process_single(
+    opts: &ObjectOptions,
+    t: &[f64],
+    m: &[f64],
+    e: &[f64],
+    ws: &mut ObjectScratch,
+) -> (Vec<f64>, Vec<u8>) {
+    let ncols = opts.layout().width();
+    let band = vec![0u8; t.len()];
+    let mut rows = vec![0.0; 2 * ncols];
+    let mut reasons = vec![0u8; 2];
+    let obs = Observations {
+        time: t,
+        mag: m,
+        err: e,
+        band: &band,
+    };
+    process_object(opts, obs, 1, None, ws, &mut rows, &mut reasons);
+    (rows, reasons)
+}
