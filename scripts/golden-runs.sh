@@ -28,7 +28,7 @@ if [ "${1:-}" = --compare ]; then
   exit $status
 fi
 
-BIN=$(realpath "$1"); OUT=$2
+BIN=$(realpath "$1"); OUT=$2; S82=$(realpath "$S82")
 mkdir -p "$OUT"; cd "$OUT"; rm -f ./*.h5 ./*.csv
 run() { echo "+ $*" >&2; "$@" >/dev/null; }
 run "$BIN" mc --samples 2e7 --seed 7 --out mc-1.h5 --threads 2
@@ -42,6 +42,6 @@ run "$BIN" export s82.h5 --csv s82.csv
 run "$BIN" synth image --kind deltas --size 700 --dtype f64 --out input-img.h5
 run "$BIN" image --input input-img.h5 --out img-1.h5 --kernel radial:15 --tile 256 --threads 2
 run $MPIRUN -n 2 "$BIN" image --input input-img.h5 --out img-2.h5 --kernel gaussian:2:9 --boundary reflect --mode full --tile 200 --threads 1
-run "$BIN" synth image --kind noise --size 300 --dtype f32 --out input-img32.h5
+run "$BIN" synth image --kind random --size 300 --dtype f32 --out input-img32.h5
 run "$BIN" image --input input-img32.h5 --out img-f32.h5 --kernel box:5 --method fft --tile 128
 ls -l

@@ -7,15 +7,12 @@ use std::time::Instant;
 use clap::Parser;
 
 use tessera::jobs::bench;
-use tessera::cli::{
-    BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthCommand, SynthLcArgs,
-};
+use tessera::cli::{BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthCommand};
 use tessera::comm::{Comm, Coordinated, MpiComm, PeerFailed};
 use tessera::rank::current_rank;
 use tessera::config::UsageError;
-use tessera::config::{parse_count, usage};
+use tessera::config::usage;
 use tessera::jobs;
-use tessera::numeric::synth::SynthParams;
 use tessera::scaling;
 
 fn main() -> ExitCode {
@@ -47,7 +44,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Gpu(GpuCommand::CompileKernels { arch }) => compile_kernels(arch),
-        Command::Bench(BenchCommand::Gpu(args)) => match bench::gpu(&args) {
+        Command::Bench(BenchCommand::Gpu(args)) => match bench::gpu(&args.to_options()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -68,9 +65,9 @@ fn main() -> ExitCode {
         },
         // a serial tool: under mpirun only rank 0 writes
         Command::Synth(SynthCommand::Image(args)) => {
-            match jobs::image::SynthImage::from_args(&args).and_then(|s| {
+            match args.to_synth().and_then(|s| {
                 if current_rank() == 0 {
-                    jobs::image::synth(&s)
+                    jobs::image::synth::synth(&s)
                 } else {
                     Ok(())
                 }
@@ -79,16 +76,16 @@ fn main() -> ExitCode {
                 Err(e) => report_before_mpi(e),
             }
         }
-        Command::Bench(BenchCommand::Image(args)) => match bench::BenchImage::from_args(&args) {
+        Command::Bench(BenchCommand::Image(args)) => match bench::BenchImage::new(&args.to_options()) {
             Ok(b) => with_mpi(|comm| bench::image(&b, comm)),
             Err(e) => report_before_mpi(e),
         },
-        Command::Bench(BenchCommand::Mc(args)) => match bench::BenchMc::from_args(&args) {
+        Command::Bench(BenchCommand::Mc(args)) => match bench::BenchMc::new(&args.to_options()) {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
             Err(e) => report_before_mpi(e),
         },
         Command::Bench(BenchCommand::Lightcurves(args)) => {
-            with_mpi(|comm| bench::lightcurves(&args, comm))
+            with_mpi(|comm| bench::lightcurves(&args.to_options(), comm))
         }
         Command::Lightcurves(args) => match args
             .to_config()
@@ -105,23 +102,18 @@ fn main() -> ExitCode {
         Command::Ingest(IngestCommand::Csv(a)) => {
             with_mpi(|comm| jobs::lcfiles::ingest(comm, &a.dir, &a.out, a.skip_bad, &command_line))
         }
-        Command::Synth(SynthCommand::Lightcurves(a)) => match synth_params(&a) {
+        Command::Synth(SynthCommand::Lightcurves(a)) => match a.to_params() {
             Ok((p, n)) => with_mpi(|comm| jobs::lcfiles::synth(comm, &p, n, &a.out, &command_line)),
             Err(e) => report_before_mpi(e),
         },
         Command::Export(a) => with_mpi(|comm| jobs::lcfiles::export(comm, &a.input, &a.csv)),
         // these two start other runs or read files: never MPI themselves
         Command::Scale(args) => without_mpi(
-            scaling::study::Study::from_args(&args).and_then(|s| scaling::study::run(&s).map(drop)),
+            scaling::study::Study::new(args.to_options())
+                .and_then(|s| scaling::study::run(&s).map(drop)),
         ),
         Command::Report(args) => without_mpi(
-            scaling::report::run(&scaling::report::ReportOptions {
-                files: args.files,
-                out_dir: args.out_dir,
-                cores_per_node: args.cores_per_node,
-                title: args.title,
-            })
-            .map(drop),
+            scaling::report::run(&args.to_options()).map(drop),
         ),
     }
 }
@@ -135,44 +127,6 @@ fn with_backend<C>(
 ) -> anyhow::Result<(C, tessera::gpu::Resolved)> {
     let backend = tessera::gpu::resolve_backend(requested(&cfg)).map_err(usage)?;
     Ok((cfg, backend))
-}
-
-fn synth_params(a: &SynthLcArgs) -> anyhow::Result<(SynthParams, u64)> {
-    let n = parse_count(&a.objects).filter(|&n| n > 0).ok_or_else(|| {
-        usage(format!(
-            "--objects '{}': expected a positive whole number such as 1e6",
-            a.objects
-        ))
-    })?;
-    let unit = |v: f64, name: &str| -> anyhow::Result<f64> {
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            Err(usage(format!("--{name} {v}: must be between 0 and 1")))
-        }
-    };
-    if !(a.period_min > 0.0 && a.period_max > a.period_min) {
-        return Err(usage(format!(
-            "--period-min {} / --period-max {}: need 0 < min < max",
-            a.period_min, a.period_max
-        )));
-    }
-    if !(a.baseline > 0.0 && a.noise > 0.0 && a.epochs > 0) {
-        return Err(usage("--baseline, --noise and --epochs must be positive"));
-    }
-    let p = SynthParams {
-        seed: a.seed,
-        bands: tessera::jobs::lcfiles::parse_bands(&a.bands)?,
-        epochs: a.epochs,
-        baseline: a.baseline,
-        period_min: a.period_min,
-        period_max: a.period_max,
-        sawtooth_fraction: unit(a.sawtooth, "sawtooth")?,
-        season_fraction: unit(a.season, "season")?,
-        outlier_fraction: unit(a.outliers, "outliers")?,
-        noise: a.noise,
-    };
-    Ok((p, n))
 }
 
 /// `tessera gpu compile-kernels`: NVRTC only, no device and no MPI.

@@ -1,4 +1,4 @@
-//! Values computed by scipy (ref/make_scipy_ref.py) embedded in scipy_ref_data.rs.
+//! Values computed by scipy (tests/ref/make_scipy_ref.py) embedded in scipy_ref_data.rs.
 mod common;
 #[allow(clippy::all)]
 #[path = "data/scipy_ref_data.rs"]

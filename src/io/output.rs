@@ -18,8 +18,9 @@ pub struct AtomicH5 {
     target: PathBuf,
 }
 
-/// The temporary name used while `target` is being written.
-pub fn temp_path_for(target: &Path) -> PathBuf {
+/// The temporary name used while `target` is being written by process
+/// `pid`: `.NAME.tmp-PID` beside it, so the rename is atomic.
+pub fn temp_path(target: &Path, pid: u64) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -28,40 +29,118 @@ pub fn temp_path_for(target: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+    dir.join(format!(".{name}.tmp-{pid}"))
+}
+
+/// The temporary name this process uses while `target` is being written.
+pub fn temp_path_for(target: &Path) -> PathBuf {
+    temp_path(target, u64::from(std::process::id()))
+}
+
+/// Checks that `target` can be written (a file name in an existing,
+/// writable directory) by creating the empty file `temp`, and registers it
+/// for clean-up. A plain file is the probe: HDF5's own message for a
+/// read-only directory is a long error stack.
+fn create_temp(target: &Path, temp: &Path) -> anyhow::Result<std::fs::File> {
+    if target.file_name().is_none() || target.is_dir() {
+        anyhow::bail!(
+            "output path '{}' is a directory; give a file name",
+            target.display()
+        );
+    }
+    let dir = temp.parent().expect("temp path has a parent");
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write output '{}': directory '{}' does not exist",
+            target.display(),
+            dir.display()
+        );
+    }
+    let file = std::fs::File::create(temp)
+        .with_context(|| format!("cannot write output '{}'", target.display()))?;
+    crate::io::cleanup::register_temp_file(temp.to_path_buf());
+    Ok(file)
+}
+
+/// Removes a temporary file and forgets it.
+fn discard_temp(temp: &Path) {
+    let _ = std::fs::remove_file(temp);
+    crate::io::cleanup::unregister_temp_file(temp);
+}
+
+/// Renames a finished temporary file to its target and forgets it.
+fn rename_into_place(temp: &Path, target: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::rename(temp, target)
+        .with_context(|| format!("renaming '{}' to '{}'", temp.display(), target.display()))?;
+    crate::io::cleanup::unregister_temp_file(temp);
+    Ok(target.to_path_buf())
+}
+
+/// A plain (non-HDF5) output file, such as a CSV table or a FITS image,
+/// written under a temporary name and renamed into place by
+/// [`AtomicFile::commit`]; dropped uncommitted, the temporary file is removed.
+pub struct AtomicFile {
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file now, so an unwritable path fails first.
+    pub fn create(target: &Path) -> anyhow::Result<AtomicFile> {
+        let temp = temp_path_for(target);
+        let file = create_temp(target, &temp)?;
+        Ok(AtomicFile {
+            writer: Some(std::io::BufWriter::new(file)),
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// The buffered writer of the temporary file.
+    pub fn writer(&mut self) -> &mut std::io::BufWriter<std::fs::File> {
+        self.writer.as_mut().expect("open until commit")
+    }
+
+    /// Flushes, closes and renames the file to its final path.
+    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        let w = self.writer.take().expect("open until commit");
+        let file = w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing '{}'", self.target.display()))?;
+        file.sync_all()
+            .with_context(|| format!("writing '{}'", self.target.display()))?;
+        drop(file);
+        let path = rename_into_place(&self.temp, &self.target)?;
+        self.committed = true;
+        Ok(path)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.writer.take();
+            discard_temp(&self.temp);
+        }
+    }
 }
 
 impl AtomicH5 {
     /// Creates the temporary file now, so an unwritable output path fails
     /// before any computing.
     pub fn create(target: &Path) -> anyhow::Result<AtomicH5> {
-        if target.file_name().is_none() || target.is_dir() {
-            anyhow::bail!(
-                "output path '{}' is a directory; give a file name",
-                target.display()
-            );
-        }
         let temp = temp_path_for(target);
-        let dir = temp.parent().expect("temp path has a parent").to_path_buf();
-        if !dir.is_dir() {
-            anyhow::bail!(
-                "cannot write output '{}': directory '{}' does not exist",
-                target.display(),
-                dir.display()
-            );
-        }
-        // probe with a plain file first: HDF5's own message for a read-only
-        // directory is a long error stack
-        std::fs::File::create(&temp)
-            .with_context(|| format!("cannot write output '{}'", target.display()))?;
-        crate::io::cleanup::register_temp_file(temp.clone());
+        drop(create_temp(target, &temp)?);
         let file = hdf5::File::create(&temp)
             .with_context(|| format!("cannot create HDF5 file '{}'", temp.display()));
         let file = match file {
             Ok(f) => f,
             Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                crate::io::cleanup::unregister_temp_file(&temp);
+                discard_temp(&temp);
                 return Err(e);
             }
         };
@@ -72,6 +151,7 @@ impl AtomicH5 {
         })
     }
 
+    /// The open file.
     pub fn file(&self) -> &hdf5::File {
         self.file.as_ref().expect("file is open until commit")
     }
@@ -82,23 +162,14 @@ impl AtomicH5 {
             f.close()
                 .with_context(|| format!("closing '{}'", self.temp.display()))?;
         }
-        std::fs::rename(&self.temp, &self.target).with_context(|| {
-            format!(
-                "renaming '{}' to '{}'",
-                self.temp.display(),
-                self.target.display()
-            )
-        })?;
-        crate::io::cleanup::unregister_temp_file(&self.temp);
-        Ok(self.target.clone())
+        rename_into_place(&self.temp, &self.target)
     }
 }
 
 impl Drop for AtomicH5 {
     fn drop(&mut self) {
         if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-            crate::io::cleanup::unregister_temp_file(&self.temp);
+            discard_temp(&self.temp);
         }
     }
 }
@@ -117,45 +188,20 @@ pub struct ParallelH5 {
 }
 
 impl ParallelH5 {
-    /// Collective: every rank must call it with the same `target`.
+    /// Creates the file collectively: every rank must call it with the same
+    /// `target`. Rank 0 checks the path first, so a bad path fails before
+    /// any work.
     pub fn create(comm: &impl crate::comm::Comm, target: &Path) -> anyhow::Result<ParallelH5> {
         // one temporary name for all ranks: rank 0's process id
         let mut pid = [u64::from(std::process::id())];
         comm.broadcast_u64(&mut pid);
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = dir.join(format!(".{name}.tmp-{}", pid[0]));
-        // rank 0 checks the directory first, so a bad path fails before any work
+        let temp = temp_path(target, pid[0]);
         let probe = if comm.rank() == 0 {
-            if target.file_name().is_none() || target.is_dir() {
-                Err(anyhow::anyhow!(
-                    "output path '{}' is a directory; give a file name",
-                    target.display()
-                ))
-            } else if !dir.is_dir() {
-                Err(anyhow::anyhow!(
-                    "cannot write output '{}': directory '{}' does not exist",
-                    target.display(),
-                    dir.display()
-                ))
-            } else {
-                std::fs::File::create(&temp)
-                    .map(|_| ())
-                    .with_context(|| format!("cannot write output '{}'", target.display()))
-            }
+            create_temp(target, &temp).map(drop)
         } else {
             Ok(())
         };
         comm.agree(probe)?;
-        if comm.rank() == 0 {
-            crate::io::cleanup::register_temp_file(temp.clone());
-        }
         let file = comm
             .create_parallel_h5(&temp)
             .with_context(|| format!("creating '{}' through MPI-IO", temp.display()));
@@ -198,8 +244,7 @@ impl Drop for ParallelH5 {
     fn drop(&mut self) {
         if self.rank == 0 && !self.temp.as_os_str().is_empty() {
             self.file.take();
-            let _ = std::fs::remove_file(&self.temp);
-            crate::io::cleanup::unregister_temp_file(&self.temp);
+            discard_temp(&self.temp);
         }
     }
 }
@@ -218,25 +263,18 @@ impl ClosedH5 {
             .with_context(|| format!("reopening '{}'", self.temp.display()))
     }
 
+    /// Renames the finished file to its final path.
     pub fn commit(mut self) -> anyhow::Result<PathBuf> {
-        std::fs::rename(&self.temp, &self.target).with_context(|| {
-            format!(
-                "renaming '{}' to '{}'",
-                self.temp.display(),
-                self.target.display()
-            )
-        })?;
-        crate::io::cleanup::unregister_temp_file(&self.temp);
+        let path = rename_into_place(&self.temp, &self.target)?;
         self.committed = true;
-        Ok(self.target.clone())
+        Ok(path)
     }
 }
 
 impl Drop for ClosedH5 {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
-            crate::io::cleanup::unregister_temp_file(&self.temp);
+            discard_temp(&self.temp);
         }
     }
 }

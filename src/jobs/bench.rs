@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cli::{BenchImageArgs, BenchMcArgs};
 use crate::comm::{even_ranges, Comm};
 use crate::config::{parse_count, usage};
-use crate::jobs::image::{self, ImageConfig, SynthImage, SynthKind};
+use crate::jobs::image::synth::{self, synth_in_memory, SynthImage, SynthKind};
+use crate::jobs::image::{self, ImageConfig};
 use crate::jobs::mc::{auto_block_size, compute_blocks, McConfig};
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::log::Progress;
@@ -21,6 +21,19 @@ use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::McProblem;
 
+/// What `bench mc` was asked for, as given on the command line.
+#[derive(Clone, Debug)]
+pub struct BenchMcOptions {
+    /// Samples per measurement (scientific notation accepted).
+    pub samples: String,
+    /// Dimension counts to measure.
+    pub dims: Vec<usize>,
+    /// Repetitions per measurement; the best is reported.
+    pub repeat: usize,
+    /// Integrand to time.
+    pub integrand: String,
+}
+
 /// Validated arguments of `bench mc` (usage errors exit 2 before MPI).
 pub struct BenchMc {
     samples: u64,
@@ -30,7 +43,8 @@ pub struct BenchMc {
 }
 
 impl BenchMc {
-    pub fn from_args(a: &BenchMcArgs) -> anyhow::Result<BenchMc> {
+    /// Checks the options (usage errors exit 2).
+    pub fn new(a: &BenchMcOptions) -> anyhow::Result<BenchMc> {
         let samples = parse_count(&a.samples).filter(|&s| s > 0).ok_or_else(|| {
             usage(format!(
                 "--samples '{}': expected a positive whole number such as 4e8",
@@ -153,10 +167,23 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `bench lightcurves` measures.
+#[derive(Clone, Debug)]
+pub struct BenchLcOptions {
+    /// Curves per measurement.
+    pub curves: usize,
+    /// Points per curve.
+    pub points: usize,
+    /// Frequencies per periodogram.
+    pub frequencies: usize,
+    /// Repetitions; the fastest is reported.
+    pub repeat: usize,
+}
+
 /// `tessera bench lightcurves`: single-thread milliseconds per curve for
 /// the periodogram alone and for the feature row with and without the
 /// slower parts (refinement, structure functions).
-pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Result<()> {
+pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
     use crate::jobs::lightcurves::LcConfig;
     use crate::numeric::lightcurve::object::{process_single, ObjectOptions, ObjectScratch};
     use crate::numeric::periodogram::{autofrequency, lomb_scargle, PeriodogramMethod, LombScargleScratch};
@@ -347,9 +374,24 @@ pub fn lightcurves(a: &crate::cli::BenchLcArgs, comm: &impl Comm) -> anyhow::Res
     Ok(())
 }
 
+/// What `bench gpu` measures.
+#[derive(Clone, Debug)]
+pub struct BenchGpuOptions {
+    /// Monte Carlo samples (scientific notation accepted).
+    pub samples: String,
+    /// Light curves in the Lomb-Scargle batch.
+    pub curves: usize,
+    /// Image side of the convolution.
+    pub image: usize,
+    /// Kernel side of the convolution.
+    pub kernel: usize,
+    /// Repetitions; the best is reported.
+    pub repeat: usize,
+}
+
 /// `tessera bench gpu`: GPU throughput on one device (no MPI). Every
 /// figure is the best of `repeat` runs and printed with its unit.
-pub fn gpu(a: &crate::cli::BenchGpuArgs) -> anyhow::Result<()> {
+pub fn gpu(a: &BenchGpuOptions) -> anyhow::Result<()> {
     use crate::gpu::conv::{convolve_padded_gpu, PaddedShape};
     use crate::gpu::lombscargle::{lomb_scargle_batch_gpu, LightCurveBatch};
     use crate::gpu::{resolve_backend, Backend, GpuDevice};
@@ -484,6 +526,23 @@ pub fn gpu(a: &crate::cli::BenchGpuArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `bench image` was asked for, as given on the command line.
+#[derive(Clone, Debug)]
+pub struct BenchImageOptions {
+    /// Image edge (the deltas image, square).
+    pub size: usize,
+    /// Kernel spec.
+    pub kernel: String,
+    /// Tile edge.
+    pub tile: usize,
+    /// auto, direct or fft.
+    pub method: String,
+    /// Repetitions per measurement; the best is reported.
+    pub repeat: usize,
+    /// Directory for the temporary files. [default: the system's]
+    pub dir: Option<std::path::PathBuf>,
+}
+
 /// Validated arguments of `bench image`.
 pub struct BenchImage {
     size: usize,
@@ -495,7 +554,8 @@ pub struct BenchImage {
 }
 
 impl BenchImage {
-    pub fn from_args(a: &BenchImageArgs) -> anyhow::Result<BenchImage> {
+    /// Checks the options (usage errors exit 2).
+    pub fn new(a: &BenchImageOptions) -> anyhow::Result<BenchImage> {
         if a.size == 0 || a.size > 1 << 16 {
             return Err(usage("--size: between 1 and 65536"));
         }
@@ -537,7 +597,7 @@ fn time_convolution<T: Real + Send + Sync>(
     threads: usize,
 ) -> anyhow::Result<(f64, ConvMethod)> {
     let ishape = Shape2::new(b.size, b.size);
-    let img = image::synth_in_memory::<T>(SynthKind::Deltas, 0, b.size, b.size);
+    let img = synth_in_memory::<T>(SynthKind::Deltas, 0, b.size, b.size);
     let k = image::parse_kernel(&b.kernel_spec, false)?;
     let kernel: Vec<T> = k.data.iter().map(|&v| T::of_f64(v)).collect();
     let oshape = output_shape(ishape, k.shape, ConvMode::Same)?;
@@ -590,7 +650,7 @@ fn time_whole_run(b: &BenchImage, comm: &impl Comm, dtype: &str) -> anyhow::Resu
     let input = b.dir.join(format!("{tag}-in.h5"));
     let out = b.dir.join(format!("{tag}-out.h5"));
     let made = if comm.rank() == 0 {
-        image::synth(&SynthImage {
+        synth::synth(&SynthImage {
             kind: SynthKind::Deltas,
             rows: b.size,
             cols: b.size,

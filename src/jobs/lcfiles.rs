@@ -3,7 +3,7 @@
 //! other ranks of an `mpirun` launch wait and exit with it.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use hdf5::types::VarLenUnicode;
@@ -15,7 +15,7 @@ use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
 use crate::io::csv;
 use crate::io::lcfile::{self, LcWriter, Quantity, Ragged};
 use crate::numeric::synth::{synth_curve, SynthParams};
-use crate::io::output::{self, AtomicH5, Provenance};
+use crate::io::output::{self, AtomicFile, AtomicH5, Provenance};
 use crate::say0;
 
 fn provenance(
@@ -178,54 +178,39 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
         .iter()
         .map(|s| s.as_str().to_string())
         .collect();
-    let temp: PathBuf = output::temp_path_for(csv);
-    let write = || -> anyhow::Result<usize> {
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(&temp)
-                .with_context(|| format!("cannot write '{}'", csv.display()))?,
-        );
-        write!(w, "object_id,band,reason")?;
-        for n in &names {
-            write!(w, ",{n}")?;
+    let mut out = AtomicFile::create(csv)?;
+    let w = out.writer();
+    write!(w, "object_id,band,reason")?;
+    for n in &names {
+        write!(w, ",{n}")?;
+    }
+    writeln!(w)?;
+    let mut rows = 0;
+    for (r, row) in table.rows().into_iter().enumerate() {
+        if reasons[r] == NO_DATA {
+            continue;
+        }
+        let id = &ids[objects[r] as usize];
+        write!(
+            w,
+            "{},{},{}",
+            id,
+            band_names[bands[r] as usize],
+            reason_name(reasons[r])
+        )?;
+        for v in row {
+            write!(w, ",{}", csv_float(*v))?;
         }
         writeln!(w)?;
-        let mut rows = 0;
-        for (r, row) in table.rows().into_iter().enumerate() {
-            if reasons[r] == NO_DATA {
-                continue;
-            }
-            let id = &ids[objects[r] as usize];
-            write!(
-                w,
-                "{},{},{}",
-                id,
-                band_names[bands[r] as usize],
-                reason_name(reasons[r])
-            )?;
-            for v in row {
-                write!(w, ",{}", csv_float(*v))?;
-            }
-            writeln!(w)?;
-            rows += 1;
-        }
-        w.flush()?;
-        Ok(rows)
-    };
-    match write() {
-        Ok(rows) => {
-            std::fs::rename(&temp, csv)?;
-            println!(
-                "exported    {rows} rows x {} columns to {}",
-                names.len() + 3,
-                csv.display()
-            );
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
-        }
+        rows += 1;
     }
+    out.commit()?;
+    println!(
+        "exported    {rows} rows x {} columns to {}",
+        names.len() + 3,
+        csv.display()
+    );
+    Ok(())
 }
 
 /// Parses a comma-separated band list for `synth lightcurves`.

@@ -1,14 +1,8 @@
 //! Amdahl's law fitted to a strong-scaling series (pure numerics).
-//!
-//! Amdahl (1967): with a serial fraction `s` of the one-rank time `T1`,
-//! `T(p) = T1 (s + (1 - s) / p)`, so the speed-up is
-//! `S(p) = 1 / (s + (1 - s) / p)` and the efficiency `E(p) = S(p) / p`.
-//! Written as `T(p) = a + b / p` (`a = T1 s`, `b = T1 (1 - s)`) the model
-//! is linear in `a` and `b`; we fit it by least squares on relative
-//! residuals `(T_model - T) / T`, so a 100-rank point counts as much as a
-//! 1-rank point.
 
-/// A fitted Amdahl model.
+/// A fitted Amdahl model (Amdahl 1967): with a serial fraction `s` of the
+/// one-rank time `T1`, `T(p) = T1 (s + (1 - s) / p)`, so the speed-up is
+/// `S(p) = 1 / (s + (1 - s) / p)` and the efficiency `E(p) = S(p) / p`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AmdahlFit {
     /// Modelled time on one rank, seconds.
@@ -24,6 +18,11 @@ pub struct AmdahlFit {
 impl AmdahlFit {
     /// Least-squares fit to `(ranks, seconds)` pairs; `None` with fewer than
     /// two distinct rank counts or non-positive times.
+    ///
+    /// Written as `T(p) = a + b / p` (`a = T1 s`, `b = T1 (1 - s)`) the model
+    /// is linear in `a` and `b`; the fit minimises the relative residuals
+    /// `(T_model - T) / T`, so a 100-rank point counts as much as a 1-rank
+    /// point.
     pub fn fit(points: &[(f64, f64)]) -> Option<AmdahlFit> {
         let mut distinct: Vec<f64> = points.iter().map(|p| p.0).collect();
         distinct.sort_by(f64::total_cmp);
@@ -72,14 +71,17 @@ impl AmdahlFit {
         })
     }
 
+    /// Modelled time on `p` ranks, seconds.
     pub fn time(&self, p: f64) -> f64 {
         self.t1 * (self.serial_fraction + (1.0 - self.serial_fraction) / p)
     }
 
+    /// Modelled speed-up on `p` ranks against one rank.
     pub fn speedup(&self, p: f64) -> f64 {
         self.t1 / self.time(p)
     }
 
+    /// Modelled parallel efficiency on `p` ranks.
     pub fn efficiency(&self, p: f64) -> f64 {
         self.speedup(p) / p
     }

@@ -1,15 +1,9 @@
-//! Scaling studies (`tessera scale`) and scaling reports (`tessera report`):
-//! a driver layer that starts other tessera runs and reads their HDF5
-//! outputs. Nothing here uses MPI; runs are launched with `mpirun` or
-//! submitted with `sbatch`, and reports are made from `/provenance` and
-//! `/timings` alone.
+//! Scaling studies (`tessera scale`) and reports (`tessera report`), driver
+//! layer: starts other tessera runs (with `mpirun` or `sbatch`, never MPI
+//! itself) and reads their `/provenance` and `/timings`.
 //!
-//! Each job exposes one "work knob" that sets how much work a run does:
-//! either a config key passed as `--set KEY=VALUE` (mc: samples), or the
-//! size of an input file that the study synthesises first, once per
-//! distinct value, with `tessera synth` ([`InputPrep`]; lightcurves:
-//! objects, image: side). [`WORK_KNOBS`] is the only job-specific table:
-//! adding a job to both commands is one entry there.
+//! [`WORK_KNOBS`] is the only job-specific table: adding a job to both
+//! commands is one entry there.
 
 pub mod amdahl;
 pub mod model;
@@ -60,7 +54,10 @@ pub struct InputPrep {
 }
 
 /// The setting that sets a job's amount of work, with sizes for studies
-/// and for smoke tests.
+/// and for smoke tests: either a config key passed as `--set KEY=VALUE`
+/// (mc: samples), or the size of an input file that the study synthesises
+/// first, once per distinct value, with `tessera synth` ([`InputPrep`];
+/// lightcurves: objects, image: side).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkKnob {
     /// The subcommand (`tessera <job>`).
@@ -70,6 +67,7 @@ pub struct WorkKnob {
     pub key: &'static str,
     /// Default total work of a strong series and work per rank of a weak one.
     pub default: f64,
+    /// How the knob grows with the ranks in weak scaling.
     pub growth: Growth,
     /// A size that runs in about a second on one core (SLURM smoke test).
     pub small: f64,

@@ -1,26 +1,15 @@
 //! A per-phase performance model that projects a measured strong series to
-//! 1..1024 nodes (pure numerics; see docs/scaling-model.md for the
-//! derivation and the assumed cluster parameters).
-//!
-//! For `N` nodes with `c` cores and `q` ranks each (`P = N q` ranks):
-//!
-//! ```text
-//! compute(N) = C W / (N c)                 C: measured core-seconds per unit of work
-//! scatter(N) = P / H + a log2 P            H: rank-0 hand-out rate, a: network latency
-//! reduce(N)  = m B(W) + P / G + a log2 P   m: measured rank-0 merge seconds per partial result,
-//!                                          B(W): partials for work W (mc: blocks),
-//!                                          G: rate at which rank 0 receives partial messages
-//! write(N)   = w + P d                     w: measured rank-0 write, d: per-rank cost of a
-//!                                          collective parallel-HDF5 open/close
-//! read(N)    = r                           measured
-//! ```
+//! many nodes (pure numerics; docs/scaling-model.md has the derivation and
+//! the assumed cluster parameters).
 
 use super::series::{Series, SeriesMode};
 
 /// Cluster parameters assumed by the projection (not measured here).
 #[derive(Clone, Copy, Debug)]
 pub struct Cluster {
+    /// Cores per node.
     pub cores_per_node: f64,
+    /// MPI ranks per node.
     pub ranks_per_node: f64,
     /// Point-to-point latency, seconds (InfiniBand HDR class).
     pub latency: f64,
@@ -32,6 +21,7 @@ pub struct Cluster {
     pub h5_per_rank: f64,
 }
 
+/// The cluster the report's projection assumes.
 pub const DEFAULT_CLUSTER: Cluster = Cluster {
     cores_per_node: 64.0,
     ranks_per_node: 4.0,
@@ -44,15 +34,21 @@ pub const DEFAULT_CLUSTER: Cluster = Cluster {
 /// What the model takes from one measured run (the series' first point).
 #[derive(Clone, Copy, Debug)]
 pub struct Measured {
+    /// Compute seconds times cores, per unit of work.
     pub core_seconds_per_work: f64,
+    /// Rank 0's merge seconds per partial result.
     pub merge_seconds_per_partial: f64,
     /// Partial results for an amount of work (the job's [`super::WorkKnob::partials`]).
     pub partials: fn(f64) -> f64,
+    /// Read seconds.
     pub read: f64,
+    /// Write seconds.
     pub write: f64,
 }
 
 impl Measured {
+    /// The measurements of a series' first point; `None` for an empty
+    /// series or one without a work knob or a recorded amount of work.
     pub fn from_series(s: &Series) -> Option<Measured> {
         let p = s.points.first()?;
         // work units done by the first point's run
@@ -75,15 +71,35 @@ impl Measured {
 /// One projected row.
 #[derive(Clone, Copy, Debug)]
 pub struct Projected {
+    /// Nodes.
     pub nodes: f64,
+    /// MPI ranks on all nodes.
     pub ranks: f64,
+    /// Compute seconds.
     pub compute: f64,
+    /// Hand-out seconds.
     pub scatter: f64,
+    /// Gather and merge seconds.
     pub reduce: f64,
+    /// Write seconds.
     pub write: f64,
+    /// Read + compute + scatter + reduce + write, seconds.
     pub total: f64,
 }
 
+/// Projects `work` units of work on `nodes` nodes of cluster `c`. For `N`
+/// nodes with `c` cores and `q` ranks each (`P = N q` ranks):
+///
+/// ```text
+/// compute(N) = C W / (N c)                 C: measured core-seconds per unit of work
+/// scatter(N) = P / H + a log2 P            H: rank-0 hand-out rate, a: network latency
+/// reduce(N)  = m B(W) + P / G + a log2 P   m: measured rank-0 merge seconds per partial result,
+///                                          B(W): partials for work W (mc: blocks),
+///                                          G: rate at which rank 0 receives partial messages
+/// write(N)   = w + P d                     w: measured rank-0 write, d: per-rank cost of a
+///                                          collective parallel-HDF5 open/close
+/// read(N)    = r                           measured
+/// ```
 pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
     let p = nodes * c.ranks_per_node;
     let tree = p.log2().ceil().max(0.0) * c.latency;

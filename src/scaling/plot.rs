@@ -1,8 +1,5 @@
 //! Scaling plots (I/O layer): wall time and parallel efficiency against
 //! ranks, with the ideal lines and the Amdahl fit, as PNG or SVG.
-//!
-//! Text is drawn with a bundled DejaVu Sans (assets/fonts, Bitstream Vera
-//! licence) through ab_glyph, so no system font library is needed.
 
 use std::path::Path;
 use std::sync::Once;
@@ -13,6 +10,8 @@ use plotters::prelude::*;
 
 use super::series::{Series, SeriesMode};
 
+/// Text is drawn with a bundled DejaVu Sans (assets/fonts, Bitstream Vera
+/// licence) through ab_glyph, so no system font library is needed.
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 fn register_font() {

@@ -1,13 +1,5 @@
-//! `tessera report`: scaling tables, plots and the Amdahl fit, made from the
-//! HDF5 outputs alone (`/provenance` and `/timings`).
-//!
-//! Runs group themselves into series: runs of one job with the same config
-//! (apart from the work knob and the output name) and the same threads per
-//! rank form a strong series when their total work is equal and a weak
-//! series when their work per rank is equal. A run can belong to both (the
-//! one-rank run usually does). Repeats at one rank count keep the fastest
-//! run: on a shared machine the least disturbed one is the best estimate of
-//! what the code costs.
+//! `tessera report` (driver layer): scaling tables, plots and the Amdahl
+//! fit, made from the HDF5 outputs alone (`/provenance` and `/timings`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,21 +20,30 @@ pub const PROJECTION_FACTOR: f64 = 1000.0;
 /// What `tessera report` was asked for.
 #[derive(Clone, Debug)]
 pub struct ReportOptions {
+    /// HDF5 outputs of tessera runs.
     pub files: Vec<PathBuf>,
+    /// Where scaling.md, .csv, .png and .svg go.
     pub out_dir: PathBuf,
+    /// Cores per node, to mark oversubscribed points; `None`: unknown.
     pub cores_per_node: Option<usize>,
+    /// The Markdown title; `None`: "tessera scaling report".
     pub title: Option<String>,
 }
 
 /// One output file, as read back.
 #[derive(Clone, Debug)]
 pub struct Run {
+    /// The output file.
     pub file: PathBuf,
+    /// The subcommand that wrote it (`/provenance/job`).
     pub job: String,
+    /// MPI ranks.
     pub ranks: usize,
+    /// Rayon threads per rank.
     pub threads: usize,
     /// Ranks per host, from `/provenance/hosts` ("host (2 ranks)").
     pub hosts: Vec<(String, usize)>,
+    /// The job's work knob, if it has one.
     pub knob: Option<&'static WorkKnob>,
     /// The work knob's value, if the job has one and the config names it.
     pub knob_value: Option<f64>,
@@ -51,8 +52,11 @@ pub struct Run {
     pub config_key: String,
     /// `/timings`: one row per rank, columns in [`Phase::ALL`] order.
     pub timings: Vec<[f64; 6]>,
+    /// `/provenance/mpi_library`.
     pub mpi_library: String,
+    /// tessera version and git commit.
     pub version: String,
+    /// `/provenance/start_time`.
     pub start_time: String,
 }
 
@@ -99,6 +103,7 @@ fn knob_value(v: &toml::Value) -> Option<f64> {
 }
 
 impl Run {
+    /// Reads `/provenance` and `/timings` of one output file.
     pub fn read(path: &Path) -> anyhow::Result<Run> {
         let f = hdf5::File::open(path)
             .with_context(|| format!("cannot open '{}' as HDF5", path.display()))?;
@@ -176,10 +181,12 @@ impl Run {
         inner().with_context(|| format!("'{}' is not a tessera output", path.display()))
     }
 
+    /// Hosts the run used (at least 1).
     pub fn nodes(&self) -> usize {
         self.hosts.len().max(1)
     }
 
+    /// The most ranks on one host.
     pub fn max_ranks_per_node(&self) -> usize {
         self.hosts.iter().map(|h| h.1).max().unwrap_or(self.ranks)
     }
@@ -245,6 +252,13 @@ fn same(a: f64, b: f64) -> bool {
 
 /// Groups runs into strong and weak series and computes speed-ups,
 /// efficiencies and the Amdahl fits.
+///
+/// Runs of one job with the same config (apart from the work knob and the
+/// output name) and the same threads per rank form a strong series when
+/// their total work is equal and a weak series when their work per rank is
+/// equal. A run can belong to both (the one-rank run usually does). Repeats
+/// at one rank count keep the fastest run: on a shared machine the least
+/// disturbed one is the best estimate of what the code costs.
 pub fn build_series(runs: &[Run], cores_per_node: Option<usize>) -> Vec<Series> {
     let mut groups: BTreeMap<(String, usize, String), Vec<&Run>> = BTreeMap::new();
     for r in runs {

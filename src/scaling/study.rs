@@ -1,5 +1,5 @@
-//! `tessera scale`: plans a strong or weak scaling series for one job, runs
-//! it locally with `mpirun` or submits one SLURM job per point with
+//! `tessera scale` (driver layer): plans a strong or weak scaling series for
+//! one job, runs it with `mpirun` or submits one SLURM job per point with
 //! `sbatch`, waits for the outputs and writes the report.
 //!
 //! Strong scaling keeps the total work fixed (the knob value is the same at
@@ -15,8 +15,9 @@ use anyhow::{bail, Context};
 use super::{format_value, knob_for, WorkKnob};
 use crate::config::usage;
 
+/// Which series a study runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Mode {
+pub enum ScalingMode {
     /// Fixed total work.
     Strong,
     /// Work proportional to the ranks.
@@ -25,6 +26,7 @@ pub enum Mode {
     Both,
 }
 
+/// How a study starts its runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Launcher {
     /// Run each point here, one after another, with `mpirun`.
@@ -36,33 +38,54 @@ pub enum Launcher {
 /// A validated study (usage errors exit 2 before anything runs).
 #[derive(Clone, Debug)]
 pub struct Study {
+    /// The job's work knob.
     pub knob: &'static WorkKnob,
+    /// Rank counts, ascending, without duplicates.
     pub ranks: Vec<usize>,
+    /// "strong", "weak" or both, in that order.
     pub modes: Vec<&'static str>,
+    /// Run here with `mpirun` or submit with `sbatch`.
     pub launcher: Launcher,
+    /// Knob value: total work (strong) or work of one rank (weak).
     pub work: f64,
+    /// Rayon threads per rank.
     pub threads: usize,
+    /// Runs per point.
     pub repeat: usize,
+    /// Where outputs, logs, prepared inputs and the report go.
     pub out_dir: PathBuf,
+    /// Job config file passed to every run.
     pub config: Option<PathBuf>,
+    /// The user's `KEY=VALUE` overrides, passed to every run.
     pub sets: Vec<String>,
+    /// sbatch: ranks per node; `None`: all ranks on one node.
     pub ranks_per_node: Option<usize>,
+    /// sbatch: the job script.
     pub script: PathBuf,
+    /// sbatch: extra options passed to every `sbatch`.
     pub sbatch_args: Vec<String>,
+    /// Cores per node, to mark oversubscribed points; `None`: unknown.
     pub cores_per_node: Option<usize>,
+    /// Write the report after the runs.
     pub report: bool,
+    /// Print the commands without running them.
     pub dry_run: bool,
+    /// sbatch: how long to wait for the jobs.
     pub wait_limit: Duration,
 }
 
 /// One run of the series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
+    /// "strong" or "weak".
     pub mode: &'static str,
+    /// MPI ranks.
     pub ranks: usize,
+    /// Which repeat, from 1.
     pub repeat: usize,
     /// The knob value for this run.
     pub value: f64,
+    /// The run's output file.
     pub out: PathBuf,
 }
 
@@ -75,7 +98,7 @@ pub struct StudyOptions {
     /// Rank counts, in any order, duplicates allowed.
     pub ranks: Vec<usize>,
     /// Strong, weak or both series.
-    pub mode: Mode,
+    pub mode: ScalingMode,
     /// Run here with `mpirun` or submit with `sbatch`.
     pub launcher: Launcher,
     /// The knob value as typed (`4e8`, `1536`); `None`: the job's default.
@@ -152,9 +175,9 @@ impl Study {
             }
         }
         let modes = match opts.mode {
-            Mode::Strong => vec!["strong"],
-            Mode::Weak => vec!["weak"],
-            Mode::Both => vec!["strong", "weak"],
+            ScalingMode::Strong => vec!["strong"],
+            ScalingMode::Weak => vec!["weak"],
+            ScalingMode::Both => vec!["strong", "weak"],
         };
         let script = opts
             .script
@@ -188,30 +211,6 @@ impl Study {
             report: opts.report,
             dry_run: opts.dry_run,
             wait_limit: Duration::from_secs(opts.wait_minutes.max(1) * 60),
-        })
-    }
-
-    /// [`Study::new`] from the parsed `tessera scale` arguments.
-    // TODO(lead): move to cli
-    pub fn from_args(a: &crate::cli::ScaleArgs) -> anyhow::Result<Study> {
-        Study::new(StudyOptions {
-            job: a.job.clone(),
-            ranks: a.ranks.clone(),
-            mode: a.mode,
-            launcher: a.launcher,
-            work: a.work.clone(),
-            threads: a.threads,
-            repeat: a.repeat,
-            out_dir: a.out_dir.clone(),
-            config: a.config.clone(),
-            sets: a.set.clone(),
-            ranks_per_node: a.ranks_per_node,
-            script: a.script.clone(),
-            sbatch_args: a.sbatch_arg.clone(),
-            cores_per_node: a.cores_per_node,
-            wait_minutes: a.wait_minutes,
-            report: !a.no_report,
-            dry_run: a.dry_run,
         })
     }
 
@@ -492,7 +491,7 @@ mod tests {
         StudyOptions {
             job: "mc".into(),
             ranks: vec![1, 2, 4],
-            mode: Mode::Strong,
+            mode: ScalingMode::Strong,
             launcher: Launcher::Mpirun,
             work: None,
             threads: 1,
@@ -518,10 +517,11 @@ mod tests {
     fn strong_keeps_total_and_weak_scales_it() {
         let s = study(StudyOptions {
             ranks: vec![4, 1, 2],
-            mode: Mode::Both,
+            mode: ScalingMode::Both,
             work: Some("1e6".into()),
             ..defaults()
-        }).unwrap();
+        })
+        .unwrap();
         let pts = s.points();
         assert_eq!(pts.len(), 6);
         let strong: Vec<f64> = pts
@@ -546,7 +546,7 @@ mod tests {
         let s = study(StudyOptions {
             job: "image".into(),
             ranks: vec![1, 4],
-            mode: Mode::Weak,
+            mode: ScalingMode::Weak,
             work: Some("1024".into()),
             out_dir: PathBuf::from("/o"),
             sets: vec!["kernel=box:3".into()],
@@ -567,14 +567,16 @@ mod tests {
             job: "lightcurves".into(),
             work: Some("100".into()),
             ..defaults()
-        }).unwrap();
+        })
+        .unwrap();
         let args = lc.job_args(&lc.points()[0]);
         assert!(args.contains(&"structure_function=false".to_string()));
         assert!(study(StudyOptions {
             job: "lightcurves".into(),
             sets: vec!["input=x.h5".into()],
             ..defaults()
-        }).is_err());
+        })
+        .is_err());
     }
 
     #[test]
@@ -625,11 +627,11 @@ mod tests {
                 ..defaults()
             },
         ] {
-            let shown = format!("{opts:?}");
+            let label = format!("{opts:?}");
             let e = study(opts).unwrap_err();
             assert!(
                 e.downcast_ref::<crate::config::UsageError>().is_some(),
-                "{shown}: {e}"
+                "{label}: {e}"
             );
         }
     }
