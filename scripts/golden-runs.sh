@@ -24,6 +24,10 @@ if [ "${1:-}" = --compare ]; then
     done
     echo "compared $name: $(h5ls -r "$f" | awk '$2 == "Dataset"' | grep -v -c -e '^/provenance' -e '^/timings' -e '^/gpu_timings') datasets"
   done
+  for f in "$a"/*.csv; do
+    if cmp -s "$f" "$b/$(basename "$f")"; then echo "compared $(basename "$f"): identical bytes"
+    else echo "DIFFERS: $(basename "$f")"; status=1; fi
+  done
   [ $status = 0 ] && echo "all result datasets identical"
   exit $status
 fi

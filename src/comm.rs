@@ -31,11 +31,15 @@ pub struct PeerFailed;
 
 /// What a job needs from the parallel environment.
 pub trait Comm {
+    /// This process's rank in the job, `0..size()`.
     fn rank(&self) -> usize;
+    /// Number of ranks in the job.
     fn size(&self) -> usize;
     /// Ranks sharing this node (for thread counts and GPU choice).
     fn node_size(&self) -> usize;
+    /// This rank's index among the ranks of its node, `0..node_size()`.
     fn node_rank(&self) -> usize;
+    /// Blocks until every rank has called it.
     fn barrier(&self);
     /// A barrier that sleeps instead of spinning, for ranks left idle while
     /// others are timed (benchmarks).
@@ -47,6 +51,7 @@ pub trait Comm {
     /// Variable-length gather of f64 to rank 0: `Some(per-rank vectors)` on
     /// rank 0, `None` elsewhere.
     fn gather_f64(&self, local: &[f64]) -> Option<Vec<Vec<f64>>>;
+    /// [`Comm::gather_f64`] for bytes (e.g. UTF-8 host or device names).
     fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>>;
     /// True on every rank iff `ok` is true on every rank.
     fn all_ok(&self, ok: bool) -> bool;
@@ -59,7 +64,9 @@ pub trait Comm {
     fn poll_request(&self) -> Option<usize>;
     /// Dynamic hand-out, rank 0: answers the request of `rank`.
     fn answer_request(&self, rank: usize, item: Option<u64>);
+    /// This rank's host (MPI processor name; `$HOSTNAME` without MPI).
     fn host_name(&self) -> String;
+    /// The MPI library's version string, for provenance.
     fn library_version(&self) -> String;
     /// Creates (truncating) an HDF5 file that every rank then writes into:
     /// collective over all ranks, through MPI-IO (parallel HDF5) when more

@@ -13,6 +13,7 @@ use toml::{Table, Value};
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Wraps `msg` as a [`UsageError`] inside an `anyhow::Error` (exit code 2).
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
@@ -48,6 +49,8 @@ impl Layered {
         Ok(l)
     }
 
+    /// Sets `key` to `value`, replacing an earlier layer's value; `source` is what error
+    /// messages name as its origin (e.g. `--dims`).
     pub fn set(&mut self, key: &str, value: Value, source: impl Into<String>) {
         self.table.insert(key.to_string(), value);
         self.source.insert(key.to_string(), source.into());
@@ -89,10 +92,12 @@ impl Layered {
         Ok(())
     }
 
+    /// The raw value of `key`; `None` when no layer set it.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.table.get(key)
     }
 
+    /// Where the value of `key` came from, for messages; `defaults` when no layer set it.
     pub fn source_of(&self, key: &str) -> String {
         self.source
             .get(key)
@@ -141,6 +146,7 @@ impl Layered {
         }
     }
 
+    /// A string value, or `default` when unset; any other type is a usage error.
     pub fn string(&self, key: &str, default: &str) -> anyhow::Result<String> {
         match self.get(key) {
             None => Ok(default.to_string()),
@@ -171,6 +177,8 @@ impl Layered {
         }
     }
 
+    /// A finite number (integer, float or numeric string), or `default` when unset;
+    /// anything else, or an infinite or NaN value, is a usage error.
     pub fn float(&self, key: &str, default: f64) -> anyhow::Result<f64> {
         match self.get(key) {
             None => Ok(default),

@@ -33,6 +33,8 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A bar of `total` units labelled `what`, shown only on rank 0 with a terminal on
+    /// stderr and `total > 0`.
     pub fn new(rank: usize, total: u64, what: &str) -> Progress {
         let show = rank == 0 && std::io::stderr().is_terminal() && total > 0;
         let bar = show.then(|| {
@@ -50,6 +52,7 @@ impl Progress {
         Progress { bar }
     }
 
+    /// Advances the bar by `n` units.
     #[inline]
     pub fn inc(&self, n: u64) {
         if let Some(bar) = &self.bar {
@@ -57,6 +60,7 @@ impl Progress {
         }
     }
 
+    /// Removes the bar from the terminal.
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();

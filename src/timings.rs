@@ -24,6 +24,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in table-column order.
     pub const ALL: [Phase; 6] = [
         Phase::Read,
         Phase::Scatter,
@@ -33,6 +34,7 @@ impl Phase {
         Phase::Total,
     ];
 
+    /// The column name in `/timings`.
     pub fn name(self) -> &'static str {
         match self {
             Phase::Read => "read",
@@ -44,6 +46,7 @@ impl Phase {
         }
     }
 
+    /// Column names of `/timings`, in order.
     pub fn names() -> Vec<&'static str> {
         Phase::ALL.iter().map(|p| p.name()).collect()
     }
@@ -57,6 +60,7 @@ pub struct PhaseTimer {
 }
 
 impl PhaseTimer {
+    /// A timer with every phase at zero; `total` counts from now.
     pub fn start() -> PhaseTimer {
         PhaseTimer {
             start: Instant::now(),
@@ -72,10 +76,12 @@ impl PhaseTimer {
         out
     }
 
+    /// Adds `seconds` measured elsewhere to `phase`.
     pub fn add(&mut self, phase: Phase, seconds: f64) {
         self.seconds[phase as usize] += seconds;
     }
 
+    /// Seconds accumulated in `phase` so far (`Total` is only set by [`PhaseTimer::row`]).
     pub fn get(&self, phase: Phase) -> f64 {
         self.seconds[phase as usize]
     }

@@ -2,6 +2,9 @@
 //! [`JobArgs`] flattened into each, and their translation into the job's
 //! validated configuration (config file, then flags, then `--set`).
 
+// clap help text below shows brackets (e.g. `tophat:RADIUS[:SIZE]`) that rustdoc would read as links
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::path::PathBuf;
 
 use clap::Args;

@@ -23,7 +23,6 @@ On a SLURM cluster use srun (see slurm/README.md).
 Exit codes: 0 success; 1 runtime failure (unreadable input, unwritable output,
 a failing rank); 2 usage or configuration error (nothing is computed or written).";
 
-/// The `tessera` command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "tessera",
@@ -31,6 +30,7 @@ a failing rank); 2 usage or configuration error (nothing is computed or written)
     about = "SPMD Monte Carlo, light-curve and image-tile analysis for astronomy (MPI + rayon)",
     after_help = AFTER_HELP
 )]
+/// The `tessera` command line.
 pub struct Cli {
     /// The subcommand to run.
     #[command(subcommand)]

@@ -12,6 +12,7 @@ use crate::numeric::synth::SynthParams;
 use crate::scaling::report::ReportOptions;
 use crate::scaling::study::{Launcher, ScalingMode, StudyOptions};
 
+/// Arguments of `tessera ingest csv`.
 #[derive(Debug, Args, Clone)]
 pub struct IngestCsvArgs {
     /// Directory holding the *.csv files.
@@ -25,6 +26,7 @@ pub struct IngestCsvArgs {
     pub skip_bad: bool,
 }
 
+/// Arguments of `tessera synth lightcurves`.
 #[derive(Debug, Args, Clone)]
 pub struct SynthLcArgs {
     /// Number of objects (1e7 notation accepted).
@@ -39,9 +41,10 @@ pub struct SynthLcArgs {
     /// Time span in days.
     #[arg(long, default_value_t = 3000.0)]
     pub baseline: f64,
-    /// Shortest and longest period, days (log-uniform between).
+    /// Shortest period, days (periods are log-uniform between --period-min and --period-max).
     #[arg(long, default_value_t = 0.2)]
     pub period_min: f64,
+    /// Longest period, days.
     #[arg(long, default_value_t = 1.0)]
     pub period_max: f64,
     /// Fraction of each year observed (1 = no seasonal gaps).
@@ -56,12 +59,15 @@ pub struct SynthLcArgs {
     /// Fraction of RR Lyrae-like sawtooth shapes.
     #[arg(long, default_value_t = 0.5)]
     pub sawtooth: f64,
+    /// Random seed; object i depends only on (seed, i).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Output light-curve file.
     #[arg(long, default_value = "lc.h5")]
     pub out: PathBuf,
 }
 
+/// Arguments of `tessera export`.
 #[derive(Debug, Args, Clone)]
 pub struct ExportArgs {
     /// A features file written by tessera lightcurves.
@@ -71,6 +77,7 @@ pub struct ExportArgs {
     pub csv: PathBuf,
 }
 
+/// Arguments of `tessera synth image`.
 #[derive(Debug, Args, Clone)]
 pub struct SynthImageArgs {
     /// deltas, random or gradient.
@@ -102,6 +109,27 @@ pub struct SynthImageArgs {
     pub format: String,
 }
 
+/// `--mode` of `tessera scale`: which series a study runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Fixed total work.
+    Strong,
+    /// Work proportional to the ranks.
+    Weak,
+    /// A strong and a weak series.
+    Both,
+}
+
+/// `--launcher` of `tessera scale`: how a study starts its runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LauncherArg {
+    /// Run each point here, one after another, with `mpirun`.
+    Mpirun,
+    /// Submit one SLURM job per point with `sbatch`, wait, then report.
+    Sbatch,
+}
+
+/// Arguments of `tessera scale`.
 #[derive(Debug, Args, Clone)]
 pub struct ScaleArgs {
     /// Job to study (mc; lightcurves and image once they exist).
@@ -112,10 +140,10 @@ pub struct ScaleArgs {
     pub ranks: Vec<usize>,
     /// strong = fixed total work; weak = work proportional to ranks; both.
     #[arg(long, value_enum, default_value = "strong")]
-    pub mode: ScalingMode,
+    pub mode: ModeArg,
     /// mpirun = run here, one point after another; sbatch = one SLURM job per point.
     #[arg(long, value_enum, default_value = "mpirun")]
-    pub launcher: Launcher,
+    pub launcher: LauncherArg,
     /// The job's work knob (mc: samples): total work for strong scaling,
     /// work of one rank for weak scaling. [default: the job's, mc 4e8]
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -159,6 +187,7 @@ pub struct ScaleArgs {
     pub dry_run: bool,
 }
 
+/// Arguments of `tessera report`.
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
     /// HDF5 outputs of tessera runs (any job; any mix of rank counts).
@@ -176,6 +205,7 @@ pub struct ReportArgs {
     pub title: Option<String>,
 }
 
+/// Arguments of `tessera bench lightcurves`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchLcArgs {
     /// Curves per measurement.
@@ -193,6 +223,7 @@ pub struct BenchLcArgs {
     pub repeat: usize,
 }
 
+/// Arguments of `tessera bench gpu`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchGpuArgs {
     /// Monte Carlo samples.
@@ -212,6 +243,7 @@ pub struct BenchGpuArgs {
     pub repeat: usize,
 }
 
+/// Arguments of `tessera bench image`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchImageArgs {
     /// Image edge (the deltas image, square).
@@ -234,6 +266,7 @@ pub struct BenchImageArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// Arguments of `tessera bench mc`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchMcArgs {
     /// Samples per measurement and dimension count (scientific notation is fine).
@@ -344,8 +377,15 @@ impl ScaleArgs {
         StudyOptions {
             job: a.job,
             ranks: a.ranks,
-            mode: a.mode,
-            launcher: a.launcher,
+            mode: match a.mode {
+                ModeArg::Strong => ScalingMode::Strong,
+                ModeArg::Weak => ScalingMode::Weak,
+                ModeArg::Both => ScalingMode::Both,
+            },
+            launcher: match a.launcher {
+                LauncherArg::Mpirun => Launcher::Mpirun,
+                LauncherArg::Sbatch => Launcher::Sbatch,
+            },
             work: a.work,
             threads: a.threads,
             repeat: a.repeat,

@@ -1,18 +1,13 @@
 //! 2-D convolution of padded tiles on the GPU (job-driver layer).
 //!
-//! The image job cuts the output into fixed tiles and synthesises, for each,
-//! the boundary-extended input `E` (tile plus halo,
-//! `(rows + kh - 1) x (cols + kw - 1)`, rule zero/reflect/nearest applied, scipy.signal.convolve2d
-//! semantics for full/same/valid). This module convolves such a padded tile:
+//! The image job synthesises, for each fixed output tile, the
+//! boundary-extended input `E` (tile plus halo, boundary rule applied,
+//! scipy.signal.convolve2d semantics); this module convolves it:
 //! `out[i][j] = sum_p sum_q kflip[p][q] E[i + p][j + q]`, `p` then `q`
-//! ascending, one fused multiply-add per term. [`convolve_padded_cpu`] is
-//! the CPU twin, with the same order and the same FMA, so f64 results agree
-//! to ~1 ulp (the tests require 1e-12 relative to the output's scale).
-//!
-//! A padded tile larger than the device's memory budget is convolved in
-//! strips of output rows (each strip with its own `kh - 1` halo rows), sized
-//! by [`crate::gpu::chunks::plan_uniform`]. Host-to-device, kernel and
-//! device-to-host times are measured separately ([`ConvTimings`]).
+//! ascending, one fused multiply-add per term. [`convolve_padded_cpu`] is the
+//! CPU twin with the same order and FMA (the tests require f64 agreement
+//! within 1e-12 of the output's scale). A tile larger than the device's
+//! memory budget is convolved in strips of output rows.
 
 use std::time::Instant;
 
@@ -24,18 +19,22 @@ use crate::gpu::{cuda, GpuDevice};
 /// Geometry of one padded tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PaddedShape {
-    /// Output rows and columns.
+    /// Output rows.
     pub rows: usize,
+    /// Output columns.
     pub cols: usize,
-    /// Kernel rows and columns.
+    /// Kernel rows.
     pub kh: usize,
+    /// Kernel columns.
     pub kw: usize,
 }
 
 impl PaddedShape {
+    /// Rows of the padded input: `rows + kh - 1`.
     pub fn ext_rows(&self) -> usize {
         self.rows + self.kh - 1
     }
+    /// Columns of the padded input: `cols + kw - 1`.
     pub fn ext_cols(&self) -> usize {
         self.cols + self.kw - 1
     }
@@ -68,18 +67,26 @@ pub fn convolve_padded_cpu(ext: &[f64], kernel: &[f64], s: PaddedShape) -> Vec<f
     out
 }
 
-/// Seconds spent in each phase of a GPU convolution, summed over strips.
+/// Seconds spent in each phase of a GPU convolution, summed over strips
+/// (each phase synchronised, so the three are measured separately).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ConvTimings {
+    /// Seconds copying the kernel and the padded strips to the device.
     pub h2d: f64,
+    /// Seconds in the convolution kernel.
     pub kernel: f64,
+    /// Seconds copying the output back.
     pub d2h: f64,
+    /// Strips the tile was cut into (1 when it fit the memory budget).
     pub strips: usize,
     /// Whether the shared-memory kernel ran (else the global-memory one).
     pub shared_memory: bool,
 }
 
-/// Convolves a padded tile on the GPU; returns the output and the timings.
+/// Convolves a padded tile on the GPU, in strips of output rows (each with
+/// its own `kh - 1` halo rows) sized by [`chunks::plan_uniform`]; returns
+/// the row-major output and the timings. Errors on inconsistent lengths, a
+/// strip that cannot fit the memory budget, or a CUDA failure.
 pub fn convolve_padded_gpu<T: ConvReal>(
     dev: &GpuDevice,
     ext: &[T],

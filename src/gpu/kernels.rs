@@ -17,6 +17,7 @@ use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 pub struct KernelSource {
     /// File name under `kernels/`.
     pub file: &'static str,
+    /// The CUDA C++ text, embedded at build time.
     pub source: &'static str,
     /// Entry points (`extern "C" __global__`).
     pub functions: &'static [&'static str],
@@ -24,6 +25,7 @@ pub struct KernelSource {
     pub fmad: bool,
 }
 
+/// `kernels/montecarlo.cu`: the Monte Carlo block kernel (no FMA contraction).
 pub const MONTECARLO: KernelSource = KernelSource {
     file: "montecarlo.cu",
     source: include_str!("../../kernels/montecarlo.cu"),
@@ -31,6 +33,7 @@ pub const MONTECARLO: KernelSource = KernelSource {
     fmad: false,
 };
 
+/// `kernels/lombscargle.cu`: batched Lomb-Scargle power, f64 and f32.
 pub const LOMBSCARGLE: KernelSource = KernelSource {
     file: "lombscargle.cu",
     source: include_str!("../../kernels/lombscargle.cu"),
@@ -38,6 +41,8 @@ pub const LOMBSCARGLE: KernelSource = KernelSource {
     fmad: false,
 };
 
+/// `kernels/convolve2d.cu`: 2-D convolution of padded tiles, shared- and
+/// global-memory variants in f64 and f32 (explicit `fma`).
 pub const CONVOLVE2D: KernelSource = KernelSource {
     file: "convolve2d.cu",
     source: include_str!("../../kernels/convolve2d.cu"),
@@ -50,6 +55,7 @@ pub const CONVOLVE2D: KernelSource = KernelSource {
     fmad: true,
 };
 
+/// Every kernel file, for compiling them all.
 pub const ALL: [KernelSource; 3] = [MONTECARLO, LOMBSCARGLE, CONVOLVE2D];
 
 /// Compiles `k` to PTX now (no cache). `arch` is e.g. `compute_80`; `None`
@@ -96,9 +102,13 @@ pub fn arch_for(cc: (i32, i32)) -> &'static str {
 /// Result of compiling one kernel file, for `tessera gpu compile-kernels`.
 #[derive(Debug)]
 pub struct CompileReport {
+    /// File name under `kernels/`.
     pub file: &'static str,
+    /// Length of the PTX text in bytes.
     pub ptx_bytes: usize,
+    /// Entry points found in the PTX (all of [`KernelSource::functions`]).
     pub entry_points_found: Vec<&'static str>,
+    /// Wall-clock seconds NVRTC took.
     pub seconds: f64,
 }
 

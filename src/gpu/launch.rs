@@ -16,16 +16,26 @@ pub const MC_THREADS: u32 = crate::numeric::montecarlo::CHUNK as u32;
 
 /// Arguments of `mc_blocks` (kernels/montecarlo.cu).
 pub struct McLaunch<'a> {
+    /// Integrand code of the kernel (0 norm2, 1 pi, 2 gaussian, 3 cosprod).
     pub integrand: i32,
+    /// Lower bound of each dimension (`dims` entries).
     pub lo: &'a CudaSlice<f64>,
+    /// Width of each dimension times 2^-32: coordinate = lo + scale (word + 0.5).
     pub scale: &'a CudaSlice<f64>,
+    /// Philox key (the seed's low and high words).
     pub key: [u32; 2],
+    /// Index of the block that grid block 0 computes.
     pub first_block: u64,
+    /// Blocks in this launch (one CUDA thread block each).
     pub nblocks: u64,
+    /// Samples per block (the last block of the integration may be shorter).
     pub block_size: u64,
+    /// Samples of the whole integration, which bounds the last block.
     pub total_samples: u64,
 }
 
+/// Runs `mc_blocks`: writes (count, mean, M2) of block `first_block + i` to
+/// `out[3i..3i + 3]`. Errors on inconsistent lengths or a failed launch.
 pub fn mc_blocks(dev: &GpuDevice, a: &McLaunch, out: &mut CudaSlice<f64>) -> anyhow::Result<()> {
     let dims = a.lo.len();
     anyhow::ensure!(
@@ -80,20 +90,31 @@ pub const LS_MAX_CURVES_PER_LAUNCH: usize = 65_535;
 
 /// Device arrays of one batch of light curves (see kernels/lombscargle.cu).
 pub struct LsBatch<T> {
+    /// Times relative to each curve's reference time, curve after curve.
     pub dt: CudaSlice<T>,
+    /// Normalised weights (summing to 1 per curve).
     pub w: CudaSlice<T>,
+    /// `w (y - ybar_w)`: weighted, centred magnitudes.
     pub wy: CudaSlice<T>,
     /// `curves + 1` prefix sums of the point counts.
     pub point_offsets: CudaSlice<u64>,
+    /// Per curve `sum w (y - ybar_w)^2`; 0 makes the kernel write zero power.
     pub yy: CudaSlice<f64>,
+    /// Per curve first grid frequency (cycles per time unit).
     pub f0: CudaSlice<f64>,
+    /// Per curve grid step (cycles per time unit).
     pub df: CudaSlice<f64>,
+    /// Per curve number of grid frequencies.
     pub nf: CudaSlice<u64>,
     /// `curves + 1` prefix sums of `nf`.
     pub power_offsets: CudaSlice<u64>,
+    /// Curves in the batch.
     pub curves: usize,
+    /// Length of `dt`, `w` and `wy`.
     pub points: usize,
+    /// Largest `nf`: sets the grid's x extent.
     pub max_nf: u64,
+    /// Sum of `nf`: power values the launch writes.
     pub total_power: usize,
 }
 
@@ -101,6 +122,7 @@ pub struct LsBatch<T> {
 pub trait LsReal:
     cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy + Default
 {
+    /// Entry point of kernels/lombscargle.cu for this precision.
     const KERNEL: &'static str;
 }
 impl LsReal for f64 {
@@ -110,6 +132,8 @@ impl LsReal for f32 {
     const KERNEL: &'static str = "lombscargle_f32";
 }
 
+/// Runs the Lomb-Scargle kernel over `batch`, writing curve `c`'s power at
+/// `power[power_offsets[c]..]`. Errors on inconsistent lengths or a failed launch.
 pub fn lombscargle<T: LsReal>(
     dev: &GpuDevice,
     batch: &LsBatch<T>,
@@ -193,17 +217,25 @@ pub fn conv_shared_bytes(kh: usize, kw: usize, elem: usize) -> usize {
 
 /// Arguments of the convolution kernels (see kernels/convolve2d.cu).
 pub struct ConvLaunch {
+    /// Elements per row of the padded input (at least `cols + kw - 1`).
     pub ext_stride: u32,
+    /// Kernel rows.
     pub kh: u32,
+    /// Kernel columns.
     pub kw: u32,
+    /// Output rows.
     pub rows: u32,
+    /// Output columns (also the output's row stride).
     pub cols: u32,
 }
 
+/// Which precision a convolution launch uses.
 pub trait ConvReal:
     cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy + Default
 {
+    /// Entry point of the shared-memory kernel for this precision.
     const SHARED: &'static str;
+    /// Entry point of the global-memory kernel (for kernels too large to stage).
     const GLOBAL: &'static str;
 }
 impl ConvReal for f64 {

@@ -1,34 +1,38 @@
 //! Batched Lomb-Scargle periodograms on the GPU (job-driver layer): many
 //! light curves of different lengths, each with its own frequency grid, in
 //! one launch per memory chunk. CPU twin: [`lomb_scargle_batch_cpu`], built
-//! on [`crate::numeric::lomb_scargle_direct`].
+//! on [`crate::numeric::periodogram::gpu_twin`].
 //!
-//! Tolerance: in f64 the normalised power is within 1e-5 absolute of the CPU
-//! direct method (the test asserts it and prints the measured difference;
-//! both reduce the phase to [-1/2, 1/2] cycles, so the difference is set by
-//! summation order and sincospi vs sin_cos, expected ~1e-12). In f32 the
-//! times are stored relative to the curve's mid-time, but a phase `f dt` of
-//! thousands of cycles keeps only ~1e-4 cycles in f32: expect power errors
-//! of order 1e-3 on long baselines (measured figure owed, see docs/gpu.md).
+//! Tolerance: in f64 the power is within 1e-5 absolute of the CPU twin (the
+//! test asserts it and prints the measured difference; both reduce the phase
+//! to [-1/2, 1/2] turns, so only summation order and sincospi vs sin_cos
+//! differ). In f32 a phase `f dt` of thousands of turns keeps only ~1e-4
+//! turns, so expect power errors of order 1e-3 on long baselines.
 
 use crate::gpu::chunks;
 use crate::gpu::launch::{self, LsBatch, LsReal, LS_MAX_CURVES_PER_LAUNCH};
 use crate::gpu::{cuda, GpuDevice};
-use crate::numeric::lomb_scargle_direct::{power_prepared, prepare, FreqGrid, PreparedCurve};
+use crate::numeric::periodogram::gpu_twin::{power_prepared, prepare, PreparedCurve};
+use crate::numeric::periodogram::FreqGrid;
 
 /// Light curves flattened: curve `c` is `t/y/dy[offsets[c]..offsets[c+1]]`
 /// with frequency grid `grids[c]`.
 #[derive(Clone, Debug, Default)]
 pub struct LightCurveBatch {
+    /// `curves + 1` prefix sums of the point counts.
     pub offsets: Vec<usize>,
+    /// Times, curve after curve.
     pub t: Vec<f64>,
+    /// Magnitudes, curve after curve.
     pub y: Vec<f64>,
     /// Empty for equal weights.
     pub dy: Vec<f64>,
+    /// Frequency grid of each curve.
     pub grids: Vec<FreqGrid>,
 }
 
 impl LightCurveBatch {
+    /// Number of curves.
     pub fn curves(&self) -> usize {
         self.grids.len()
     }
@@ -93,7 +97,9 @@ pub fn lomb_scargle_batch_cpu(b: &LightCurveBatch) -> anyhow::Result<Vec<f64>> {
 
 /// Converts host f64 to the kernel's precision.
 pub trait FromF64: LsReal {
+    /// `x` in this precision (rounded for `f32`).
     fn from_f64(x: f64) -> Self;
+    /// This value as `f64` (exact).
     fn to_f64(self) -> f64;
 }
 impl FromF64 for f64 {
@@ -208,7 +214,8 @@ pub fn lomb_scargle_batch_gpu<T: FromF64>(
 mod tests {
     use super::*;
     use crate::gpu::probe;
-    use crate::numeric::lomb_scargle_direct::autofrequency;
+    use crate::numeric::periodogram::gpu_twin::lomb_scargle_direct;
+    use crate::numeric::periodogram::{autofrequency, GridOptions};
 
     /// A ragged batch: lengths 3..=260 points, one degenerate curve, own grids.
     pub fn ragged_batch(curves: usize, max_nf: usize) -> LightCurveBatch {
@@ -237,7 +244,7 @@ mod tests {
                 b.y.push(y);
                 b.dy.push(0.02 + 0.05 * u());
             }
-            let mut g = autofrequency(&t, 5.0, 5.0).unwrap();
+            let mut g = autofrequency(&t, &GridOptions::default()).unwrap();
             g.n = g.n.min(max_nf);
             b.t.extend(t);
             b.offsets.push(b.t.len());
@@ -254,7 +261,7 @@ mod tests {
         for c in 0..5 {
             let r = b.offsets[c]..b.offsets[c + 1];
             let mut p = vec![0.0; b.grids[c].n];
-            crate::numeric::lomb_scargle_direct::lomb_scargle_direct(
+            lomb_scargle_direct(
                 &b.t[r.clone()],
                 &b.y[r.clone()],
                 Some(&b.dy[r]),

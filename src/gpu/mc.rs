@@ -1,18 +1,10 @@
 //! Monte Carlo blocks on the GPU (job-driver layer): the twin of
 //! [`crate::numeric::montecarlo::block_moments`] run over a range of blocks.
 //!
-//! Same streams (Philox4x32-10 keyed by seed, counter (j, block)), same
-//! fixed blocks, same chunking (256-sample chunks, two-pass chunk moments in
-//! the CPU's evaluation order, merged in order with Chan-Golub-LeVeque).
-//! Each block's (count, mean, M2) is reduced on the device; the host merges
-//! the blocks in block order, exactly as for CPU partials.
-//!
-//! Tolerance to the CPU: `pi` (a hit count) and `norm2` use only IEEE +, *
-//! and compares in the same order, compiled with `--fmad=false`, so they are
-//! expected to match bit for bit; the requirement checked by the tests is
-//! exact equality for `pi` and 1e-12 relative for `norm2`. `gaussian` and
-//! `cosprod` call CUDA's `exp`/`cos` (within 1-2 ulp of Rust's libm): 1e-12
-//! relative on the mean.
+//! Same Philox4x32-10 streams, same fixed blocks, same chunking and chunk
+//! moments in the CPU's evaluation order, merged in order with
+//! Chan-Golub-LeVeque. Each block's (count, mean, M2) is reduced on the
+//! device; the host merges blocks in block order, exactly as for CPU partials.
 
 use cudarc::driver::CudaSlice;
 
@@ -42,7 +34,14 @@ pub const MAX_BLOCKS_PER_LAUNCH: usize = 1 << 16;
 
 /// Moments of blocks `first..end` of an integration of `total_samples`
 /// samples in blocks of `block_size`, in block order; `on_chunk` is told
-/// how many blocks each launch finished.
+/// how many blocks each launch finished. Errors if the memory budget cannot
+/// hold a block or a CUDA call fails.
+///
+/// Agreement with the CPU: `pi` and `norm2` use only IEEE +, * and compares
+/// in the same order (compiled with `--fmad=false`), so they are expected to
+/// match bit for bit; the tests require exact equality for `pi` and 1e-12
+/// relative for `norm2`. `gaussian` and `cosprod` call CUDA's `exp`/`cos`,
+/// which may differ from Rust's libm in the last bits: 1e-12 relative.
 pub fn block_moments_gpu(
     dev: &GpuDevice,
     problem: &McProblem,

@@ -1,20 +1,15 @@
 //! The CUDA backend (job-driver layer): the only code that imports `cudarc`.
 //!
-//! - [`probe`] finds out, without ever letting cudarc panic, whether the
-//!   CUDA driver and NVRTC libraries can be loaded and which devices exist.
-//! - [`Backend`] is the user's `--backend auto|cpu|gpu`, resolved against
-//!   the probe before MPI starts ([`resolve_backend`]).
-//! - [`GpuDevice`] is the device a rank uses: node-local rank mod device
-//!   count, so `mpirun -n 4` on a 4-GPU node uses all four.
-//! - [`kernels`] embeds `kernels/*.cu` and compiles each with NVRTC once per
-//!   process (cached).
-//! - [`launch`] holds every unsafe kernel launch; [`mc`], [`lombscargle`]
-//!   and [`conv`] are the host-side wrappers, each with a CPU twin that the
-//!   tests compare against; [`chunks`] splits work by free device memory.
+//! [`probe`] finds out, without ever letting cudarc panic, whether the CUDA
+//! driver and NVRTC load and which devices exist; [`resolve_backend`] settles
+//! `--backend` against it before MPI starts; [`GpuDevice`] is the device a
+//! rank uses (node-local rank mod device count). [`kernels`] compiles the
+//! embedded `kernels/*.cu` with NVRTC; `launch` holds every unsafe launch;
+//! [`mc`], [`lombscargle`] and [`conv`] are the host-side wrappers, each with
+//! a CPU twin the tests compare against; [`chunks`] splits work by free memory.
 //!
-//! cudarc is built with dynamic loading: tessera builds, tests and runs on
-//! machines without CUDA, and no cudarc function is called before the probe
-//! says its library is present.
+//! cudarc loads its libraries at run time, so tessera builds, tests and runs
+//! without CUDA; no cudarc function is called before the probe finds it.
 
 pub mod chunks;
 pub mod conv;
@@ -37,14 +32,17 @@ use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
 pub enum Backend {
     /// The GPU when one is usable, else the CPU (with a log line saying why).
     Auto,
+    /// The CPU, even when a GPU is present.
     Cpu,
     /// The GPU or nothing: exit 2 when no device is usable.
     Gpu,
 }
 
 impl Backend {
+    /// The accepted `--backend` values.
     pub const NAMES: [&'static str; 3] = ["auto", "cpu", "gpu"];
 
+    /// The `--backend` value that selects this variant.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Auto => "auto",
@@ -78,9 +76,13 @@ impl FromStr for Backend {
 /// One CUDA device as the probe saw it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceInfo {
+    /// CUDA device ordinal (as numbered under `CUDA_VISIBLE_DEVICES`).
     pub ordinal: usize,
+    /// Device name reported by the driver, or `unnamed (error)`.
     pub name: String,
+    /// Compute capability (major, minor); (0, 0) if the driver did not say.
     pub compute_capability: (i32, i32),
+    /// Total device memory in bytes; 0 if the driver did not say.
     pub total_bytes: usize,
 }
 
@@ -96,6 +98,7 @@ pub struct Probe {
     pub nvrtc_version: Option<(i32, i32)>,
     /// The driver's CUDA version (e.g. 12080), when it loaded.
     pub driver_version: Option<i32>,
+    /// The devices found, in ordinal order.
     pub devices: Vec<DeviceInfo>,
     /// Why no device is listed although the driver loaded (cuInit failed...).
     pub driver_error: Option<String>,
@@ -268,7 +271,12 @@ fn device_info(ordinal: usize) -> DeviceInfo {
 /// The backend a job will use, decided before MPI starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolved {
-    Cpu { reason: Option<String> },
+    /// Run on the CPU.
+    Cpu {
+        /// Why `auto` fell back from the GPU; `None` when the CPU was asked for.
+        reason: Option<String>,
+    },
+    /// Run on the GPU (a usable device was found).
     Gpu,
 }
 
@@ -348,8 +356,11 @@ pub fn device_for_rank(node_rank: usize, device_count: usize) -> usize {
 
 /// A CUDA context and stream on the device this rank uses.
 pub struct GpuDevice {
+    /// The CUDA context of the device.
     pub ctx: Arc<CudaContext>,
+    /// The context's default stream; every copy and launch goes on it.
     pub stream: Arc<CudaStream>,
+    /// What the probe saw of the device.
     pub info: DeviceInfo,
     /// Ranks of this node that share the device (they split its memory).
     pub sharers: usize,

@@ -11,8 +11,11 @@ use crate::io::lcfile::{Quantity, Ragged};
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}: {message}")]
 pub struct CsvError {
+    /// The CSV file, as displayed.
     pub file: String,
+    /// 1-based line number of the problem.
     pub line: usize,
+    /// What is wrong on that line.
     pub message: String,
 }
 

@@ -19,13 +19,19 @@ const CARD: usize = 80;
 /// A 2-D image HDU found in a FITS file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitsImage {
+    /// The file the HDU is in.
     pub path: PathBuf,
     /// HDU index (0 = primary).
     pub hdu: usize,
+    /// Pixel type code: 8, 16, 32, 64 (integers) or -32, -64 (IEEE floats).
     pub bitpix: i64,
+    /// Image rows (NAXIS2).
     pub rows: usize,
+    /// Image columns (NAXIS1), varying fastest in the file.
     pub cols: usize,
+    /// BSCALE: physical value = BZERO + BSCALE * raw (1 if absent).
     pub bscale: f64,
+    /// BZERO: offset added to scaled raw values (0 if absent).
     pub bzero: f64,
     /// Byte offset of the first pixel.
     pub data_start: u64,
@@ -169,6 +175,7 @@ impl FitsImage {
         }
     }
 
+    /// Bytes per stored pixel, `|BITPIX| / 8`.
     pub fn bytes_per_pixel(&self) -> u64 {
         self.bitpix.unsigned_abs() / 8
     }

@@ -1,9 +1,7 @@
 //! Light-curve files (I/O layer): the ragged HDF5 layout tessera reads and
 //! writes (one reader, one writer).
 //!
-//! Layout of an input file (`/lightcurves` group):
-//!
-//! | dataset | shape | meaning |
+//! | `/lightcurves/` dataset | shape | meaning |
 //! |---|---|---|
 //! | `object_id` | (objects) string | object identifier (CSV file stem) |
 //! | `offsets` | (objects + 1) u64 | observations of object `i` are `offsets[i] .. offsets[i+1]` |
@@ -26,17 +24,25 @@ use crate::io::output::{self, AtomicH5};
 /// ingesting or synthesising a slab, or one tile when processing).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ragged {
+    /// Object identifiers (`/lightcurves/object_id`); left empty by
+    /// [`LcFile::read_objects`].
     pub object_id: Vec<String>,
     /// Local offsets, `object_id.len() + 1` entries, starting at 0.
     pub offsets: Vec<u64>,
+    /// Observation times, days (`/lightcurves/time`).
     pub time: Vec<f64>,
+    /// Magnitudes, or fluxes when the quantity is flux (`/lightcurves/mag`).
     pub mag: Vec<f64>,
+    /// 1-sigma uncertainties of `mag` (`/lightcurves/err`).
     pub err: Vec<f64>,
+    /// Band index of each observation into the band names (`/lightcurves/band`).
     pub band: Vec<u8>,
+    /// Synthetic period per object, days; NaN when unknown (`/lightcurves/true_period`).
     pub true_period: Vec<f64>,
 }
 
 impl Ragged {
+    /// An empty set: no objects, `offsets == [0]`.
     pub fn new() -> Ragged {
         Ragged {
             offsets: vec![0],
@@ -44,6 +50,7 @@ impl Ragged {
         }
     }
 
+    /// Number of objects held.
     pub fn objects(&self) -> usize {
         self.offsets.len() - 1
     }
@@ -53,6 +60,8 @@ impl Ragged {
         self.offsets[i] as usize..self.offsets[i + 1] as usize
     }
 
+    /// Closes an object: its observations are those pushed onto `time`,
+    /// `mag`, `err` and `band` since the previous object.
     pub fn push_object(&mut self, id: String, period: f64) {
         self.object_id.push(id);
         self.true_period.push(period);
@@ -63,11 +72,14 @@ impl Ragged {
 /// What the value column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantity {
+    /// Magnitudes.
     Mag,
+    /// Fluxes.
     Flux,
 }
 
 impl Quantity {
+    /// The value of the `/lightcurves` attribute `quantity`: `mag` or `flux`.
     pub fn name(self) -> &'static str {
         match self {
             Quantity::Mag => "mag",
@@ -129,7 +141,7 @@ impl LcWriter {
 
     /// Appends the objects of `slab` (its offsets start at 0).
     pub fn append(&mut self, slab: &Ragged) -> anyhow::Result<()> {
-        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::vlu(s)).collect();
+        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::varlen_str(s)).collect();
         let offsets: Vec<u64> = slab.offsets[1..]
             .iter()
             .map(|o| o + self.observations)
@@ -197,8 +209,11 @@ pub fn write_file(
 pub struct LcFile {
     path: PathBuf,
     group: hdf5::Group,
+    /// Number of objects (length of `/lightcurves/object_id`).
     pub objects: usize,
+    /// Band names, indexed by `band` (`/lightcurves/band_names`).
     pub band_names: Vec<String>,
+    /// What `mag` holds (attribute `quantity`; `mag` when absent).
     pub quantity: Quantity,
 }
 
@@ -215,15 +230,11 @@ impl LcFile {
         let group = f.group("lightcurves").with_context(|| {
             format!("'{}' has no /lightcurves group: is it a tessera light-curve file (tessera ingest / synth)?", path.display())
         })?;
-        for name in [
-            "object_id",
-            "offsets",
-            "time",
-            "mag",
-            "err",
-            "band",
-            "band_names",
-        ] {
+        let required = RAGGED_DATASETS
+            .iter()
+            .filter(|&&n| n != "true_period")
+            .chain(&["band_names"]);
+        for name in required {
             if !group.link_exists(name) {
                 bail!("'{}': /lightcurves/{name} is missing", path.display());
             }
@@ -264,6 +275,7 @@ impl LcFile {
         })
     }
 
+    /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -281,6 +293,7 @@ impl LcFile {
         ))
     }
 
+    /// All object identifiers, in file order.
     pub fn object_ids(&self) -> anyhow::Result<Vec<String>> {
         Ok(read_strings(&self.group, "object_id")?)
     }
@@ -299,22 +312,22 @@ impl LcFile {
             .read_slice_1d(first..end + 1)
             .with_context(ctx)?
             .to_vec();
-        let (o0, o1) = (offsets[0] as usize, offsets[end - first] as usize);
-        if offsets.windows(2).any(|w| w[1] < w[0]) || o1 > self.group.dataset("time")?.size() {
+        let (obs_start, obs_end) = (offsets[0] as usize, offsets[end - first] as usize);
+        if offsets.windows(2).any(|w| w[1] < w[0]) || obs_end > self.group.dataset("time")?.size() {
             bail!("'{}': /lightcurves/offsets is not non-decreasing within the file for objects {first}..{end}", self.path.display());
         }
         let read_f64 = |name: &str| -> anyhow::Result<Vec<f64>> {
             Ok(self
                 .group
                 .dataset(name)?
-                .read_slice_1d(o0..o1)
+                .read_slice_1d(obs_start..obs_end)
                 .with_context(ctx)?
                 .to_vec())
         };
         let band: Vec<u8> = self
             .group
             .dataset("band")?
-            .read_slice_1d(o0..o1)
+            .read_slice_1d(obs_start..obs_end)
             .with_context(ctx)?
             .to_vec();
         if let Some(&b) = band.iter().find(|&&b| b as usize >= self.band_names.len()) {

@@ -214,6 +214,7 @@ impl ParallelH5 {
         })
     }
 
+    /// The open file, for collective dataset creation and writes.
     pub fn file(&self) -> &hdf5::File {
         self.file.as_ref().expect("open until closed")
     }
@@ -279,11 +280,13 @@ impl Drop for ClosedH5 {
     }
 }
 
-pub fn vlu(s: &str) -> VarLenUnicode {
+/// `s` as an HDF5 variable-length UTF-8 string; interior NULs become spaces.
+pub fn varlen_str(s: &str) -> VarLenUnicode {
     // VarLenUnicode rejects interior NULs only
     s.replace('\0', " ").parse().expect("string without NUL")
 }
 
+/// Writes the scalar `f64` dataset `name` in `group`.
 pub fn write_f64(group: &hdf5::Group, name: &str, value: f64) -> hdf5::Result<()> {
     group
         .new_dataset::<f64>()
@@ -291,6 +294,7 @@ pub fn write_f64(group: &hdf5::Group, name: &str, value: f64) -> hdf5::Result<()
         .write_scalar(&value)
 }
 
+/// Writes the scalar `u64` dataset `name` in `group`.
 pub fn write_u64(group: &hdf5::Group, name: &str, value: u64) -> hdf5::Result<()> {
     group
         .new_dataset::<u64>()
@@ -298,27 +302,31 @@ pub fn write_u64(group: &hdf5::Group, name: &str, value: u64) -> hdf5::Result<()
         .write_scalar(&value)
 }
 
+/// Writes the scalar variable-length string dataset `name` in `group`.
 pub fn write_str(group: &hdf5::Group, name: &str, value: &str) -> hdf5::Result<()> {
     group
         .new_dataset::<VarLenUnicode>()
         .create(name)?
-        .write_scalar(&vlu(value))
+        .write_scalar(&varlen_str(value))
 }
 
+/// Writes `values` as the 1-D variable-length string dataset `name` in `group`.
 pub fn write_str_list(group: &hdf5::Group, name: &str, values: &[String]) -> hdf5::Result<()> {
-    let v: Vec<VarLenUnicode> = values.iter().map(|s| vlu(s)).collect();
+    let v: Vec<VarLenUnicode> = values.iter().map(|s| varlen_str(s)).collect();
     group.new_dataset_builder().with_data(&v[..]).create(name)?;
     Ok(())
 }
 
+/// Writes the scalar variable-length string attribute `name` on `loc`.
 pub fn attr_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
     loc.new_attr::<VarLenUnicode>()
         .create(name)?
-        .write_scalar(&vlu(value))
+        .write_scalar(&varlen_str(value))
 }
 
+/// Writes `values` as the 1-D variable-length string attribute `name` on `loc`.
 pub fn attr_str_list(loc: &hdf5::Location, name: &str, values: &[&str]) -> hdf5::Result<()> {
-    let v: Vec<VarLenUnicode> = values.iter().map(|s| vlu(s)).collect();
+    let v: Vec<VarLenUnicode> = values.iter().map(|s| varlen_str(s)).collect();
     loc.new_attr_builder().with_data(&v[..]).create(name)?;
     Ok(())
 }
@@ -326,29 +334,45 @@ pub fn attr_str_list(loc: &hdf5::Location, name: &str, values: &[&str]) -> hdf5:
 /// What produced a file: written to `/provenance` as scalar datasets.
 #[derive(Clone, Debug)]
 pub struct Provenance {
+    /// The job's name, e.g. `mc` or `image` (`/provenance/job`).
     pub job: String,
+    /// The arguments the binary got, joined by spaces (`/provenance/command_line`).
     pub command_line: String,
+    /// The resolved configuration as TOML (`/provenance/config`).
     pub config_toml: String,
+    /// Number of MPI ranks (`/provenance/ranks`).
     pub ranks: usize,
+    /// Rayon threads per rank (`/provenance/threads_per_rank`).
     pub threads_per_rank: usize,
+    /// Compute backend, `cpu` or `gpu` (`/provenance/backend`).
     pub backend: String,
+    /// Device used: `cpu`, or each distinct GPU with its rank count
+    /// (`/provenance/device`).
     pub device: String,
+    /// The MPI library's version string (`/provenance/mpi_library`).
     pub mpi_library: String,
+    /// Host names with their rank counts (`/provenance/hosts`).
     pub hosts: Vec<String>,
+    /// When the job started, RFC 3339 (`/provenance/start_time`).
     pub start_time: String,
+    /// When the job finished, RFC 3339 (`/provenance/end_time`).
     pub end_time: String,
 }
 
+/// The current UTC time in RFC 3339, to the second.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// The linked HDF5 library's version, `MAJOR.MINOR.RELEASE`.
 pub fn hdf5_version() -> String {
     let (a, b, c) = hdf5::library_version();
     format!("{a}.{b}.{c}")
 }
 
 impl Provenance {
+    /// Creates `/provenance` in `file`: these fields plus `tessera_version`,
+    /// `git_commit` and `hdf5_library`. Fails if the group already exists.
     pub fn write(&self, file: &hdf5::File) -> hdf5::Result<()> {
         let g = file.create_group("provenance")?;
         write_str(&g, "tessera_version", env!("CARGO_PKG_VERSION"))?;

@@ -1,18 +1,13 @@
 //! The Monte Carlo integration job (`tessera mc`): job-driver layer where the
 //! block kernel, rayon, the communication layer and HDF5 output meet.
 //!
-//! The estimator (seed lectures, "Monte Carlo integration"): for `x_k`
-//! uniform on the box `X` of volume `V`,
-//!
-//! ```text
-//! I_hat = V * mean(f(x_k)),   Var[I_hat] = V^2 s^2 / M,   stderr = sqrt(Var[I_hat])
-//! ```
-//!
-//! with `s^2 = M2 / (M - 1)` the unbiased sample variance of `f` over the `M`
-//! samples. `M` is split into fixed blocks (independent of ranks and
-//! threads); rank 0 scatters contiguous block ranges, each rank maps its
-//! blocks with rayon to (count, mean, M2), and rank 0 merges all blocks in
-//! block order, so the result is bit-identical for any decomposition.
+//! For `M` samples `x_k` uniform on a box of volume `V`:
+//! `I_hat = V * mean(f(x_k))`, `Var[I_hat] = V^2 s^2 / M`, with `s^2` the
+//! unbiased sample variance of `f`. The samples are split into fixed blocks
+//! (independent of ranks and threads); rank 0 scatters contiguous block
+//! ranges, each rank maps its blocks with rayon to (count, mean, M2), and
+//! rank 0 merges all blocks in block order, so the result is bit-identical
+//! for any decomposition.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,13 +48,19 @@ const MAX_DIMS: u64 = 1024;
 /// A validated Monte Carlo configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McConfig {
+    /// The function to integrate.
     pub integrand: Integrand,
+    /// Integration box, one `(lower, upper)` pair per dimension.
     pub bounds: Vec<(f64, f64)>,
+    /// Total number of samples `M`.
     pub samples: u64,
+    /// Random-number seed; with the block size it fixes every sample.
     pub seed: u64,
+    /// Samples per block, the unit of work handed to ranks and threads.
     pub block_size: u64,
     /// Rayon threads per rank; 0 = automatic.
     pub threads: usize,
+    /// Output HDF5 file.
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
@@ -74,6 +75,8 @@ pub fn auto_block_size(samples: u64) -> u64 {
 }
 
 impl McConfig {
+    /// Reads and validates the `mc` keys; a bad or unknown key is a usage
+    /// error naming where it came from.
     pub fn from_layered(l: &Layered) -> anyhow::Result<McConfig> {
         l.check_keys(&KEYS)?;
         let integrand: Integrand =
@@ -170,6 +173,7 @@ impl McConfig {
         toml::to_string(&t).unwrap_or_default()
     }
 
+    /// Number of blocks, `ceil(samples / block_size)`.
     pub fn blocks(&self) -> u64 {
         self.samples.div_ceil(self.block_size)
     }
@@ -180,19 +184,27 @@ impl McConfig {
     }
 }
 
-/// The reduced result.
+/// The reduced result, written to `/montecarlo`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McEstimate {
+    /// Count, mean and M2 of `f` over all samples (`samples`, `mean`, `m2`).
     pub moments: Moments,
+    /// Volume `V` of the integration box (`volume`).
     pub volume: f64,
+    /// The integral estimate `V * mean(f)` (`estimate`).
     pub estimate: f64,
+    /// Variance of the estimate, `V^2 s^2 / M` (`variance`).
     pub variance: f64,
+    /// Standard error of the estimate, `sqrt(variance)` (`stderr`).
     pub stderr: f64,
+    /// The exact integral over the box (`exact`).
     pub exact: f64,
+    /// `(estimate - exact) / stderr` (`zscore`).
     pub zscore: f64,
 }
 
 impl McEstimate {
+    /// The estimate and its error from the merged moments of all samples.
     pub fn from_moments(cfg: &McConfig, moments: Moments) -> McEstimate {
         let volume: f64 = cfg.bounds.iter().map(|(a, b)| b - a).product();
         let estimate = volume * moments.mean;

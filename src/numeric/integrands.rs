@@ -30,6 +30,7 @@ pub enum Integrand {
 }
 
 impl Integrand {
+    /// Every integrand; parsing and its error message go through them in this order.
     pub const ALL: [Integrand; 4] = [
         Integrand::Norm2,
         Integrand::Pi,
@@ -37,6 +38,7 @@ impl Integrand {
         Integrand::CosProd,
     ];
 
+    /// The name used in configuration and output (`norm2`, `pi`, `gaussian`, `cosprod`).
     pub fn name(self) -> &'static str {
         match self {
             Integrand::Norm2 => "norm2",
@@ -46,6 +48,7 @@ impl Integrand {
         }
     }
 
+    /// A one-line human description that names its exact integral.
     pub fn describe(self) -> &'static str {
         match self {
             Integrand::Norm2 => "squared L2 norm sum x_i^2 (exact n/3 on the unit cube)",

@@ -4,11 +4,11 @@
 pub mod conv2d;
 pub mod integrands;
 pub mod lightcurve;
-pub mod lomb_scargle_direct;
 pub mod moments;
 pub mod montecarlo;
 pub mod periodogram;
 pub mod philox;
 pub mod pixel_stats;
+pub mod simd;
 pub mod synth;
 pub mod vmath;

@@ -1,29 +1,24 @@
 //! Count, mean and sum of squared deviations, merged exactly across pieces
 //! (numeric kernel layer; shared by the Monte Carlo and image jobs).
 //!
-//! Pieces are summarised with a two-pass mean/M2 and combined with the
-//! pairwise update of Chan, Golub & LeVeque (1979, "Updating formulae and a
-//! pairwise algorithm for computing sample variances", and 1983, Am. Stat. 37,
-//! 242):
-//!
-//! ```text
-//! n = n_a + n_b,  d = mean_b - mean_a
-//! mean = mean_a + d * n_b / n
-//! M2   = M2_a + M2_b + d^2 * n_a * n_b / n
-//! ```
-//!
-//! Merging in a fixed order (by item index) makes the result independent of
-//! how items were spread over ranks and threads.
+//! Pieces are summarised with a two-pass mean/M2 ([`Moments::from_slice`])
+//! and combined with the pairwise update of Chan, Golub & LeVeque
+//! ([`Moments::merge`]). Merging in a fixed order (by item index) makes the
+//! result independent of how items were spread over ranks and threads.
 
 /// Running summary of a set of values: count, mean and M2 = sum (x - mean)^2.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Moments {
+    /// Number of values.
     pub count: u64,
+    /// Arithmetic mean (0 when empty).
     pub mean: f64,
+    /// Sum of squared deviations from the mean (0 when empty).
     pub m2: f64,
 }
 
 impl Moments {
+    /// The summary of no values; the identity of [`Moments::merge`].
     pub const EMPTY: Moments = Moments {
         count: 0,
         mean: 0.0,
@@ -32,8 +27,8 @@ impl Moments {
 
     /// Two-pass summary of a slice: the mean first, then the squared
     /// deviations from it, which avoids the cancellation of sum-of-squares.
-    /// Both sums use eight lanes combined in a fixed order (see
-    /// [`lane_sums`]), so the result depends only on the slice.
+    /// Both sums use eight lanes combined in a fixed order (see the private
+    /// `lane_sums`), so the result depends only on the slice.
     #[inline(always)]
     pub fn from_slice(values: &[f64]) -> Moments {
         if values.is_empty() {
@@ -51,6 +46,15 @@ impl Moments {
     }
 
     /// Chan-Golub-LeVeque pairwise merge; `self` comes first in item order.
+    ///
+    /// Chan, Golub & LeVeque (1979, "Updating formulae and a pairwise algorithm
+    /// for computing sample variances", and 1983, Am. Stat. 37, 242):
+    ///
+    /// ```text
+    /// n = n_a + n_b,  d = mean_b - mean_a
+    /// mean = mean_a + d * n_b / n
+    /// M2   = M2_a + M2_b + d^2 * n_a * n_b / n
+    /// ```
     #[inline(always)]
     pub fn merge(&self, other: &Moments) -> Moments {
         if other.count == 0 {
@@ -92,6 +96,7 @@ impl Moments {
         [self.count as f64, self.mean, self.m2]
     }
 
+    /// Inverse of [`Moments::to_array`].
     pub fn from_array(a: [f64; 3]) -> Moments {
         Moments {
             count: a[0] as u64,

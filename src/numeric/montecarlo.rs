@@ -20,13 +20,19 @@ pub const CHUNK: usize = 256;
 /// The geometry and stream of an integration, shared by every block.
 #[derive(Clone, Debug)]
 pub struct McProblem {
+    /// The function integrated.
     pub integrand: Integrand,
+    /// Lower bound of each dimension.
     pub lo: Vec<f64>,
+    /// Upper minus lower bound of each dimension.
     pub width: Vec<f64>,
+    /// Philox key derived from the seed ([`crate::numeric::philox::seed_key`]).
     pub key: [u32; 2],
 }
 
 impl McProblem {
+    /// The problem of integrating `integrand` over the box `bounds` (one `(lower, upper)`
+    /// pair per dimension) with the streams of `seed`.
     pub fn new(integrand: Integrand, bounds: &[(f64, f64)], seed: u64) -> Self {
         McProblem {
             integrand,
@@ -36,10 +42,13 @@ impl McProblem {
         }
     }
 
+    /// Number of dimensions.
     pub fn dims(&self) -> usize {
         self.lo.len()
     }
 
+    /// Volume of the integration box (product of the widths), which scales the mean to
+    /// the integral.
     pub fn volume(&self) -> f64 {
         self.width.iter().product()
     }
@@ -53,6 +62,7 @@ pub struct BlockScratch {
 }
 
 impl BlockScratch {
+    /// Buffers for one chunk of `dims`-dimensional samples.
     pub fn new(dims: usize) -> Self {
         BlockScratch {
             planar: vec![0; CHUNK * dims],
@@ -62,14 +72,10 @@ impl BlockScratch {
     }
 }
 
-/// Moments of `f(x)` over the `len` samples of block `block`. Compiled for
-/// AVX-512, AVX2 and baseline, picked at run time; Rust never contracts
-/// `a * b + c` into an FMA, so every variant gives the same bits.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw",
-    "x86_64+avx2+fma",
-    "aarch64+neon"
-))]
+crate::numeric::simd::dispatch! {
+/// Moments of `f(x)` over the `len` samples of block `block`. Compiled per
+/// instruction set by `simd::dispatch!` and picked at run time; Rust never
+/// contracts `a * b + c` into an FMA, so every variant gives the same bits.
 pub fn block_moments(p: &McProblem, block: u64, len: u64, scratch: &mut BlockScratch) -> Moments {
     let dims = p.dims();
     let mut acc = Moments::EMPTY;
@@ -94,6 +100,7 @@ pub fn block_moments(p: &McProblem, block: u64, len: u64, scratch: &mut BlockScr
         start += n as u64;
     }
     acc
+}
 }
 
 /// Reorders planar groups (see [`fill_planar`]) into stream order: word

@@ -1,17 +1,14 @@
-//! Philox4x32-10 counter-based random numbers (numeric kernel layer).
+//! Philox4x32-10 counter-based random numbers (numeric kernel layer; Salmon,
+//! Moraes, Dror & Shaw 2011, "Parallel random numbers: as easy as 1, 2, 3", SC'11).
 //!
-//! Salmon, Moraes, Dror & Shaw (2011), "Parallel random numbers: as easy as
-//! 1, 2, 3", SC'11. A counter-based generator maps (counter, key) to random
-//! words with no state, so any item of a decomposition can draw its own
-//! numbers without knowing how the work was split: this is what makes tessera's
-//! output independent of the number of ranks and threads.
-//!
-//! tessera's stream convention (also used by the CUDA kernel in
-//! `kernels/montecarlo.cu`): uniform number `k` of item (block) `b` under seed
-//! `s` is word `k mod 4` of `philox4x32_10(ctr, key)` with
-//! `ctr = [j_lo, j_hi, b_lo, b_hi]` for `j = k / 4`, and `key = [s_lo, s_hi]`.
-//! The word `x` becomes the double `(x + 0.5) * 2^-32`, which lies strictly in
-//! (0, 1) and is exact in f64.
+//! A counter-based generator maps (counter, key) to random words with no
+//! state, so any item of a decomposition draws its own numbers whatever the
+//! split: this makes tessera's output independent of ranks and threads.
+//! Stream convention (shared with `kernels/montecarlo.cu`): uniform number `k`
+//! of item (block) `b` under seed `s` is word `k mod 4` of
+//! `philox4x32_10([j_lo, j_hi, b_lo, b_hi], [s_lo, s_hi])` with `j = k / 4`;
+//! word `x` becomes the double `(x + 0.5) * 2^-32`, strictly inside (0, 1)
+//! and exact in f64.
 
 /// Multipliers and Weyl key increments from Random123 (`philox.h`).
 const PHILOX_M0: u32 = 0xD251_1F53;
@@ -78,8 +75,8 @@ pub const GROUP_WORDS: usize = 4 * LANES;
 /// of call `first_call + 16 g + l` is at `out[64 g + 16 w + l]`. Planar
 /// groups let the integrand read each coordinate as a contiguous vector.
 ///
-/// Uses hand-written AVX-512 when the CPU has it, else a portable loop that
-/// `multiversion` compiles for AVX2 (or NEON); all paths give the same words.
+/// Uses hand-written AVX-512 when the CPU has it, else a portable loop compiled
+/// per instruction set by `simd::dispatch!`; all paths give the same words.
 pub fn fill_planar(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32]) {
     assert!(
         out.len().is_multiple_of(GROUP_WORDS),
@@ -96,7 +93,7 @@ pub fn fill_planar(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32])
     fill_planar_portable(key, stream, first_call, out);
 }
 
-#[multiversion::multiversion(targets("x86_64+avx2+fma", "aarch64+neon"))]
+crate::numeric::simd::dispatch! {
 fn fill_planar_portable(key: [u32; 2], stream: u64, first_call: u64, out: &mut [u32]) {
     let b_lo = stream as u32;
     let b_hi = (stream >> 32) as u32;
@@ -134,6 +131,7 @@ fn fill_planar_portable(key: [u32; 2], stream: u64, first_call: u64, out: &mut [
         group[2 * LANES..3 * LANES].copy_from_slice(&c2);
         group[3 * LANES..].copy_from_slice(&c3);
     }
+}
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -251,6 +249,7 @@ pub struct PhiloxStream {
 }
 
 impl PhiloxStream {
+    /// Stream `stream` under `seed`, positioned at its first word.
     pub fn new(seed: u64, stream: u64) -> Self {
         Self {
             key: seed_key(seed),

@@ -1,14 +1,11 @@
 //! Per-tile pixel statistics for parallel merging (numeric kernel layer; the
 //! image job's reduction).
 //!
-//! [`pixel_stats`] summarises one tile as a [`Moments`] (count, mean,
-//! M2 = sum (x - mean)^2) plus min, max and sum, computed in `f64` with a
-//! two-pass algorithm (pass 1: sum/min/max; pass 2: the corrected two-pass
-//! `M2 = sum d^2 - (sum d)^2 / n` with `d = x - mean`, Chan, Golub & LeVeque
-//! 1983). Tiles are combined with [`PixelStats::merge`], which uses the same
+//! [`pixel_stats`] summarises one tile in `f64` with a two-pass algorithm;
+//! tiles are combined with [`PixelStats::merge`], which uses the same
 //! [`Moments::merge`] as the Monte Carlo job, in tile order, so the image
-//! statistics are independent of ranks and threads.
-//! NaN pixels are skipped (not counted); infinities are counted and propagate.
+//! statistics are independent of ranks and threads. NaN pixels are skipped
+//! (not counted); infinities are counted and propagate.
 
 use super::conv2d::Real;
 use super::moments::Moments;
@@ -16,9 +13,13 @@ use super::moments::Moments;
 /// Statistics of one tile. For `count == 0`: `mean = m2 = sum = 0`, `min = +inf`, `max = -inf`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PixelStats {
+    /// Count, mean and M2 of the non-NaN pixels.
     pub moments: Moments,
+    /// Smallest non-NaN pixel.
     pub min: f64,
+    /// Largest non-NaN pixel.
     pub max: f64,
+    /// Sum of the non-NaN pixels.
     pub sum: f64,
 }
 
@@ -31,6 +32,7 @@ impl PixelStats {
         sum: 0.0,
     };
 
+    /// Number of non-NaN pixels.
     pub fn count(&self) -> u64 {
         self.moments.count
     }
@@ -67,6 +69,7 @@ impl PixelStats {
         [n, mean, m2, self.min, self.max, self.sum]
     }
 
+    /// Inverse of [`PixelStats::to_array`].
     pub fn from_array(a: [f64; 6]) -> PixelStats {
         PixelStats {
             moments: Moments::from_array([a[0], a[1], a[2]]),
@@ -83,6 +86,9 @@ pub fn pixel_stats<T: Real>(data: &[T]) -> PixelStats {
 }
 
 /// Statistics over a `rows x cols` tile stored with row stride `stride` (elements).
+///
+/// Pass 1 gives the count, sum, min and max; pass 2 the corrected two-pass
+/// `M2 = sum d^2 - (sum d)^2 / n` with `d = x - mean` (Chan, Golub & LeVeque 1983).
 pub fn pixel_stats_2d<T: Real>(data: &[T], rows: usize, cols: usize, stride: usize) -> PixelStats {
     let row = |r: usize| &data[r * stride..r * stride + cols];
     let (mut n, mut sum, mut min, mut max) = (0u64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);

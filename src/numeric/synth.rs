@@ -12,6 +12,7 @@ use crate::numeric::philox::PhiloxStream;
 /// Shape of the periodic signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
+    /// A pure sinusoid.
     Sinusoid,
     /// Four-harmonic sawtooth with a fast rise and slow decline, like an
     /// RRab star (Fourier amplitudes falling as 1/k).
@@ -21,7 +22,9 @@ pub enum Shape {
 /// Parameters of a synthetic population.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthParams {
+    /// Seed of the population: object `i` uses Philox stream `(seed, i)`.
     pub seed: u64,
+    /// Band names, bluest first (band index `b` sets amplitude and colour).
     pub bands: Vec<String>,
     /// Mean number of epochs per object (each epoch observes every band).
     pub epochs: usize,
@@ -29,6 +32,7 @@ pub struct SynthParams {
     pub baseline: f64,
     /// Periods are log-uniform in this range, days.
     pub period_min: f64,
+    /// Upper end of the period range, days.
     pub period_max: f64,
     /// Fraction of sawtooth (RR Lyrae-like) objects; the rest are sinusoids.
     pub sawtooth_fraction: f64,
@@ -60,11 +64,17 @@ impl Default for SynthParams {
 /// One object's curve, bands interleaved in time order of epochs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynthCurve {
+    /// True period, days.
     pub period: f64,
+    /// Signal shape; `None` only for a `Default` (empty) curve.
     pub shape: Option<Shape>,
+    /// Observation times, days (MJD-like), increasing within each band.
     pub time: Vec<f64>,
+    /// Magnitudes, noise and outliers included.
     pub mag: Vec<f64>,
+    /// 1-sigma magnitude errors, mag.
     pub err: Vec<f64>,
+    /// Band of each point: index into [`SynthParams::bands`].
     pub band: Vec<u8>,
 }
 

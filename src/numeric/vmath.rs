@@ -1,29 +1,25 @@
-//! Branch-free elementary functions that the compiler can vectorise.
+//! Elementary functions for vectorised loops, and the crate's sin/cos of a phase in turns.
 //!
 //! libm's `exp`, `ln` and `sin_cos` are scalar calls with branches, so a loop that calls
-//! them per element runs one element at a time. The functions here are straight-line
-//! polynomial code (selects instead of branches, no table lookups), so a loop over a slice
-//! compiled for AVX-512 or AVX2 (see `multiversion` at the call sites) evaluates 8 or 4
-//! elements per instruction. Without FMA every instruction-set variant gives the same
-//! bits; callers on FMA variants may ask for fused multiply-adds ([`exp_with`], [`mac`]),
-//! which changes the last bit, never the accuracy.
+//! them runs one element at a time. [`exp`], [`ln`] and [`sincos_turns`] here are
+//! straight-line polynomials (selects instead of branches, no tables) that vectorise in
+//! the SIMD kernels (see [`crate::numeric::simd`]). Without FMA every instruction set gives
+//! the same bits; [`exp_with`] and [`mac`] may fuse, which changes the last bit only.
 //!
 //! - [`exp`]: Cody-Waite reduction `x = k ln2 + r`, `|r| <= ln2/2`, Taylor series of degree
-//!   13 (truncation below 5e-18 relative), scaling by `2^k` through the exponent bits.
-//!   Within 2 ulp of libm over the whole range (tested), subnormal results included
-//!   (`2^k` is applied as two normal factors); 0 below -745.2, +inf above 709.78, NaN for NaN.
-//! - [`sincos_cycles`]: `(sin 2πr, cos 2πr)` for `r` in [-1/2, 1/2] cycles (a phase already
-//!   reduced with `r = x - round(x)`): octant reduction `r = q/4 + u`, `|u| <= 1/8`, Taylor
-//!   series of degree 15 (sin) and 16 (cos) on `|2πu| <= π/4` (truncation below 1e-17),
-//!   quadrant rotation by selects. Within 2e-16 absolute of libm on the exactly reduced
-//!   argument (tested).
-//! - [`ln`]: `ln s = e ln 2 + ln m` with `s = 2^e m`, `m` in [√½, √2), and
-//!   `ln m = 2 atanh z = 2 (z + z³/3 + ...)`, `z = (m - 1)/(m + 1)`, `|z| <= 0.172`, to `z^25`
-//!   (truncation below 1e-19). Within 2 ulp of libm for positive normal `s` (tested);
+//!   13, scaling by `2^k` through the exponent bits (as two normal factors, so subnormal
+//!   results are right). Within 2 ulp of libm (tested); 0 below -745.2, +inf above
+//!   709.78, NaN for NaN.
+//! - [`sincos_turns`]: `(sin 2πx, cos 2πx)`; `x` reduced to `r` in [-1/2, 1/2] turns,
+//!   then octants `r = q/4 + u`, `|u| <= 1/8`, Taylor series of degree 15 (sin) and 16
+//!   (cos), quadrant rotation by selects. Within 2e-16 of libm on the reduced argument
+//!   (tested). [`sincos_turns_libm`] and [`sincos_turns_libm_rint`] are the libm
+//!   versions for scalar code (they differ only in how a half turn is rounded).
+//! - [`ln`]: `ln s = e ln 2 + 2 atanh z`, `z = (m - 1)/(m + 1)` with `s = 2^e m`, `m` in
+//!   [√½, √2), series to `z^25`. Within 2 ulp of libm for positive normal `s` (tested);
 //!   other inputs give garbage, so callers check the range.
-//! - [`split_log2`]: `s = 2^e m` with `m` in [1, 2) for positive normal `s`, the exponent as
-//!   an `f64`. Sums of logarithms `Σ ln s_i = ln 2 Σ e_i + ln Π m_i` then need one `ln`
-//!   per few hundred values instead of one per value ([`LogSum`]).
+//! - [`split_log2`] and [`LogSum`]: `Σ ln s_i = ln 2 Σ e_i + ln Π m_i`, one `ln` per few
+//!   hundred values.
 
 /// `1.5 * 2^52`: adding it rounds to the nearest integer (round-half-even) and leaves
 /// that integer in the low bits of the mantissa.
@@ -112,16 +108,32 @@ pub fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     p * f32::from_bits(((ki + 127) as u32) << 23)
 }
 
-/// `(sin 2πx, cos 2πx)` for a phase `x` in cycles, `|x| < 2^51`: `x` is first reduced
-/// exactly to [-1/2, 1/2] (round to nearest by [`ROUND_SHIFT`]), then [`sincos_cycles`].
+/// `(sin 2πx, cos 2πx)` for a phase `x` in turns, `|x| < 2^51`, branch-free: `x` is first
+/// reduced exactly to [-1/2, 1/2] (ties to even, by adding and subtracting `1.5 * 2^52`).
 #[inline(always)]
 pub fn sincos_turns(x: f64) -> (f64, f64) {
-    sincos_cycles(x - ((x + ROUND_SHIFT) - ROUND_SHIFT))
+    sincos_reduced(x - ((x + ROUND_SHIFT) - ROUND_SHIFT))
+}
+
+/// `(sin 2πx, cos 2πx)` by libm's `sin_cos`, `x` first reduced to [-1/2, 1/2] turns
+/// with `f64::round` (a half turn rounds away from zero), so a large `x` keeps its
+/// precision. The periodogram sums and the harmonic fit use it.
+#[inline]
+pub fn sincos_turns_libm(x: f64) -> (f64, f64) {
+    (std::f64::consts::TAU * (x - x.round())).sin_cos()
+}
+
+/// [`sincos_turns_libm`] with a half turn rounded to even, as CUDA's `rint` in the GPU
+/// periodogram kernel (its CPU twin uses this); the two differ only in the sign of the
+/// sine at exact half turns.
+#[inline]
+pub fn sincos_turns_libm_rint(x: f64) -> (f64, f64) {
+    (std::f64::consts::TAU * (x - x.round_ties_even())).sin_cos()
 }
 
 /// `(sin 2πr, cos 2πr)` for `r` in [-1/2, 1/2], branch-free (see the module docs).
 #[inline(always)]
-pub fn sincos_cycles(r: f64) -> (f64, f64) {
+fn sincos_reduced(r: f64) -> (f64, f64) {
     // nearest quarter cycle q/4 and the remainder u, |u| <= 1/8 (exact subtraction)
     let qf = (4.0 * r + ROUND_SHIFT) - ROUND_SHIFT;
     let u = r - 0.25 * qf;
@@ -201,8 +213,11 @@ pub fn split_log2(s: f64) -> (f64, f64) {
 /// caller compares it with the count it pushed and falls back to plain `ln` if any was not.
 #[derive(Clone, Copy, Debug)]
 pub struct LogSum<const N: usize> {
+    /// Per lane, the sum of the exponents (whole numbers).
     pub exps: [f64; N],
+    /// Per lane, the product of the mantissas since the last renormalisation.
     pub prods: [f64; N],
+    /// Per lane, the count of positive normal values pushed.
     pub valid: [f64; N],
 }
 
@@ -368,22 +383,39 @@ mod tests {
         for r in values(-0.5, 0.5, 200_000).into_iter().chain([
             -0.5, -0.375, -0.25, -0.125, 0.0, 0.125, 0.25, 0.375, 0.5, 1e-20,
         ]) {
-            let (s, c) = sincos_cycles(r);
+            let (s, c) = sincos_reduced(r);
             let (ls, lc) = sincos_reference(r);
             worst = worst.max((s - ls).abs()).max((c - lc).abs());
             assert!(
                 (s - ls).abs() <= 2e-16 && (c - lc).abs() <= 2e-16,
-                "sincos_cycles({r}) = ({s:e}, {c:e}), libm ({ls:e}, {lc:e})"
+                "sincos_reduced({r}) = ({s:e}, {c:e}), libm ({ls:e}, {lc:e})"
             );
             // and against libm on the unreduced argument, within that argument's rounding
             let (us, uc) = (std::f64::consts::TAU * r).sin_cos();
             assert!((s - us).abs() <= 1e-15 && (c - uc).abs() <= 1e-15);
         }
-        println!("sincos_cycles: worst absolute difference from libm {worst:e}");
-        assert_eq!(sincos_cycles(0.0), (0.0, 1.0));
-        assert_eq!(sincos_cycles(0.25), (1.0, 0.0));
-        assert_eq!(sincos_cycles(-0.25), (-1.0, 0.0));
-        assert_eq!(sincos_cycles(0.5).1, -1.0);
+        println!("sincos_reduced: worst absolute difference from libm {worst:e}");
+        assert_eq!(sincos_reduced(0.0), (0.0, 1.0));
+        assert_eq!(sincos_reduced(0.25), (1.0, 0.0));
+        assert_eq!(sincos_reduced(-0.25), (-1.0, 0.0));
+        assert_eq!(sincos_reduced(0.5).1, -1.0);
+    }
+
+    /// The libm variants agree with the polynomial and with each other, except for the
+    /// sign of the sine at exact half turns (the one place their roundings differ).
+    #[test]
+    fn libm_variants_differ_only_at_half_turns() {
+        for x in values(-3000.0, 3000.0, 20_000) {
+            let (s, c) = sincos_turns_libm(x);
+            assert_eq!((s, c), sincos_turns_libm_rint(x));
+            let (ps, pc) = sincos_turns(x);
+            assert!((s - ps).abs() <= 1e-15 && (c - pc).abs() <= 1e-15, "{x}");
+        }
+        for x in [0.5, 2.5, -0.5, 1e6 + 0.5] {
+            let (away, even) = (sincos_turns_libm(x), sincos_turns_libm_rint(x));
+            assert_eq!((away.0, away.1), (-even.0, even.1), "{x}");
+        }
+        assert_eq!(sincos_turns_libm(1.5), sincos_turns_libm_rint(1.5));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{format_value, knob_for, WorkKnob};
 use crate::config::usage;
 
 /// Which series a study runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScalingMode {
     /// Fixed total work.
     Strong,
@@ -27,7 +27,7 @@ pub enum ScalingMode {
 }
 
 /// How a study starts its runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Launcher {
     /// Run each point here, one after another, with `mpirun`.
     Mpirun,

@@ -36,23 +36,37 @@ const MAX_KERNEL: usize = 4097;
 /// file) during validation, in f64, and cast to the image's type later.
 #[derive(Clone, Debug)]
 pub struct ImageConfig {
+    /// Input image: an HDF5 or a FITS file.
     pub input: PathBuf,
+    /// HDF5 dataset holding the 2-D image (ignored for FITS).
     pub dataset: String,
+    /// The kernel spec as given, e.g. `radial:15` (see [`parse_kernel`]).
     pub kernel_spec: String,
+    /// The kernel built from the spec, in f64.
     pub kernel: Kernel<f64>,
+    /// Whether the kernel was divided by its sum.
     pub normalize: bool,
+    /// Output size: full, same or valid (as `scipy.signal.convolve2d`).
     pub mode: ConvMode,
+    /// How pixels outside the image are filled.
     pub boundary: Boundary,
+    /// Convolution method requested (`auto` picks per tile).
     pub method: ConvMethod,
+    /// Tile edge in output pixels; tiles do not depend on ranks or threads.
     pub tile: usize,
+    /// Read integer pixels as f64 instead of refusing them.
     pub convert: bool,
+    /// Let NaN input pixels propagate instead of failing.
     pub allow_nan: bool,
+    /// Rayon threads per rank; 0 = automatic.
     pub threads: usize,
+    /// Output HDF5 file.
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
 }
 
+/// The config value naming `m`: `full`, `same` or `valid`.
 pub fn mode_name(m: ConvMode) -> &'static str {
     match m {
         ConvMode::Full => "full",
@@ -61,6 +75,7 @@ pub fn mode_name(m: ConvMode) -> &'static str {
     }
 }
 
+/// The config value naming `b`: `zero`, `reflect` or `nearest`.
 pub fn boundary_name(b: Boundary) -> &'static str {
     match b {
         Boundary::Zero => "zero",
@@ -69,6 +84,7 @@ pub fn boundary_name(b: Boundary) -> &'static str {
     }
 }
 
+/// The config value naming `m`: `auto`, `naive`, `direct` or `fft`.
 pub fn method_name(m: ConvMethod) -> &'static str {
     match m {
         ConvMethod::Auto => "auto",
@@ -246,6 +262,9 @@ fn parse_choice<T: Copy>(
 }
 
 impl ImageConfig {
+    /// Reads and validates the `image` keys and builds the kernel. Bad keys
+    /// are usage errors (exit 2); an unreadable kernel file is an input
+    /// error (exit 1), reported only after every key has been checked.
     pub fn from_layered(l: &Layered) -> anyhow::Result<ImageConfig> {
         l.check_keys(&KEYS)?;
         let input = l.string("input", "")?;

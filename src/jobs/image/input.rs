@@ -14,11 +14,14 @@ use crate::numeric::conv2d::{Real, Region, Shape2};
 /// The pixel type the job computes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PixelType {
+    /// 32-bit float.
     F32,
+    /// 64-bit float; integer and scaled FITS pixels are read as this.
     F64,
 }
 
 impl PixelType {
+    /// `f32` or `f64`, as in the `/convolved` attribute `pixel_type`.
     pub fn name(self) -> &'static str {
         match self {
             PixelType::F32 => "f32",
@@ -34,7 +37,9 @@ enum Source {
 
 /// An opened input image: its shape, type and where its pixels are.
 pub struct InputImage {
+    /// Image rows and columns.
     pub shape: Shape2,
+    /// Type the pixels are read and convolved in.
     pub pixel: PixelType,
     /// "file 'x.h5', dataset '/image'" or "FITS file 'x.fits', HDU 0".
     pub what: String,

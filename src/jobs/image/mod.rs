@@ -1,20 +1,15 @@
-//! The image convolution job (`tessera image`) and its test-image generator
-//! (`tessera synth image`): job-driver layer where the tiled convolution
-//! kernels, rayon, the communication layer and (parallel) HDF5 meet.
+//! The image convolution job (`tessera image`) and `synth image`: job-driver
+//! layer where tiled convolution, rayon, MPI and parallel HDF5 meet.
 //!
-//! The output image of the chosen mode (full, same, valid; scipy's shapes) is
-//! cut into fixed `tile x tile` tiles, numbered row-major, independent of the
-//! number of ranks and threads. Rank 0 scatters contiguous tile ranges; each
-//! rank reads for every tile exactly the input window it needs (tile plus
-//! kernel halo, clipped to the image, see `numeric::conv2d::input_window`)
-//! from the input file, convolves the tiles of a batch with rayon (one
-//! `ConvScratch` per worker), and writes them as hyperslabs of `/convolved` in
-//! one HDF5 file opened by all ranks through MPI-IO. Per-tile statistics
-//! (`Moments` plus min, max, sum) are gathered and merged on rank 0 in tile
-//! order, so `/convolved` and `/stats` are bit-identical for any number of
-//! ranks and threads; the direct method is also bit-identical for any tile
-//! size. Rank 0 then reopens the file serially to add `/stats`, `/kernel`,
-//! `/provenance` and `/timings`, and renames it into place.
+//! The output image (scipy's full, same or valid shape) is cut into fixed
+//! row-major tiles, independent of ranks and threads. Rank 0 scatters
+//! contiguous tile ranges; each rank reads each tile's input window (tile plus
+//! kernel halo), convolves a batch with rayon and writes hyperslabs of
+//! `/convolved` through MPI-IO. Per-tile statistics are merged on rank 0 in
+//! tile order, so `/convolved` and `/stats` are bit-identical for any ranks
+//! and threads (and, with the direct method, any tile size). Rank 0 then adds
+//! `/stats`, `/kernel`, `/provenance` and `/timings` serially and renames the
+//! file into place.
 
 pub mod config;
 pub mod input;
@@ -34,7 +29,9 @@ use crate::gpu::conv::{convolve_padded_gpu, ConvReal, ConvTimings};
 use crate::gpu::{GpuDevice, Resolved};
 use crate::io::output::{self, ParallelH5, Provenance};
 use crate::jobs::pool::{build_pool, resolve_threads};
-use crate::numeric::conv2d::{input_window, output_shape, tile_grid, ConvMethod, Real, Shape2};
+use crate::numeric::conv2d::{
+    input_window, output_shape, tile_grid, ConvMethod, Real, Region, Shape2,
+};
 use crate::numeric::pixel_stats::PixelStats;
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
@@ -46,20 +43,31 @@ use tiles::{convolve_batch, convolve_batch_padded, method_code, GPU_DIRECT};
 /// What `run_job` returns on rank 0: enough for the summary and the bench.
 #[derive(Clone, Debug)]
 pub struct ImageReport {
+    /// The output file, renamed into place.
     pub path: PathBuf,
+    /// Input image shape.
     pub input: Shape2,
+    /// Output image shape (`/convolved`).
     pub output: Shape2,
+    /// Pixel type of the input and of `/convolved`.
     pub pixel: PixelType,
+    /// Statistics of `/convolved` over its non-NaN pixels (`/stats`).
     pub stats: PixelStats,
+    /// Method the tiles actually used, e.g. `direct` or `mixed: ...`
+    /// (attribute `method` of `/convolved`).
     pub method_used: String,
+    /// Number of tiles.
     pub tiles: usize,
+    /// Seconds per phase, one row per rank (`/timings`).
     pub timing_rows: Vec<Vec<f64>>,
     /// With the GPU backend, per rank: host-to-device, kernel and
     /// device-to-host seconds summed over its tiles (`/gpu_timings`).
     pub gpu_timing_rows: Option<Vec<Vec<f64>>>,
     /// `/provenance/device`: "cpu" or the GPUs with their rank counts.
     pub device: String,
+    /// Number of MPI ranks.
     pub ranks: usize,
+    /// Rayon threads per rank.
     pub threads: usize,
 }
 
@@ -193,68 +201,17 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         comm.scatter_ranges(&ranges)
     });
     let mine = &tiles[first as usize..end as usize];
-
-    // batches bound memory to a few tiles per thread; HDF5 calls stay on this
-    // (the MPI) thread, convolution runs on the pool
-    let batch_len = (2 * threads).max(1);
+    let ctx = TileContext {
+        cfg,
+        input,
+        kernel: &kernel,
+        pool: &pool,
+        device,
+        batch_len: (2 * threads).max(1),
+    };
     let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 7);
     let mut gpu_times = ConvTimings::default();
-    let mut work = || -> anyhow::Result<()> {
-        for batch in mine.chunks(batch_len) {
-            let read = timer.time(Phase::Read, || -> anyhow::Result<_> {
-                batch
-                    .iter()
-                    .map(|&t| {
-                        let w = input_window(image, kshape, cfg.mode, cfg.boundary, t)?;
-                        let src = input.read_window::<T>(w)?;
-                        if !cfg.allow_nan {
-                            if let Some(i) = src.iter().position(|v| v.is_nan()) {
-                                bail!(
-                                    "input {}: NaN pixel at row {}, column {} (set allow_nan = true to let NaN propagate)",
-                                    input.what,
-                                    w.row0 + i / w.cols,
-                                    w.col0 + i % w.cols
-                                );
-                            }
-                        }
-                        Ok((t, w, src))
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })?;
-            let done = timer.time(Phase::Compute, || match device {
-                None => Ok(convolve_batch(read, cfg, image, &kernel, &pool)?),
-                Some(dev) => convolve_batch_padded(
-                    read,
-                    cfg,
-                    image,
-                    &kernel,
-                    &pool,
-                    |ext, k, shape| convolve_padded_gpu(dev, ext, k, shape),
-                    &mut gpu_times,
-                ),
-            })?;
-            timer.time(Phase::Write, || -> anyhow::Result<()> {
-                for r in &done {
-                    let t = r.tile;
-                    let view = ArrayView2::from_shape((t.rows, t.cols), &r.pixels)?;
-                    dataset
-                        .write_slice(view, s![t.row0..t.row0 + t.rows, t.col0..t.col0 + t.cols])
-                        .with_context(|| format!("writing tile {t:?} of /convolved"))?;
-                }
-                Ok(())
-            })?;
-            for r in &done {
-                local.extend(r.stats.to_array());
-                local.push(if device.is_some() {
-                    GPU_DIRECT
-                } else {
-                    method_code(r.method)
-                });
-            }
-        }
-        Ok(())
-    };
-    let result = work();
+    let result = convolve_my_tiles(&ctx, mine, &dataset, &mut timer, &mut local, &mut gpu_times);
     let result = comm.agree(result);
     // closing a parallel file is collective: every rank, error or not
     drop(dataset);
@@ -281,26 +238,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         return Ok(None);
     };
     let gpu_timing_rows = device.is_some().then_some(gpu_rows);
-    let (stats, method_used) = timer.time(Phase::Reduce, || {
-        let per_tile: Vec<&[f64]> = gathered.iter().flat_map(|v| v.chunks_exact(7)).collect();
-        let stats: Vec<PixelStats> = per_tile
-            .iter()
-            .map(|c| PixelStats::from_array([c[0], c[1], c[2], c[3], c[4], c[5]]))
-            .collect();
-        let count = |code: f64| per_tile.iter().filter(|c| c[6] == code).count();
-        let (direct, fft, gpu) = (count(1.0), count(2.0), count(GPU_DIRECT));
-        let naive = per_tile.len() - direct - fft - gpu;
-        let used = match (direct, fft, naive, gpu) {
-            (_, 0, 0, 0) => "direct".to_string(),
-            (0, _, 0, 0) => "fft".to_string(),
-            (0, 0, _, 0) => "naive".to_string(),
-            (0, 0, 0, _) => "gpu-direct".to_string(),
-            _ => format!(
-                "mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}, GPU on {gpu}"
-            ),
-        };
-        (PixelStats::merge_in_order(&stats), used)
-    });
+    let (stats, method_used) = timer.time(Phase::Reduce, || merge_tile_stats(&gathered));
     let hosts: Vec<String> = hosts
         .iter()
         .map(|h| String::from_utf8_lossy(h).into_owned())
@@ -457,3 +395,106 @@ fn print_summary(cfg: &ImageConfig, r: &ImageReport) {
     println!("output      {}", r.path.display());
 }
 
+/// What every tile of a run shares.
+struct TileContext<'a, T> {
+    cfg: &'a ImageConfig,
+    input: &'a InputImage,
+    /// The kernel in the image's type.
+    kernel: &'a [T],
+    pool: &'a rayon::ThreadPool,
+    device: Option<&'a GpuDevice>,
+    /// Tiles read, convolved and written together (bounds memory).
+    batch_len: usize,
+}
+
+/// Reads, convolves and writes this rank's tiles in batches: HDF5 calls stay
+/// on this (the MPI) thread, convolution runs on the pool. Appends each
+/// tile's statistics and method code to `local` and the GPU's transfer and
+/// kernel times to `gpu_times`.
+fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
+    ctx: &TileContext<T>,
+    mine: &[Region],
+    dataset: &hdf5::Dataset,
+    timer: &mut PhaseTimer,
+    local: &mut Vec<f64>,
+    gpu_times: &mut ConvTimings,
+) -> anyhow::Result<()> {
+    let image = ctx.input.shape;
+    let kshape = ctx.cfg.kernel.shape;
+    for batch in mine.chunks(ctx.batch_len) {
+        let read = timer.time(Phase::Read, || -> anyhow::Result<_> {
+            batch
+                .iter()
+                .map(|&t| {
+                    let w = input_window(image, kshape, ctx.cfg.mode, ctx.cfg.boundary, t)?;
+                    let src = ctx.input.read_window::<T>(w)?;
+                    if !ctx.cfg.allow_nan {
+                        if let Some(i) = src.iter().position(|v| v.is_nan()) {
+                            bail!(
+                                "input {}: NaN pixel at row {}, column {} (set allow_nan = true to let NaN propagate)",
+                                ctx.input.what,
+                                w.row0 + i / w.cols,
+                                w.col0 + i % w.cols
+                            );
+                        }
+                    }
+                    Ok((t, w, src))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })?;
+        let done = timer.time(Phase::Compute, || match ctx.device {
+            None => Ok(convolve_batch(read, ctx.cfg, image, ctx.kernel, ctx.pool)?),
+            Some(dev) => convolve_batch_padded(
+                read,
+                ctx.cfg,
+                image,
+                ctx.kernel,
+                ctx.pool,
+                |ext, k, shape| convolve_padded_gpu(dev, ext, k, shape),
+                gpu_times,
+            ),
+        })?;
+        timer.time(Phase::Write, || -> anyhow::Result<()> {
+            for r in &done {
+                let t = r.tile;
+                let view = ArrayView2::from_shape((t.rows, t.cols), &r.pixels)?;
+                dataset
+                    .write_slice(view, s![t.row0..t.row0 + t.rows, t.col0..t.col0 + t.cols])
+                    .with_context(|| format!("writing tile {t:?} of /convolved"))?;
+            }
+            Ok(())
+        })?;
+        for r in &done {
+            local.extend(r.stats.to_array());
+            local.push(if ctx.device.is_some() {
+                GPU_DIRECT
+            } else {
+                method_code(r.method)
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Merges the per-tile statistics gathered from every rank (7 values per
+/// tile, in tile order) and names the method(s) that convolved the tiles.
+fn merge_tile_stats(gathered: &[Vec<f64>]) -> (PixelStats, String) {
+    let per_tile: Vec<&[f64]> = gathered.iter().flat_map(|v| v.chunks_exact(7)).collect();
+    let stats: Vec<PixelStats> = per_tile
+        .iter()
+        .map(|c| PixelStats::from_array([c[0], c[1], c[2], c[3], c[4], c[5]]))
+        .collect();
+    let count = |code: f64| per_tile.iter().filter(|c| c[6] == code).count();
+    let (direct, fft, gpu) = (count(1.0), count(2.0), count(GPU_DIRECT));
+    let naive = per_tile.len() - direct - fft - gpu;
+    let used = match (direct, fft, naive, gpu) {
+        (_, 0, 0, 0) => "direct".to_string(),
+        (0, _, 0, 0) => "fft".to_string(),
+        (0, 0, _, 0) => "naive".to_string(),
+        (0, 0, 0, _) => "gpu-direct".to_string(),
+        _ => format!(
+            "mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}, GPU on {gpu}"
+        ),
+    };
+    (PixelStats::merge_in_order(&stats), used)
+}

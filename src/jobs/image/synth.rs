@@ -44,14 +44,21 @@ fn synth_row(kind: SynthKind, seed: u64, r: usize, rows: usize, cols: usize, out
 /// Validated `synth image` arguments.
 #[derive(Clone, Debug)]
 pub struct SynthImage {
+    /// What the image shows.
     pub kind: SynthKind,
+    /// Image rows.
     pub rows: usize,
+    /// Image columns.
     pub cols: usize,
     /// "f32", "f64" or "i16" (integers: round(1000 * value)).
     pub dtype: String,
+    /// Seed of the `Random` kind's Philox streams.
     pub seed: u64,
+    /// Output file.
     pub out: PathBuf,
+    /// HDF5 dataset to write the image to (unused for FITS).
     pub dataset: String,
+    /// Write a FITS primary image instead of HDF5.
     pub fits: bool,
 }
 

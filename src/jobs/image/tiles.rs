@@ -28,9 +28,13 @@ pub(super) const GPU_DIRECT: f64 = 4.0;
 
 /// One tile's result: the pixels and their statistics.
 pub(super) struct TileResult<T> {
+    /// The tile's place in the output image.
     pub tile: Region,
+    /// Convolved pixels, row-major, `tile.rows * tile.cols`.
     pub pixels: Vec<T>,
+    /// Statistics of `pixels` (non-NaN ones).
     pub stats: PixelStats,
+    /// Method that convolved the tile (what `auto` chose).
     pub method: ConvMethod,
 }
 
@@ -76,8 +80,8 @@ pub(super) fn convolve_batch<T: Real + Send + Sync>(
 /// Convolves a batch of tiles as padded tiles: each tile's boundary-extended
 /// input (tile plus halo, as the CPU's direct method builds it) is made on
 /// the pool, convolved by `convolve` one tile after another (on the GPU:
-/// [`convolve_padded_gpu`], the direct method), and its statistics are
-/// taken on the pool. Adds the transfer and kernel times to `timings`.
+/// [`crate::gpu::conv::convolve_padded_gpu`], the direct method), and its
+/// statistics are taken on the pool. Adds the transfer and kernel times to `timings`.
 #[allow(clippy::type_complexity)]
 pub(super) fn convolve_batch_padded<T: Real + Send + Sync>(
     batch: Vec<(Region, Region, Vec<T>)>,

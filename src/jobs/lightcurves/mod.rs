@@ -30,53 +30,25 @@ use crate::timings::{Phase, PhaseTimer};
 pub use config::LcConfig;
 use tile::{process_tile, TileRows};
 
-/// Runs the job on this rank with a backend already resolved (before MPI,
-/// by the binary, so `--backend gpu` without a device exits 2 early).
-pub fn run_on(
-    cfg: &LcConfig,
-    backend: &Resolved,
-    comm: &impl Comm,
-    read_seconds: f64,
-    command_line: &str,
-) -> anyhow::Result<()> {
-    let mut timer = PhaseTimer::start();
-    timer.add(Phase::Read, read_seconds);
-    let start_time = output::now_rfc3339();
-    let size = comm.size();
+/// The `/features` datasets every rank writes its tiles into.
+struct FeatureDatasets {
+    values: hdf5::Dataset,
+    reason: hdf5::Dataset,
+    object: hdf5::Dataset,
+    band: hdf5::Dataset,
+    /// Rows per object: one per band plus `multi`.
+    rows_per_object: usize,
+    /// Columns per row.
+    ncols: usize,
+}
 
-    let input = comm.agree(timer.time(Phase::Read, || LcFile::open(&cfg.input)))?;
-    if input.quantity == Quantity::Flux {
-        say0!("lightcurves: input holds fluxes; features describe flux values");
-    }
-    let bands = input.band_names.len();
-    let objects = input.objects;
-    let columns = cfg.object.layout().columns();
-    let ncols = columns.len();
-    let rows_per_object = bands + 1;
-    let n_rows = objects * rows_per_object;
-    let tiles = objects.div_ceil(cfg.tile) as u64;
-    let threads = resolve_threads(cfg.threads, comm.node_size());
-    let pool = build_pool(threads)?;
-    // each rank opens the device of its node-local rank
-    let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
-    say0!(
-        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads{}",
-        cfg.input.display(),
-        cfg.tile,
-        if device.is_some() {
-            "; single-band periodograms on the GPU (direct method)"
-        } else {
-            ""
-        }
-    );
-
-    // the output: one file, created collectively under rank 0's temporary name
-    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out))?;
-    let write_start = std::time::Instant::now();
-    let datasets = comm.agree((|| -> anyhow::Result<_> {
-        let f = out.file();
+impl FeatureDatasets {
+    /// Creates `/features/{values,reason,object,band}` collectively, chunked
+    /// by tile.
+    fn create(f: &hdf5::File, tile: usize, objects: usize, rows_per_object: usize, ncols: usize) -> anyhow::Result<FeatureDatasets> {
+        let n_rows = objects * rows_per_object;
         let g = f.create_group("features")?;
-        let chunk_rows = (cfg.tile * rows_per_object).min(n_rows.max(1));
+        let chunk_rows = (tile * rows_per_object).min(n_rows.max(1));
         let values = g
             .new_dataset::<f64>()
             .chunk((chunk_rows, ncols))
@@ -97,8 +69,95 @@ pub fn run_on(
             .chunk(chunk_rows)
             .shape(n_rows)
             .create("band")?;
-        Ok((values, reason, object, band))
-    })())?;
+        Ok(FeatureDatasets {
+            values,
+            reason,
+            object,
+            band,
+            rows_per_object,
+            ncols,
+        })
+    }
+
+    /// Writes one tile's rows (values, reasons, object and band indices).
+    fn write_tile(&self, rows: TileRows) -> anyhow::Result<()> {
+        let per = self.rows_per_object;
+        let r0 = rows.first_object * per;
+        let r1 = r0 + rows.objects * per;
+        let arr = Array2::from_shape_vec((r1 - r0, self.ncols), rows.values)?;
+        self.values.write_slice(&arr, s![r0..r1, ..])?;
+        self.reason.write_slice(&rows.reasons, s![r0..r1])?;
+        let obj: Vec<u64> = (r0..r1).map(|r| (r / per) as u64).collect();
+        self.object.write_slice(&obj, s![r0..r1])?;
+        let bnd: Vec<u8> = (r0..r1).map(|r| (r % per) as u8).collect();
+        self.band.write_slice(&bnd, s![r0..r1])?;
+        Ok(())
+    }
+}
+
+/// What every rank contributed, gathered on rank 0 after the tiles.
+struct Gathered {
+    /// Rows per reason code, per rank.
+    reason_counts: Vec<Vec<f64>>,
+    /// Tiles each rank computed.
+    tiles_per_rank: Vec<Vec<f64>>,
+    /// Host names, per rank.
+    hosts: Vec<String>,
+    /// `/provenance/backend` and `/provenance/device`.
+    backend_name: String,
+    device_name: String,
+    /// `/timings` rows, per rank.
+    timing_rows: Vec<Vec<f64>>,
+}
+
+/// Runs the job on this rank with a backend already resolved (before MPI,
+/// by the binary, so `--backend gpu` without a device exits 2 early).
+pub fn run_on(
+    cfg: &LcConfig,
+    backend: &Resolved,
+    comm: &impl Comm,
+    read_seconds: f64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let mut timer = PhaseTimer::start();
+    timer.add(Phase::Read, read_seconds);
+    let start_time = output::now_rfc3339();
+    let size = comm.size();
+
+    let input = comm.agree(timer.time(Phase::Read, || LcFile::open(&cfg.input)))?;
+    if input.quantity == Quantity::Flux {
+        say0!("lightcurves: input holds fluxes; features describe flux values");
+    }
+    let bands = input.band_names.len();
+    let objects = input.objects;
+    let ncols = cfg.object.layout().width();
+    let rows_per_object = bands + 1;
+    let tiles = objects.div_ceil(cfg.tile) as u64;
+    let threads = resolve_threads(cfg.threads, comm.node_size());
+    let pool = build_pool(threads)?;
+    // each rank opens the device of its node-local rank
+    let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
+    say0!(
+        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads{}",
+        cfg.input.display(),
+        cfg.tile,
+        if device.is_some() {
+            "; single-band periodograms on the GPU (direct method)"
+        } else {
+            ""
+        }
+    );
+
+    // the output: one file, created collectively under rank 0's temporary name
+    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out))?;
+    let write_start = std::time::Instant::now();
+    let datasets = comm.agree(FeatureDatasets::create(
+        out.file(),
+        cfg.tile,
+        objects,
+        rows_per_object,
+        ncols,
+    ))?;
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
 
     let mut counts = vec![0u64; 256];
@@ -111,20 +170,10 @@ pub fn run_on(
             pool.install(|| process_tile(&cfg.object, &input, first, end, ncols, device.as_ref()))
         },
         |_tile, rows: TileRows| {
-            let r0 = rows.first_object * rows_per_object;
-            let r1 = r0 + rows.objects * rows_per_object;
-            let (values, reason, object, band) = &datasets;
-            let arr = Array2::from_shape_vec((r1 - r0, ncols), rows.values)?;
-            values.write_slice(&arr, s![r0..r1, ..])?;
-            reason.write_slice(&rows.reasons, s![r0..r1])?;
-            let obj: Vec<u64> = (r0..r1).map(|r| (r / rows_per_object) as u64).collect();
-            object.write_slice(&obj, s![r0..r1])?;
-            let bnd: Vec<u8> = (r0..r1).map(|r| (r % rows_per_object) as u8).collect();
-            band.write_slice(&bnd, s![r0..r1])?;
             for &c in &rows.reasons {
                 counts[c as usize] += 1;
             }
-            Ok(())
+            datasets.write_tile(rows)
         },
     )?;
     timer.add(Phase::Scatter, dispatch.scatter);
@@ -144,119 +193,148 @@ pub fn run_on(
     timer.add(Phase::Reduce, t_reduce.elapsed().as_secs_f64());
     let timing_rows = comm.gather_f64(&timer.row());
     let (
-        Some(all_counts),
-        Some(my_tiles),
+        Some(reason_counts),
+        Some(tiles_per_rank),
         Some(hosts),
         Some((backend_name, device_name)),
-        Some(mut timing_rows),
+        Some(timing_rows),
         Some(out),
     ) = (all_counts, my_tiles, hosts, devices, timing_rows, out)
     else {
         return Ok(());
     };
-
-    // rank 0 alone, after every collective: metadata, provenance, timings
-    let finish = || -> anyhow::Result<PathBuf> {
-        let t_write = std::time::Instant::now();
-        let mut reason_counts = vec![0u64; 256];
-        for rc in &all_counts {
-            for (k, &c) in rc.iter().enumerate() {
-                reason_counts[k] += c as u64;
-            }
-        }
-        let f = out.reopen()?;
-        let g = f.group("features")?;
-        let values = g.dataset("values")?;
-        let name_refs: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let desc_refs: Vec<&str> = columns.iter().map(|c| c.description.as_str()).collect();
-        output::attr_str_list(&values, "columns", &name_refs)?;
-        output::attr_str_list(&values, "descriptions", &desc_refs)?;
-        output::attr_str(&values, "row_layout", &format!("row r = object r / {rows_per_object}, band r % {rows_per_object} (index {bands} = multi)"))?;
-        let codes: Vec<u8> = (0..=255u8)
-            .filter(|&c| c == 0 || reason_name(c) != "unknown")
-            .collect();
-        let code_names: Vec<String> = codes
-            .iter()
-            .map(|&c| format!("{c}={}", if c == 0 { "ok" } else { reason_name(c) }))
-            .collect();
-        output::write_str_list(&g, "reason_codes", &code_names)?;
-        let mut band_names = input.band_names.clone();
-        band_names.push("multi".into());
-        output::write_str_list(&g, "band_names", &band_names)?;
-        let objects_g = f.create_group("objects")?;
-        output::write_str_list(&objects_g, "object_id", &input.object_ids()?)?;
-        if let Some(p) = input.true_periods()? {
-            objects_g
-                .new_dataset_builder()
-                .with_data(&p)
-                .create("true_period")?;
-        }
-        let summary = f.create_group("summary")?;
-        output::write_u64(&summary, "objects", objects as u64)?;
-        output::write_u64(&summary, "rows", n_rows as u64)?;
-        let flagged: Vec<String> = codes
-            .iter()
-            .filter(|&&c| c != 0 && reason_counts[c as usize] > 0)
-            .map(|&c| format!("{}: {}", reason_name(c), reason_counts[c as usize]))
-            .collect();
-        output::write_str_list(&summary, "flagged_rows", &flagged)?;
-        let compute = timing_rows
-            .iter()
-            .map(|r| r[Phase::Compute as usize])
-            .fold(0.0, f64::max);
-        let hosts: Vec<String> = hosts
+    let gathered = Gathered {
+        reason_counts,
+        tiles_per_rank,
+        hosts: hosts
             .iter()
             .map(|h| String::from_utf8_lossy(h).into_owned())
-            .collect();
-        Provenance {
-            job: "lightcurves".into(),
-            command_line: command_line.to_string(),
-            config_toml: cfg.toml.clone(),
-            ranks: size,
-            threads_per_rank: threads,
-            backend: backend_name.clone(),
-            device: device_name.clone(),
-            mpi_library: comm.library_version(),
-            hosts: output::summarise_hosts(&hosts),
-            start_time: start_time.clone(),
-            end_time: output::now_rfc3339(),
-        }
-        .write(&f)?;
-        timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
-        timing_rows[0] = timer.row().to_vec();
-        output::write_timings(&f, &timing_rows)?;
-        drop(f);
-        let path = out.commit()?;
-        let total = timing_rows[0][Phase::Total as usize];
-        println!("objects     {objects} ({n_rows} rows: {bands} bands + multi)");
-        println!(
-            "flagged     {}",
-            if flagged.is_empty() {
-                "none".to_string()
-            } else {
-                flagged.join(", ")
-            }
-        );
-        println!(
-            "tiles/rank  {}",
-            my_tiles
-                .iter()
-                .map(|v| format!("{}", v[0]))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        println!(
-            "time        {total:.3} s total, {compute:.3} s compute on {size} ranks x {threads} threads ({:.0} objects/s, {:.3} ms per object per core)",
-            objects as f64 / total,
-            1e3 * compute * (threads as f64) / objects.max(1) as f64
-        );
-        if backend_name == "gpu" {
-            println!("gpu         {device_name} (single-band periodograms, direct method)");
-        }
-        println!("output      {}", path.display());
-        Ok(path)
+            .collect(),
+        backend_name,
+        device_name,
+        timing_rows,
     };
-    finish().map_err(Coordinated)?;
+    // rank 0 alone, after every collective: metadata, provenance, timings
+    let provenance = Provenance {
+        job: "lightcurves".into(),
+        command_line: command_line.to_string(),
+        config_toml: cfg.toml.clone(),
+        ranks: size,
+        threads_per_rank: threads,
+        backend: gathered.backend_name.clone(),
+        device: gathered.device_name.clone(),
+        mpi_library: comm.library_version(),
+        hosts: output::summarise_hosts(&gathered.hosts),
+        start_time,
+        end_time: String::new(),
+    };
+    finish(cfg, &input, out, provenance, timer, gathered, threads).map_err(Coordinated)?;
     Ok(())
 }
 
+/// Rank 0, after every collective: adds the column and reason metadata,
+/// object ids, summary, provenance and timings, renames the file into place
+/// and prints the summary.
+fn finish(
+    cfg: &LcConfig,
+    input: &LcFile,
+    out: output::ClosedH5,
+    mut provenance: Provenance,
+    mut timer: PhaseTimer,
+    mut gathered: Gathered,
+    threads: usize,
+) -> anyhow::Result<PathBuf> {
+    let t_write = std::time::Instant::now();
+    let bands = input.band_names.len();
+    let objects = input.objects;
+    let rows_per_object = bands + 1;
+    let n_rows = objects * rows_per_object;
+    let mut reason_counts = vec![0u64; 256];
+    for rc in &gathered.reason_counts {
+        for (k, &c) in rc.iter().enumerate() {
+            reason_counts[k] += c as u64;
+        }
+    }
+    let f = out.reopen()?;
+    let g = f.group("features")?;
+    let values = g.dataset("values")?;
+    let columns = cfg.object.layout().columns();
+    let name_refs: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let desc_refs: Vec<&str> = columns.iter().map(|c| c.description.as_str()).collect();
+    output::attr_str_list(&values, "columns", &name_refs)?;
+    output::attr_str_list(&values, "descriptions", &desc_refs)?;
+    output::attr_str(&values, "row_layout", &format!("row r = object r / {rows_per_object}, band r % {rows_per_object} (index {bands} = multi)"))?;
+    let codes: Vec<u8> = (0..=255u8)
+        .filter(|&c| c == 0 || reason_name(c) != "unknown")
+        .collect();
+    let code_names: Vec<String> = codes
+        .iter()
+        .map(|&c| format!("{c}={}", if c == 0 { "ok" } else { reason_name(c) }))
+        .collect();
+    output::write_str_list(&g, "reason_codes", &code_names)?;
+    let mut band_names = input.band_names.clone();
+    band_names.push("multi".into());
+    output::write_str_list(&g, "band_names", &band_names)?;
+    let objects_g = f.create_group("objects")?;
+    output::write_str_list(&objects_g, "object_id", &input.object_ids()?)?;
+    if let Some(p) = input.true_periods()? {
+        objects_g
+            .new_dataset_builder()
+            .with_data(&p)
+            .create("true_period")?;
+    }
+    let summary = f.create_group("summary")?;
+    output::write_u64(&summary, "objects", objects as u64)?;
+    output::write_u64(&summary, "rows", n_rows as u64)?;
+    let flagged: Vec<String> = codes
+        .iter()
+        .filter(|&&c| c != 0 && reason_counts[c as usize] > 0)
+        .map(|&c| format!("{}: {}", reason_name(c), reason_counts[c as usize]))
+        .collect();
+    output::write_str_list(&summary, "flagged_rows", &flagged)?;
+    let compute = gathered
+        .timing_rows
+        .iter()
+        .map(|r| r[Phase::Compute as usize])
+        .fold(0.0, f64::max);
+    provenance.end_time = output::now_rfc3339();
+    provenance.write(&f)?;
+    timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
+    gathered.timing_rows[0] = timer.row().to_vec();
+    output::write_timings(&f, &gathered.timing_rows)?;
+    drop(f);
+    let path = out.commit()?;
+    let total = gathered.timing_rows[0][Phase::Total as usize];
+    let size = provenance.ranks;
+    println!("objects     {objects} ({n_rows} rows: {bands} bands + multi)");
+    println!(
+        "flagged     {}",
+        if flagged.is_empty() {
+            "none".to_string()
+        } else {
+            flagged.join(", ")
+        }
+    );
+    println!(
+        "tiles/rank  {}",
+        gathered
+            .tiles_per_rank
+            .iter()
+            .map(|v| format!("{}", v[0]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "time        {total:.3} s total, {compute:.3} s compute on {size} ranks x {threads} threads ({:.0} objects/s, {:.3} ms per object per core)",
+        objects as f64 / total,
+        1e3 * compute * (threads as f64) / objects.max(1) as f64
+    );
+    if gathered.backend_name == "gpu" {
+        println!(
+            "gpu         {} (single-band periodograms, direct method)",
+            gathered.device_name
+        );
+    }
+    println!("output      {}", path.display());
+    Ok(path)
+}

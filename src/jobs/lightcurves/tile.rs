@@ -11,7 +11,6 @@ use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
 use crate::numeric::lightcurve::object::{
     band_points, process_object, GivenPower, ObjectOptions, ObjectScratch, Observations,
 };
-use crate::numeric::lomb_scargle_direct::FreqGrid as DirectGrid;
 use crate::numeric::periodogram::{autofrequency, FreqGrid};
 
 /// The rows of one tile.
@@ -29,7 +28,7 @@ pub struct TileRows {
 /// Reads and processes objects `first..end` with the current rayon pool.
 /// With `device`, the single-band periodograms of all the tile's (object,
 /// band) curves are computed first in one batched GPU call (direct method,
-/// [`tile_power_gpu`]) and handed to [`process_object`]; cleaning,
+/// [`lomb_scargle_batch_gpu`]) and handed to [`process_object`]; cleaning,
 /// features, peaks, FAP, refinement, folding, structure functions and the
 /// multiband periodogram stay on the CPU.
 pub fn process_tile(
@@ -192,11 +191,7 @@ pub fn tile_power(
             batch.y.extend_from_slice(&c.curve.m);
             batch.dy.extend_from_slice(&c.curve.e);
             batch.offsets.push(batch.t.len());
-            batch.grids.push(DirectGrid {
-                f0: c.grid.f0,
-                df: c.grid.df,
-                n: c.grid.n,
-            });
+            batch.grids.push(c.grid);
         }
     }
     let power = if batch.curves() == 0 {

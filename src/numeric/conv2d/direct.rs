@@ -1,22 +1,16 @@
-//! Direct (spatial) convolution, written for auto-vectorisation.
+//! Direct (spatial) convolution, written for auto-vectorisation (numeric kernel layer).
 //!
-//! The output tile is processed in sub-blocks of `BLOCK_ROWS x BLOCK_COLS` pixels. For each
-//! sub-block the needed part of the extended input `E` is synthesised once into scratch
-//! (boundary rule applied, columns padded to a whole number of vector blocks), then a
-//! register-blocked micro-kernel computes `R` output rows x `B` output columns at a time,
-//! keeping the `R*B` accumulators in vector registers: for every pad row and kernel column
-//! it loads one shifted `B`-wide slice of the pad row and does a broadcast-scalar FMA into
-//! each of the (up to `R`) output rows that use this pad row.
+//! The output tile is processed in sub-blocks of `BLOCK_ROWS x BLOCK_COLS` pixels; for each,
+//! the needed part of the extended input `E` is synthesised once into scratch, then a
+//! register-blocked micro-kernel computes `R` output rows x `B` output columns at a time.
 //!
 //! Every output pixel is accumulated in the same order (kernel row ascending, then kernel
 //! column ascending, flipped kernel) whatever the tile/sub-block/row-block geometry, and the
 //! pad values are a pure function of image coordinates, so tiled results are bit-identical
-//! to whole-image results (on one machine/dispatch path).
-//!
-//! Runtime dispatch (`multiversion`): AVX-512 (F/VL/DQ/BW) + FMA, AVX2 + FMA, scalar
-//! fallback. The SIMD paths use fused multiply-add, the fallback uses separate mul + add.
+//! to whole-image results (on one machine/dispatch path). Compiled per instruction set by
+//! `numeric::simd::dispatch!`: variants with the `fma` target feature use fused
+//! multiply-add, the others separate mul + add.
 
-use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
 
 use super::geometry::{Boundary, Region, Shape2};
@@ -106,10 +100,7 @@ pub(crate) fn direct_tile<T: Real>(
     }
 }
 
-#[multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+avx+fma+sse4.2",
-    "x86_64+avx2+avx+fma+sse4.2",
-))]
+crate::numeric::simd::dispatch! {
 #[allow(clippy::too_many_arguments)]
 fn conv_block<T: Real, const B: usize>(
     pad: &[T],
@@ -128,6 +119,7 @@ fn conv_block<T: Real, const B: usize>(
         conv_block_impl::<T, B, false>(pad, pstride, kf, kh, kw, out, ostride, rows, cols)
     }
 }
+}
 
 #[inline(always)]
 fn mac<T: Real, const FUSED: bool>(w: T, x: T, acc: T) -> T {
@@ -138,6 +130,11 @@ fn mac<T: Real, const FUSED: bool>(w: T, x: T, acc: T) -> T {
     }
 }
 
+/// The micro-kernel: keeps the `R*B` accumulators in vector registers and, for every pad row
+/// and kernel column, loads one shifted `B`-wide slice of the pad row and does a
+/// broadcast-scalar multiply-add into each of the (up to `R`) output rows that use this pad
+/// row. The pad columns are padded to a whole number of vector blocks.
+///
 /// `pad` must hold `rows + kh - 1` rows of at least `round_up(cols, B) + kw - 1` columns.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]

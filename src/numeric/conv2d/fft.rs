@@ -1,4 +1,4 @@
-//! FFT convolution of one output tile by 2-D overlap-save.
+//! FFT convolution of one output tile by 2-D overlap-save (numeric kernel layer).
 //!
 //! The tile's output is cut into blocks of `m1 x m2 = (n1-kh+1) x (n2-kw+1)` pixels; for each
 //! block an `n1 x n2` patch of the extended input `E` (boundary rule applied, zero beyond what
@@ -20,7 +20,7 @@ use super::pad::fill_ext;
 use super::real::Real;
 
 /// Relative cost of the non-FFT work per block pixel (fill, transposes, spectrum product),
-/// in units of one `log2` step of the FFT cost (calibrated with `examples/bench.rs`).
+/// in units of one `log2` step of the FFT cost (measured together with [`super::CostModel`]).
 const BLOCK_EXTRA: f64 = 6.0;
 /// Largest transform edge considered unless the kernel itself is larger.
 const MAX_EDGE: usize = 1024;
@@ -64,6 +64,7 @@ impl<T: Real> Default for FftCache<T> {
 }
 
 impl<T: Real> FftCache<T> {
+    /// An empty cache: no plans, spectra or buffers until the first tile.
     pub fn new() -> Self {
         FftCache {
             rplanner: RealFftPlanner::new(),

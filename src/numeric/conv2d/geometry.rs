@@ -1,79 +1,77 @@
-//! Shapes, modes, boundary rules and the tile <-> input-window arithmetic.
+//! Shapes, modes, boundary rules and the tile <-> input-window arithmetic (numeric kernel
+//! layer).
 //!
-//! # Conventions (all verified against SciPy 1.17 by `ref/probe.py`)
-//!
-//! Let `I` be the image (`H x W`), `k` the kernel (`kh x kw`), and `E` the image extended
-//! to all integer coordinates by the [`Boundary`] rule. The *full* convolution is
-//!
-//! ```text
-//! F[i][j] = sum_{p<kh, q<kw} k[p][q] * E[i-p][j-q],   0 <= i < H+kh-1, 0 <= j < W+kw-1
-//! ```
-//!
-//! (true convolution: kernel flipped). Each mode is a window of `F`:
-//!
-//! | mode  | output shape (per axis)   | offset into `F` (per axis)        |
-//! |-------|---------------------------|-----------------------------------|
-//! | full  | `H + kh - 1`              | `0`                               |
-//! | same  | `H`                       | `(kh - 1) / 2` (floor)            |
-//! | valid | `abs(H - kh) + 1`         | `min(H, kh) - 1`                  |
-//!
-//! * `same` uses scipy's offset for every kernel size: `scipy.signal.convolve2d(.., 'same')`
-//!   and `scipy.signal.fftconvolve(.., 'same')` both take `F[(kh-1)//2 ..][(kw-1)//2 ..]`
-//!   (for even `kh` the extra row of the kernel's support lies *above/left*).
-//! * `valid` with a kernel larger than the image along an axis follows scipy's swap rule
-//!   (`convolve2d` swaps the inputs when the kernel is larger in every dimension; the result is
-//!   `F[min-1 .. max]`). We apply the rule per axis, so mixed cases (kernel wider but shorter),
-//!   which scipy rejects, are also defined.
-//! * In `valid` mode the boundary rule is ignored (treated as zero fill): when the kernel fits
-//!   inside the image no output pixel reads outside it anyway, and when it does not, scipy's
-//!   operand swap amounts to zero fill (`convolve2d(.., 'valid', boundary='symm')` with a
-//!   kernel larger than the image equals the `'fill'` result). See [`effective_boundary`].
-//!
-//! Boundary correspondence:
-//! * [`Boundary::Zero`]    = `convolve2d(boundary='fill', fillvalue=0)`.
-//! * [`Boundary::Reflect`] = `convolve2d(boundary='symm')` = `scipy.ndimage` mode `'reflect'`
-//!   = `numpy.pad` mode `'symmetric'` (half-sample symmetric `d c b a | a b c d | d c b a`),
-//!   repeated periodically (period `2H`) when the kernel reaches further than the image size
-//!   (checked against scipy for a 3x4 image with a 9x11 kernel).
-//! * [`Boundary::Nearest`] = edge replication = `scipy.ndimage` mode `'nearest'`
-//!   = `numpy.pad` mode `'edge'` (convolve2d has no equivalent). With `mode=same` and odd
-//!   kernels, `scipy.ndimage.convolve(img, k, mode='nearest'|'reflect')` equals our result.
+//! Let `I` be the image (`H x W`), `k` the kernel (`kh x kw`), and `E` the image extended to
+//! all integer coordinates by the [`Boundary`] rule. The *full* convolution is
+//! `F[i][j] = sum_{p<kh, q<kw} k[p][q] * E[i-p][j-q]` for `0 <= i < H+kh-1, 0 <= j < W+kw-1`
+//! (true convolution: kernel flipped); each [`ConvMode`] is a window of `F`. Modes and
+//! boundaries follow `scipy.signal.convolve2d` (`scipy.ndimage` for [`Boundary::Nearest`]),
+//! checked against SciPy 1.17 reference data in `tests/conv_scipy_ref.rs`.
 
 use std::fmt;
 
-/// Output mode (scipy.signal.convolve2d `mode`).
+/// Output mode (scipy.signal.convolve2d `mode`): a window of the full convolution `F`.
+///
+/// | mode  | output shape (per axis)   | offset into `F` (per axis)        |
+/// |-------|---------------------------|-----------------------------------|
+/// | full  | `H + kh - 1`              | `0`                               |
+/// | same  | `H`                       | `(kh - 1) / 2` (floor)            |
+/// | valid | `abs(H - kh) + 1`         | `min(H, kh) - 1`                  |
+///
+/// * `same` uses scipy's offset for every kernel size: `scipy.signal.convolve2d(.., 'same')`
+///   and `scipy.signal.fftconvolve(.., 'same')` both take `F[(kh-1)//2 ..][(kw-1)//2 ..]`
+///   (for even `kh` the extra row of the kernel's support lies *above/left*).
+/// * `valid` with a kernel larger than the image along an axis follows scipy's swap rule
+///   (`convolve2d` swaps the inputs when the kernel is larger in every dimension; the result is
+///   `F[min-1 .. max]`). The rule is applied per axis, so mixed cases (kernel wider but
+///   shorter), which scipy rejects, are also defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConvMode {
+    /// Every pixel the kernel touches: `H + kh - 1` per axis.
     Full,
+    /// The image's own shape, centred as scipy centres it.
     Same,
+    /// Only pixels where image and kernel fully overlap: `abs(H - kh) + 1` per axis.
     Valid,
 }
 
 /// How pixels outside the image are synthesised.
+///
+/// `Reflect` is repeated periodically (period `2H`) when the kernel reaches further than the
+/// image size, as scipy does. With `mode=same` and odd kernels,
+/// `scipy.ndimage.convolve(img, k, mode='nearest'|'reflect')` equals tessera's result. In
+/// `valid` mode the rule is ignored: see [`effective_boundary`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Boundary {
-    /// Zero fill (`boundary='fill', fillvalue=0`).
+    /// Zero fill (`convolve2d(boundary='fill', fillvalue=0)`).
     Zero,
-    /// Half-sample symmetric reflection `d c b a | a b c d` (`boundary='symm'`, ndimage `'reflect'`).
+    /// Half-sample symmetric reflection `d c b a | a b c d | d c b a` (`convolve2d(boundary='symm')`,
+    /// ndimage `'reflect'`, `numpy.pad` `'symmetric'`).
     Reflect,
-    /// Edge replication `a a a a | a b c d` (ndimage `'nearest'`).
+    /// Edge replication `a a a a | a b c d` (ndimage `'nearest'`, `numpy.pad` `'edge'`; convolve2d
+    /// has no equivalent).
     Nearest,
 }
 
 /// A 2-D shape `(rows, cols)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Shape2 {
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
 }
 
 impl Shape2 {
+    /// The shape `rows x cols`.
     pub const fn new(rows: usize, cols: usize) -> Self {
         Shape2 { rows, cols }
     }
+    /// Number of elements, `rows * cols`.
     pub const fn len(&self) -> usize {
         self.rows * self.cols
     }
+    /// Whether either dimension is zero.
     pub const fn is_empty(&self) -> bool {
         self.rows == 0 || self.cols == 0
     }
@@ -83,13 +81,18 @@ impl Shape2 {
 /// depending on context).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Region {
+    /// First row.
     pub row0: usize,
+    /// First column.
     pub col0: usize,
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
 }
 
 impl Region {
+    /// The rectangle `row0..row0+rows, col0..col0+cols`.
     pub const fn new(row0: usize, col0: usize, rows: usize, cols: usize) -> Self {
         Region {
             row0,
@@ -107,15 +110,18 @@ impl Region {
             cols: shape.cols,
         }
     }
+    /// Its size, without the position.
     pub const fn shape(&self) -> Shape2 {
         Shape2 {
             rows: self.rows,
             cols: self.cols,
         }
     }
+    /// Number of pixels, `rows * cols`.
     pub const fn len(&self) -> usize {
         self.rows * self.cols
     }
+    /// Whether either dimension is zero.
     pub const fn is_empty(&self) -> bool {
         self.rows == 0 || self.cols == 0
     }
@@ -136,14 +142,27 @@ pub enum ConvError {
     EmptyInput,
     /// A slice length does not match its declared shape.
     BadLength {
+        /// Which slice (e.g. `image`, `kernel`, `output`).
         what: &'static str,
+        /// Length the shape implies.
         expected: usize,
+        /// Length given.
         got: usize,
     },
     /// The output tile is not inside the output of the given mode.
-    TileOutOfRange { tile: Region, output: Shape2 },
+    TileOutOfRange {
+        /// The requested tile, in output coordinates.
+        tile: Region,
+        /// Shape of the whole output.
+        output: Shape2,
+    },
     /// The source window lies outside the image, or does not cover the input the tile needs.
-    SourceWindow { have: Region, need: Region },
+    SourceWindow {
+        /// The window given, in image coordinates.
+        have: Region,
+        /// The window the tile needs ([`input_window`]).
+        need: Region,
+    },
     /// Built-in kernels must have odd size.
     EvenKernelSize(usize),
     /// Invalid built-in kernel parameter.
@@ -191,7 +210,7 @@ fn axis_offset(n: usize, k: usize, mode: ConvMode) -> usize {
     }
 }
 
-/// Shape of the convolution output (see the module table). Zero-sized inputs give an error.
+/// Shape of the convolution output (see the table on [`ConvMode`]). Zero-sized inputs give an error.
 pub fn output_shape(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<Shape2, ConvError> {
     if image.is_empty() || kernel.is_empty() {
         return Err(ConvError::EmptyInput);
@@ -214,6 +233,11 @@ pub fn full_offset(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<(usi
 }
 
 /// The boundary rule actually applied: `Zero` in `valid` mode (scipy semantics), else `boundary`.
+///
+/// When the kernel fits inside the image no `valid` output pixel reads outside it anyway, and
+/// when it does not, scipy's operand swap amounts to zero fill
+/// (`convolve2d(.., 'valid', boundary='symm')` with a kernel larger than the image equals the
+/// `'fill'` result).
 pub fn effective_boundary(mode: ConvMode, boundary: Boundary) -> Boundary {
     if mode == ConvMode::Valid {
         Boundary::Zero

@@ -1,4 +1,4 @@
-//! Built-in kernels (odd sizes only; even-sized requests are an error).
+//! Built-in kernels (numeric kernel layer; odd sizes only, even-sized requests are an error).
 
 use super::geometry::{ConvError, Shape2};
 use super::real::Real;
@@ -6,7 +6,9 @@ use super::real::Real;
 /// A kernel: row-major data and shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Kernel<T> {
+    /// Row-major weights, `shape.len()` of them.
     pub data: Vec<T>,
+    /// Rows and columns.
     pub shape: Shape2,
 }
 
@@ -15,13 +17,29 @@ pub struct Kernel<T> {
 pub enum KernelSpec {
     /// The lecture's radial kernel: `x = y = numpy.linspace(-2, 2, size)`,
     /// `K[r][c] = sqrt(x[c]^2 + y[r]^2)` (meshgrid, `indexing='xy'`; symmetric anyway).
-    Radial { size: usize },
+    Radial {
+        /// Side length in pixels (odd).
+        size: usize,
+    },
     /// `exp(-(dr^2 + dc^2) / (2 sigma^2))`, offsets from the centre pixel.
-    Gaussian { sigma: f64, size: usize },
+    Gaussian {
+        /// Standard deviation in pixels (> 0).
+        sigma: f64,
+        /// Side length in pixels (odd).
+        size: usize,
+    },
     /// All ones.
-    Box { size: usize },
+    Box {
+        /// Side length in pixels (odd).
+        size: usize,
+    },
     /// 1 where `dr^2 + dc^2 <= radius^2`, else 0; `size` defaults to `2*floor(radius)+1`.
-    TopHat { radius: f64, size: Option<usize> },
+    TopHat {
+        /// Radius in pixels (>= 0).
+        radius: f64,
+        /// Side length in pixels (odd); `None` for `2*floor(radius)+1`.
+        size: Option<usize>,
+    },
 }
 
 /// `numpy.linspace(start, stop, num)` bit-for-bit (`i*step + start`, last = stop).

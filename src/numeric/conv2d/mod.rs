@@ -1,5 +1,6 @@
-//! Tiled 2-D convolution core (scipy.signal.convolve2d semantics; see [`geometry`] for the
-//! exact conventions and the scipy/numpy correspondence of the boundary rules).
+//! Tiled 2-D convolution core (numeric kernel layer; scipy.signal.convolve2d semantics, see
+//! [`geometry`] for the exact conventions and the scipy/numpy correspondence of the boundary
+//! rules).
 //!
 //! Typical SPMD use: for each output tile of [`output_shape`], ask [`input_window`] which
 //! image pixels it needs, read exactly that window from the file, and call
@@ -44,16 +45,16 @@ pub enum ConvMethod {
 /// `rows*cols * (direct_s_per_mac * kh*kw + direct_s_per_pixel)` versus FFT seconds ~
 /// `fft_s_per_unit * units`, where `units = blocks * n1*n2 * (log2(n1*n2) + 6)` for the
 /// overlap-save block size `(n1, n2)` that the FFT path would choose (approximately
-/// `padded_area * log2(padded_area)`). Constants calibrated with `examples/bench.rs calibrate`
-/// on the development machine (Xeon with AVX-512, single thread, 512x512 tiles); measured
-/// crossover there (512x512 tile): FFT faster from 19x19 (f64) and 19x19..23x23 (f32)
-/// kernels; the model switches at 19 (f64) / 23 (f32). Without AVX-512 the
-/// direct path is slower, so the true crossover is at smaller kernels; recalibrate by
-/// setting the public fields if needed.
+/// `padded_area * log2(padded_area)`). The defaults ([`CostModel::for_type`]) were measured
+/// once on an AVX-512 machine (single thread, 512x512 tiles); without AVX-512 the direct path
+/// is slower, so the true crossover is at smaller kernels: set the public fields to recalibrate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CostModel {
+    /// Direct path: seconds per multiply-add (one kernel tap of one output pixel).
     pub direct_s_per_mac: f64,
+    /// Direct path: seconds per output pixel that do not depend on the kernel size.
     pub direct_s_per_pixel: f64,
+    /// FFT path: seconds per cost unit `n1*n2 * (log2(n1*n2) + 6)` of one block.
     pub fft_s_per_unit: f64,
 }
 
@@ -96,7 +97,7 @@ impl CostModel {
     }
 }
 
-// Calibration (`cargo run --release --example bench -- calibrate`, CPU seconds, AVX-512).
+// Calibration: CPU seconds, measured once on an AVX-512 machine (see `CostModel`).
 const F64_DIRECT_S_PER_MAC: f64 = 2.5e-11;
 const F64_DIRECT_S_PER_PIXEL: f64 = 1.0e-9;
 const F32_DIRECT_S_PER_MAC: f64 = 1.3e-11;
@@ -111,6 +112,7 @@ pub struct ConvScratch<T: Real> {
     pad: Vec<T>,
     kflip: Vec<T>,
     fft: FftCache<T>,
+    /// Cost model that resolves [`ConvMethod::Auto`]; defaults to [`CostModel::for_type`].
     pub cost: CostModel,
 }
 
@@ -121,6 +123,7 @@ impl<T: Real> Default for ConvScratch<T> {
 }
 
 impl<T: Real> ConvScratch<T> {
+    /// Empty scratch with the default cost model for `T`; buffers grow on first use.
     pub fn new() -> Self {
         ConvScratch {
             pad: Vec::new(),

@@ -8,11 +8,14 @@ use std::ops::AddAssign;
 pub trait Real: FftNum + Float + AddAssign + Default + sealed::Sealed {
     /// Lanes of this type in a 512-bit vector (informational; used for block sizing).
     const LANES_512: usize;
+    /// Converts from `f64` (rounding to nearest for `f32`).
     fn of_f64(v: f64) -> Self;
+    /// Converts to `f64` (exact).
     fn as_f64(self) -> f64;
 }
 
 mod sealed {
+    /// Implemented only here, so no type outside this module can implement [`super::Real`].
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}

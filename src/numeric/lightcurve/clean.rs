@@ -1,30 +1,10 @@
-//! Per-band light-curve cleaning: bad-point removal, time sorting, duplicate removal, sigma clipping, detrending, normalisation.
+//! Per-band light-curve cleaning (numeric kernel layer): bad-point removal, time sorting,
+//! duplicate removal, sigma clipping, detrending, normalisation.
 //!
 //! [`clean`] reads raw `time`, `mag`, `err` slices and writes the cleaned curve into a caller
 //! owned [`LcBuf`], with a [`CleanReport`] that says what was removed and how magnitudes were
-//! transformed. The steps, in order:
-//!
-//! 1. **Bad points**: a point is dropped if any of time, magnitude or error is not finite, or if
-//!    its error is `<= 0` (a zero error would give an infinite weight `1/err^2`).
-//! 2. **Sort** by time if the input is not already non-decreasing. Ties keep input order.
-//! 3. **Duplicate times** (exactly equal `f64`): one point per time survives, chosen by
-//!    [`DuplicatePolicy`]: the first in input order (default) or the one with the smallest error
-//!    (ties again resolved to the first in input order).
-//! 4. **Sigma clipping** (optional, on by default) with the semantics of
-//!    `astropy.stats.sigma_clip` (astropy 6/7/8): iterate at most `maxiters` times; in each
-//!    iteration compute `cen` and `std` of the surviving values, keep values in
-//!    `[cen - sigma_lower*std, cen + sigma_upper*std]` (inclusive); stop early when nothing
-//!    changes. The final mask is the last bounds applied to all points, as astropy does.
-//!    Defaults are astropy's: `cenfunc = median`, `stdfunc = std` (population, ddof = 0,
-//!    about the mean), `sigma = 3`, `maxiters = 5`. [`ClipScale::MadStd`] uses astropy's
-//!    `mad_std` (1.4826 x MAD about the median) instead.
-//! 5. **Minimum points / constant check** after all removals.
-//! 6. **Detrending** (optional): subtract from each magnitude the mean magnitude of all points
-//!    with `|t_j - t_i| <= window/2` (a centred moving average in *time*, not in index, because
-//!    survey cadences are irregular). Errors are left unchanged.
-//! 7. **Normalisation** (optional): z-score `(m - mean) / std(ddof=1)` or min-max
-//!    `(m - min) / (max - min)`; errors are divided by the same scale so that `m/err` ratios and
-//!    chi-square style features are unchanged. The report records kind, offset and scale.
+//! transformed; its documentation lists the steps. Sigma clipping follows
+//! `astropy.stats.sigma_clip` (astropy 6/7/8) and is checked against it.
 //!
 //! References: astropy `sigma_clip` documentation (Astropy Collaboration 2022, ApJ 935, 167);
 //! iterative k-sigma clipping as in e.g. Stetson 1987, PASP 99, 191.
@@ -62,12 +42,16 @@ pub enum ClipScale {
 /// Sigma-clipping parameters; `Default` gives astropy's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SigmaClip {
+    /// Lower bound is `cen - sigma_lower * std`; must be > 0.
     pub sigma_lower: f64,
+    /// Upper bound is `cen + sigma_upper * std`; must be > 0.
     pub sigma_upper: f64,
     /// Maximum number of iterations; 0 disables clipping (astropy's `None`, i.e. "until
     /// convergence", is `usize::MAX`).
     pub maxiters: usize,
+    /// Centre of each iteration's bounds.
     pub cenfunc: ClipCenter,
+    /// Scale of each iteration's bounds.
     pub stdfunc: ClipScale,
 }
 
@@ -110,12 +94,14 @@ impl Normalisation {
 /// no detrending, no normalisation, at least 3 points, constant curves rejected.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CleanConfig {
+    /// Which point of a repeated time survives.
     pub duplicates: DuplicatePolicy,
     /// `None` disables clipping.
     pub clip: Option<SigmaClip>,
     /// Full width of the moving-average window in the time unit of the input (days in
     /// tessera); `None` disables detrending. Must be finite and > 0.
     pub detrend_window: Option<f64>,
+    /// Normalisation applied last.
     pub normalisation: Normalisation,
     /// Minimum number of points after cleaning; fewer gives [`Reason::TooFewPoints`].
     pub min_points: usize,
@@ -140,6 +126,7 @@ impl Default for CleanConfig {
 /// What [`clean`] did. Counts refer to points removed at each step, in step order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CleanReport {
+    /// Points given.
     pub n_input: usize,
     /// Points with a non-finite time, magnitude or error.
     pub n_non_finite: usize,
@@ -147,28 +134,37 @@ pub struct CleanReport {
     pub n_bad_error: usize,
     /// Whether the surviving points were already in non-decreasing time order.
     pub was_sorted: bool,
+    /// Points removed because another point had exactly the same time.
     pub n_duplicate: usize,
+    /// Points removed by sigma clipping.
     pub n_clipped: usize,
     /// Sigma-clipping iterations performed (0 when clipping is off).
     pub clip_iterations: usize,
     /// Final clipping bounds in input magnitudes (`-inf, +inf` when clipping is off).
     pub clip_bounds: (f64, f64),
+    /// Points in the cleaned curve.
     pub n_output: usize,
+    /// The normalisation applied.
     pub normalisation: Normalisation,
     /// Output magnitude is `(m_detrended - norm_offset) / norm_scale`; errors are `err / norm_scale`.
     pub norm_offset: f64,
+    /// Divisor of the normalisation (1 when there is none).
     pub norm_scale: f64,
 }
 
 /// Structure-of-arrays light curve, reused between calls so that refilling it does not allocate.
 #[derive(Clone, Debug, Default)]
 pub struct LcBuf {
+    /// Times (days in tessera).
     pub t: Vec<f64>,
+    /// Magnitudes (normalised units when a normalisation was applied).
     pub m: Vec<f64>,
+    /// Magnitude errors, in the same units as `m`.
     pub e: Vec<f64>,
 }
 
 impl LcBuf {
+    /// An empty buffer with room for `n` points in each column.
     pub fn with_capacity(n: usize) -> Self {
         LcBuf {
             t: Vec::with_capacity(n),
@@ -176,14 +172,17 @@ impl LcBuf {
             e: Vec::with_capacity(n),
         }
     }
+    /// Removes every point, keeping the capacity.
     pub fn clear(&mut self) {
         self.t.clear();
         self.m.clear();
         self.e.clear();
     }
+    /// Number of points.
     pub fn len(&self) -> usize {
         self.t.len()
     }
+    /// Whether there are no points.
     pub fn is_empty(&self) -> bool {
         self.t.is_empty()
     }
@@ -208,6 +207,7 @@ pub struct CleanScratch {
 }
 
 impl CleanScratch {
+    /// Scratch already sized for curves of up to `n` points.
     pub fn with_capacity(n: usize) -> Self {
         CleanScratch {
             idx: Vec::with_capacity(n),
@@ -217,7 +217,22 @@ impl CleanScratch {
     }
 }
 
-/// Clean one light curve (one band). See the module documentation for the steps.
+/// Clean one light curve (one band). The steps, in order:
+///
+/// 1. **Bad points**: a point is dropped if any of time, magnitude or error is not finite, or if
+///    its error is `<= 0` (a zero error would give an infinite weight `1/err^2`).
+/// 2. **Sort** by time if the input is not already non-decreasing. Ties keep input order.
+/// 3. **Duplicate times** (exactly equal `f64`): one point per time survives, chosen by
+///    [`DuplicatePolicy`].
+/// 4. **Sigma clipping** (optional, on by default) with the semantics of
+///    `astropy.stats.sigma_clip`: see [`sigma_clip_bounds`]. Points outside the final bounds
+///    are removed.
+/// 5. **Minimum points / constant check** after all removals.
+/// 6. **Detrending** (optional): [`detrend_moving_average`], a centred moving average in *time*,
+///    not in index, because survey cadences are irregular. Errors are left unchanged.
+/// 7. **Normalisation** (optional): z-score `(m - mean) / std(ddof=1)` or min-max
+///    `(m - min) / (max - min)`; errors are divided by the same scale so that `m/err` ratios and
+///    chi-square style features are unchanged. The report records kind, offset and scale.
 ///
 /// `out` is cleared and refilled; on `Err` its content is unspecified.
 /// Errors: [`Reason::LengthMismatch`], [`Reason::Empty`], [`Reason::AllNonFinite`],
@@ -417,12 +432,20 @@ fn dedup_times(out: &mut LcBuf, policy: DuplicatePolicy) {
     out.truncate(w);
 }
 
+// Negated comparisons are deliberate: a NaN bound must clip, as astropy's `>=`/`<=` masks do.
 /// astropy-compatible iterative clipping bounds. Returns `(lower, upper, iterations)`.
+///
+/// Iterate at most `maxiters` times; in each iteration compute `cen` and `std` of the surviving
+/// values, keep values in `[cen - sigma_lower*std, cen + sigma_upper*std]` (inclusive); stop
+/// early when nothing changes or nothing survives. The returned bounds are the last ones
+/// computed, which the caller applies to all points, as astropy does. Defaults
+/// ([`SigmaClip::default`]) are astropy's: median, population std (ddof = 0, about the mean),
+/// `sigma = 3`, `maxiters = 5`; [`ClipScale::MadStd`] uses `mad_std` (1.4826 times the MAD
+/// about the median) instead.
 ///
 /// Values are sorted once; each iteration's survivors are then a contiguous window of the
 /// sorted array, so filtering is moving two indices and the median is O(1).
 /// `a` and `b` are scratch buffers.
-// Negated comparisons are deliberate: a NaN bound must clip, as astropy's `>=`/`<=` masks do.
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn sigma_clip_bounds(
     values: &[f64],

@@ -1,19 +1,14 @@
-//! Fixed-width light-curve feature rows: a metadata table (name, description, minimum points) plus one documented function per feature.
+//! Fixed-width light-curve feature rows (numeric kernel layer): a metadata table (name,
+//! description, minimum points) plus one documented function per feature.
 //!
-//! The design follows the light-curve-feature crate (Malanchev et al. 2021, MNRAS 502, 5147;
-//! github.com/light-curve/light-curve-feature): every feature is one item with a doc block
-//! giving its formula, the minimum number of observations and a citation, and the generic
-//! code is driven by metadata only. Here every table entry produces exactly one output value,
-//! so the row width is [`N_FEATURES`] and column `k` is always [`FEATURES`]`[k]`.
-//!
-//! Conventions used by all features (`N` points, magnitudes `m_i`, errors `δ_i`, weights
-//! `w_i = 1/δ_i²`):
-//! - `⟨m⟩` mean; `σ_m = sqrt(Σ(m_i-⟨m⟩)²/(N-1))` (ddof = 1); `m̄_w = Σ w_i m_i / Σ w_i`.
-//! - `Q(p)` is the numpy `method="linear"` quantile ([`crate::numeric::lightcurve::stats::quantile_sorted`]).
-//! - Times must be strictly increasing, which [`crate::numeric::lightcurve::clean()`] guarantees.
-//!
-//! A feature whose minimum point count is not met, or whose value is not finite (for example a
-//! ratio with a zero denominator on a constant curve), is written as NaN.
+//! The design follows the light-curve-feature crate (Malanchev et al. 2021, MNRAS 502, 5147):
+//! each feature has a doc block with its formula, minimum point count and citation, and every
+//! table entry produces one output value, so column `k` is always [`FEATURES`]`[k]`.
+//! Notation (`N` points, magnitudes `m_i`, errors `δ_i`, weights `w_i = 1/δ_i²`): `⟨m⟩` mean;
+//! `σ_m = sqrt(Σ(m_i-⟨m⟩)²/(N-1))`; `m̄_w = Σ w_i m_i / Σ w_i`; `Q(p)` the numpy
+//! `method="linear"` quantile ([`stats::quantile_sorted`]). Times must be strictly increasing,
+//! which [`crate::numeric::lightcurve::clean()`] guarantees. A feature whose minimum point count
+//! is not met, or whose value is not finite (e.g. 0/0 on a constant curve), is written as NaN.
 
 use crate::numeric::lightcurve::stats;
 use crate::numeric::lightcurve::Reason;
@@ -48,6 +43,7 @@ pub struct FeatureScratch {
 }
 
 impl FeatureScratch {
+    /// Scratch already sized for curves of up to `n` points.
     pub fn with_capacity(n: usize) -> Self {
         FeatureScratch {
             sorted: Vec::with_capacity(n),
@@ -59,7 +55,10 @@ impl FeatureScratch {
 /// Result of a straight-line least-squares fit (Press et al. 2007, Numerical Recipes 3rd ed., §15.2).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LineFit {
+    /// Slope of magnitude against time (magnitude units per time unit).
     pub slope: f64,
+    /// Standard error of the slope: from the residual scatter for the unweighted fit, from the
+    /// known errors for the weighted one.
     pub slope_sigma: f64,
     /// `Σ w_i r_i² / (N-2)` (with `w_i = 1` for the unweighted fit).
     pub reduced_chi2: f64,
@@ -68,23 +67,31 @@ pub struct LineFit {
 /// Shared intermediate quantities, computed once per curve so that features reuse them.
 /// Fields that need more points than the curve has are NaN.
 pub struct FeatureContext<'a> {
+    /// Times, strictly increasing.
     pub t: &'a [f64],
+    /// Magnitudes.
     pub m: &'a [f64],
+    /// Magnitude errors `δ_i` (> 0).
     pub e: &'a [f64],
     /// Magnitudes sorted ascending.
     pub sorted: &'a [f64],
     /// Number of points as `f64`.
     pub n: f64,
+    /// Arithmetic mean magnitude `⟨m⟩`.
     pub mean: f64,
     /// Sample standard deviation, ddof = 1.
     pub std: f64,
+    /// Median magnitude.
     pub median: f64,
+    /// Smallest magnitude.
     pub min: f64,
+    /// Largest magnitude.
     pub max: f64,
     /// Unscaled median absolute deviation.
     pub mad: f64,
-    /// Inverse-variance weighted mean and the sum of weights.
+    /// Inverse-variance weighted mean `m̄_w`.
     pub wmean: f64,
+    /// Sum of the weights `Σ w_i = Σ 1/δ_i²`.
     pub sum_w: f64,
     /// `Σ ((m_i - m̄_w)/δ_i)²`.
     pub chi2: f64,

@@ -35,13 +35,16 @@ pub fn row_names() -> Vec<&'static str> {
 /// All working memory for [`process`]; keep one per thread.
 #[derive(Clone, Debug, Default)]
 pub struct PipelineScratch {
+    /// Working memory of [`clean`].
     pub clean: CleanScratch,
+    /// Working memory of [`extract`].
     pub features: FeatureScratch,
     /// The cleaned curve of the last call (useful for a subsequent structure-function fit).
     pub curve: LcBuf,
 }
 
 impl PipelineScratch {
+    /// Scratch already sized for curves of up to `n` points.
     pub fn with_capacity(n: usize) -> Self {
         PipelineScratch {
             clean: CleanScratch::with_capacity(n),

@@ -19,9 +19,13 @@ pub const FIT_SAMPLES: usize = 512;
 /// Output of `fold_summary`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FoldSummary {
+    /// Peak-to-peak amplitude of the harmonic fit.
     pub fit_amplitude: f64,
+    /// Max - min of the non-empty phase-bin means.
     pub binned_amplitude: f64,
+    /// RMS about the phase-bin means.
     pub binned_rms: f64,
+    /// Phase bins holding at least one point.
     pub nonempty_bins: usize,
     /// chi-square of the harmonic fit.
     pub fit_chi2: f64,
@@ -33,6 +37,7 @@ pub struct FoldScratch {
     sum: Vec<f64>,
     cnt: Vec<usize>,
     band: Vec<u8>,
+    /// Scratch of the harmonic fit; holds its coefficients afterwards.
     pub harmonic: HarmonicScratch,
 }
 

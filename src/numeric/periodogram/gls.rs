@@ -11,6 +11,7 @@
 
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::nufft::{power_nufft, trig_sums_nufft, NufftScratch};
+use crate::numeric::periodogram::power::power_from_sums;
 use crate::numeric::periodogram::sums::{
     trig_sums_direct, trig_sums_naive, DirectScratch, TrigSums,
 };
@@ -29,8 +30,11 @@ pub enum PeriodogramMethod {
 /// All scratch memory one thread needs for repeated periodograms; keep one per thread.
 #[derive(Default)]
 pub struct LombScargleScratch {
+    /// Rotation tables of the direct method (and its SIMD level).
     pub direct: DirectScratch,
+    /// FFT plans and grids of the fast method (and its accuracy).
     pub nufft: NufftScratch,
+    /// The six sums of the last call (not written by the fast method).
     pub sums: TrigSums,
     pub(crate) w: Vec<f64>,
     pub(crate) wy: Vec<f64>,
@@ -67,39 +71,6 @@ pub fn prepare_weights(y: &[f64], dy: Option<&[f64]>, w: &mut Vec<f64>, wy: &mut
     wy.clear();
     wy.extend(w.iter().zip(y).map(|(a, b)| a * (b - ybar)));
     wy.iter().zip(y).map(|(a, b)| a * (b - ybar)).sum()
-}
-
-/// Power from the six sums (normalised weights, centred data), ZK09 eq. (5)-(15).
-/// Frequencies where the fit is degenerate (D <= 0, e.g. f ~ 0) get power 0.
-/// Compiled for AVX-512 and AVX2 as well (no fused operations: every variant gives the
-/// same bits), picked at run time.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
-    "x86_64+avx2",
-    "aarch64+neon"
-))]
-pub fn power_from_sums(sums: &TrigSums, yy: f64, power: &mut [f64]) {
-    let n = sums.n.min(power.len());
-    for k in 0..n {
-        power[k] = gls_power(
-            sums.c[k], sums.s[k], sums.yc[k], sums.ys[k], sums.c2[k], sums.s2[k], yy,
-        );
-    }
-}
-
-/// The power of one frequency from its six sums (see [`power_from_sums`]).
-#[inline(always)]
-pub(crate) fn gls_power(c: f64, s: f64, yc: f64, ys: f64, c2: f64, s2: f64, yy: f64) -> f64 {
-    let cc = 0.5 * (1.0 + c2) - c * c;
-    let ss = 0.5 * (1.0 - c2) - s * s;
-    let cs = 0.5 * s2 - c * s;
-    let d = cc * ss - cs * cs;
-    let num = ss * yc * yc + cc * ys * ys - 2.0 * cs * yc * ys;
-    if d > 0.0 && yy > 0.0 {
-        num / (yy * d)
-    } else {
-        0.0
-    }
 }
 
 /// Compute the six sums for already prepared weights with the chosen method; phases are
@@ -185,7 +156,7 @@ mod tests {
     }
 
     /// Reference: astropy LombScargle(..., normalization='standard').power(method='slow')
-    /// on data set A (with dy) and B (dy=None), via ref/make_testdata.py.
+    /// on data set A (with dy) and B (dy=None), via tests/ref/make_periodogram_ref.py.
     #[test]
     fn direct_matches_astropy() {
         let mut ws = LombScargleScratch::default();
@@ -244,7 +215,15 @@ mod tests {
             .collect();
         let mut ws = LombScargleScratch::default();
         let mut p = vec![0.0; g.n];
-        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut p);
+        lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Direct,
+            &mut ws,
+            &mut p,
+        );
         assert!((p[k] - 1.0).abs() < 1e-9, "{}", p[k]);
     }
 
@@ -272,8 +251,24 @@ mod tests {
             };
             let mut pd = vec![0.0; nf];
             let mut pf = vec![0.0; nf];
-            lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut pd);
-            lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Fast, &mut ws, &mut pf);
+            lomb_scargle(
+                &t,
+                &y,
+                Some(&dy),
+                &g,
+                PeriodogramMethod::Direct,
+                &mut ws,
+                &mut pd,
+            );
+            lomb_scargle(
+                &t,
+                &y,
+                Some(&dy),
+                &g,
+                PeriodogramMethod::Fast,
+                &mut ws,
+                &mut pf,
+            );
             let d = max_abs(&pd, &pf);
             eprintln!(
                 "fast vs direct: N={n} Nf={nf} f0={:?}: max |dP| = {d:.2e}",
@@ -303,8 +298,24 @@ mod tests {
             n: 10_000,
         };
         let (mut pd, mut pf) = (vec![0.0; g.n], vec![0.0; g.n]);
-        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut ws, &mut pd);
-        lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Fast, &mut ws, &mut pf);
+        lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Direct,
+            &mut ws,
+            &mut pd,
+        );
+        lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Fast,
+            &mut ws,
+            &mut pf,
+        );
         assert!(max_abs(&pd, &pf) < 1e-6);
     }
 }

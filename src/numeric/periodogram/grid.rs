@@ -8,8 +8,11 @@
 /// A uniform frequency grid f_k = f0 + k*df, k = 0..n (cycles per unit of time).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FreqGrid {
+    /// First frequency.
     pub f0: f64,
+    /// Step between frequencies.
     pub df: f64,
+    /// Number of frequencies.
     pub n: usize,
 }
 
@@ -28,7 +31,9 @@ impl FreqGrid {
 /// Options of `autofrequency`; `Default` gives astropy's defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct GridOptions {
+    /// Grid points across a peak of width 1/T (sets `df = 1/(T samples_per_peak)`).
     pub samples_per_peak: f64,
+    /// Upper limit as a multiple of the average Nyquist frequency n/(2T).
     pub nyquist_factor: f64,
     /// Overrides the lower frequency limit (astropy `minimum_frequency`).
     pub minimum_frequency: Option<f64>,
@@ -108,7 +113,7 @@ mod tests {
         (a - b).abs() <= rel * b.abs().max(1e-300)
     }
 
-    /// Reference: astropy 8.0.2 `LombScargle.autofrequency` (ref/make_testdata.py).
+    /// Reference: astropy 8.0.2 `LombScargle.autofrequency` (tests/ref/make_periodogram_ref.py).
     #[test]
     fn matches_astropy_defaults_and_overrides() {
         let g = autofrequency(&td::A_T, &GridOptions::default()).unwrap();

@@ -1,25 +1,20 @@
-//! Multi-harmonic (truncated Fourier series) weighted least-squares fits at a given
-//! frequency, shared across bands with per-band offsets and optional per-band amplitude
-//! scales, and `refine_period`, which re-ranks periodogram peaks and their daily / sidereal
-//! / yearly aliases by multi-harmonic chi-square.
+//! Multi-harmonic (truncated Fourier series) weighted least-squares fits at one
+//! frequency, the shape shared across bands with per-band offsets and optional per-band
+//! amplitude scales, and [`refine_period`], which re-ranks periodogram peaks and their
+//! daily, sidereal and yearly aliases by the fit's chi-square.
 //!
-//! Model (Schwarzenberg-Czerny 1996, ApJ 460, L107, multi-harmonic periodogram; shared
-//! shape across bands as in VanderPlas & Ivezic 2015, ApJ 812, 18, section 3):
-//!   y_i = m_b + a_b * sum_{k=1..K} [A_k cos(2 pi k f t_i) + B_k sin(2 pi k f t_i)],
-//! weights 1/dy^2. With a_b = 1 the model is linear; with per-band scales it is bilinear
-//! and solved by alternating least squares (each step cannot raise chi2).
-//! All fits work from per-band Gram matrices of [1, cos x, sin x, ..., cos Kx, sin Kx],
-//! so the alternating iterations cost O(B K^2 + K^3), not O(N). The Gram matrix needs
-//! only the trig sums sum w cos(hx), sum w sin(hx) for h = 1..2K and sum w y cos(hx),
-//! sum w y sin(hx) for h = 1..K (product-to-sum identities): one pass over the points per
-//! frequency, one sincos per point (the harmonics by complex products), eight points per
-//! step, compiled for AVX-512/AVX2 and picked at run time. The points are grouped by band
-//! and centred once per `refine_period` call, not once per frequency.
+//! Model (Schwarzenberg-Czerny 1996, ApJ 460, L107; shared shape as in VanderPlas &
+//! Ivezic 2015, ApJ 812, 18, sect. 3), weights 1/dy^2:
+//!   y_i = m_b + a_b * sum_{k=1..K} [A_k cos(2 pi k f t_i) + B_k sin(2 pi k f t_i)].
+//! Linear with a_b = 1; with per-band scales bilinear, solved by alternating least
+//! squares (no step raises chi2). Every fit works from per-band Gram matrices of
+//! [1, cos x, sin x, ..., cos Kx, sin Kx], which the product-to-sum identities build from
+//! sum w cos(hx), sum w sin(hx) for h = 1..2K and sum wy cos(hx), sum wy sin(hx) for
+//! h = 1..K: one pass over the points per frequency, one sincos per point.
 
 use crate::numeric::periodogram::gls::time_reference;
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::peaks::{top_peaks, Peak};
-use crate::numeric::periodogram::sums::cis_cycles;
 use crate::numeric::vmath;
 
 /// Options of the multi-harmonic fit.
@@ -76,10 +71,12 @@ pub struct HarmonicScratch {
     q: Vec<f64>,
     r: Vec<f64>,
     rcopy: Vec<f64>,
-    /// Last [`harmonic_chi2`] fit (the refinement scans do not fill them): shape
-    /// coefficients [A_1, B_1, ..., A_K, B_K], offsets m_b, scales a_b.
+    /// Shape coefficients [A_1, B_1, ..., A_K, B_K] of the last [`harmonic_chi2`] fit
+    /// (the refinement scans do not fill this or the next two).
     pub shape: Vec<f64>,
+    /// Per-band offsets m_b of the last fit, in data units.
     pub offsets: Vec<f64>,
+    /// Per-band amplitude scales a_b of the last fit.
     pub scales: Vec<f64>,
     /// Time origin of the last fit's phases.
     pub t_ref: f64,
@@ -265,20 +262,17 @@ fn start_scan(lo: f64, step: f64, ws: &mut HarmonicScratch) {
     cis_table(step, &ws.tt, &mut ws.step_c, &mut ws.step_s);
 }
 
+crate::numeric::simd::dispatch! {
 /// `(c, s) = (cos, sin)(2π f tt)` per point, with the kernel's branch-free `sincos`.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
-    "x86_64+avx2+fma",
-    "aarch64+neon"
-))]
 fn cis_table(f: f64, tt: &[f64], c: &mut [f64], s: &mut [f64]) {
     for ((&t, c), s) in tt.iter().zip(c.iter_mut()).zip(s.iter_mut()) {
         (*s, *c) = vmath::sincos_turns(f * t);
     }
 }
+}
 
 /// Most harmonics a fit may have (the `harmonics` configuration key is checked against
-/// it): the lane accumulators of [`harmonic_sums`] are fixed-size arrays.
+/// it): the lane accumulators of the sums kernel are fixed-size arrays.
 pub const MAX_HARMONICS: usize = 12;
 
 /// The lane sums over one band's (padded) points at frequency `f`: rows `0..2K` get
@@ -293,14 +287,14 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
     w: &[f64],
     wy: &[f64],
     f: f64,
-    kh: usize,
+    nharm: usize,
     acc: &mut [[f64; LANES]],
     mut stepped: Option<BandPhasors>,
 ) {
     // a * b + c, fused where the instruction set has FMA (one instruction, one rounding)
     let mac = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
-    debug_assert!(kh <= M && M2 == 2 * M);
-    let nh = 2 * kh;
+    debug_assert!(nharm <= M && M2 == 2 * M);
+    let nh = 2 * nharm;
     let mut acc_c = [[0.0f64; LANES]; M2];
     let mut acc_s = [[0.0f64; LANES]; M2];
     let mut acc_yc = [[0.0f64; LANES]; M];
@@ -338,7 +332,7 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
                 ac[j] = mac(w[j], c[j], ac[j]);
                 as_[j] = mac(w[j], s[j], as_[j]);
             }
-            if h < kh {
+            if h < nharm {
                 let (ayc, ays) = (&mut acc_yc[h], &mut acc_ys[h]);
                 for j in 0..LANES {
                     ayc[j] = mac(wy[j], c[j], ayc[j]);
@@ -355,33 +349,29 @@ fn harmonic_sums_impl<const FMA: bool, const M: usize, const M2: usize>(
     let rows = acc_c[..nh]
         .iter()
         .chain(&acc_s[..nh])
-        .chain(&acc_yc[..kh])
-        .chain(&acc_ys[..kh]);
+        .chain(&acc_yc[..nharm])
+        .chain(&acc_ys[..nharm]);
     for (dst, src) in acc.iter_mut().zip(rows) {
         *dst = *src;
     }
 }
 
-// Compiled for AVX-512 and AVX2 (with FMA) and the baseline (without), picked at run
-// time: the same CPU always takes the same variant, so results do not depend on ranks
-// or threads; CPUs with and without FMA differ in the last bits.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
-    "x86_64+avx2+fma",
-    "aarch64+neon"
-))]
+crate::numeric::simd::dispatch! {
+/// [`harmonic_sums_impl`] with fused multiply-adds on the SIMD variants and none on the
+/// baseline: the same CPU always takes the same variant, so results do not depend on
+/// ranks or threads; CPUs with and without FMA differ in the last bits.
 fn harmonic_sums(
     tt: &[f64],
     w: &[f64],
     wy: &[f64],
     f: f64,
-    kh: usize,
+    nharm: usize,
     acc: &mut [[f64; LANES]],
     ph: Option<BandPhasors>,
 ) {
     macro_rules! sized {
         ($fma:literal) => {
-            match kh {
+            match nharm {
                 1 => harmonic_sums_impl::<$fma, 1, 2>(tt, w, wy, f, 1, acc, ph),
                 2 => harmonic_sums_impl::<$fma, 2, 4>(tt, w, wy, f, 2, acc, ph),
                 3 => harmonic_sums_impl::<$fma, 3, 6>(tt, w, wy, f, 3, acc, ph),
@@ -389,7 +379,7 @@ fn harmonic_sums(
                 5 => harmonic_sums_impl::<$fma, 5, 10>(tt, w, wy, f, 5, acc, ph),
                 6 => harmonic_sums_impl::<$fma, 6, 12>(tt, w, wy, f, 6, acc, ph),
                 _ => harmonic_sums_impl::<$fma, MAX_HARMONICS, { 2 * MAX_HARMONICS }>(
-                    tt, w, wy, f, kh, acc, ph,
+                    tt, w, wy, f, nharm, acc, ph,
                 ),
             }
         };
@@ -399,6 +389,7 @@ fn harmonic_sums(
     } else {
         sized!(false)
     }
+}
 }
 
 /// Chi-square at `freq` of the data set last given to [`prepare`]: per band, the trig
@@ -438,27 +429,27 @@ fn chi2_with(
         4 => chi2_prepared_impl(freq, 4, src, coefs, opts, ws),
         5 => chi2_prepared_impl(freq, 5, src, coefs, opts, ws),
         6 => chi2_prepared_impl(freq, 6, src, coefs, opts, ws),
-        kh => chi2_prepared_impl(freq, kh, src, coefs, opts, ws),
+        nharm => chi2_prepared_impl(freq, nharm, src, coefs, opts, ws),
     }
 }
 
 #[inline(always)]
 fn chi2_prepared_impl(
     freq: f64,
-    kh: usize,
+    nharm: usize,
     src: Phasors,
     coefs: Coefficients,
     opts: &HarmonicOptions,
     ws: &mut HarmonicScratch,
 ) -> f64 {
-    let p = 1 + 2 * kh;
-    let nh = 2 * kh;
+    let p = 1 + 2 * nharm;
+    let nh = 2 * nharm;
     let nbands = ws.present.len();
     // every entry of a present band is overwritten below: no clearing per frequency
     ws.gram.resize(nbands * p * p, 0.0);
     ws.rhs.resize(nbands * p, 0.0);
-    ws.acc.resize(6 * kh, [0.0; LANES]);
-    ws.sums.resize(6 * kh, 0.0);
+    ws.acc.resize(6 * nharm, [0.0; LANES]);
+    ws.sums.resize(6 * nharm, 0.0);
     for b in 0..nbands {
         if !ws.present[b] {
             continue;
@@ -475,7 +466,7 @@ fn chi2_prepared_impl(
             &ws.w[r.clone()],
             &ws.wy[r],
             freq,
-            kh,
+            nharm,
             &mut ws.acc,
             ph,
         );
@@ -484,7 +475,7 @@ fn chi2_prepared_impl(
         }
         let (sc, rest) = ws.sums.split_at(nh);
         let (ss, rest) = rest.split_at(nh);
-        let (syc, sys) = rest.split_at(kh);
+        let (syc, sys) = rest.split_at(nharm);
         // C_m and S_m for m = -2K..2K: C_0 = W, C_-m = C_m, S_0 = 0, S_-m = -S_m
         let cm = |m: isize| match m.unsigned_abs() {
             0 => ws.wsum[b],
@@ -498,11 +489,11 @@ fn chi2_prepared_impl(
         let g = &mut ws.gram[b * p * p..(b + 1) * p * p];
         // basis index of cos(jx) is 2j - 1 and of sin(jx) is 2j, j = 1..K; 0 is the constant
         g[0] = ws.wsum[b];
-        for j in 1..=kh as isize {
+        for j in 1..=nharm as isize {
             let (cj, sj) = (2 * j as usize - 1, 2 * j as usize);
             (g[cj], g[cj * p]) = (cm(j), cm(j));
             (g[sj], g[sj * p]) = (sm(j), sm(j));
-            for k in 1..=kh as isize {
+            for k in 1..=nharm as isize {
                 let (ck, sk) = (2 * k as usize - 1, 2 * k as usize);
                 g[cj * p + ck] = 0.5 * (cm(j - k) + cm(j + k));
                 g[sj * p + sk] = 0.5 * (cm(j - k) - cm(j + k));
@@ -514,12 +505,12 @@ fn chi2_prepared_impl(
         let rb = &mut ws.rhs[b * p..(b + 1) * p];
         // the centred values have zero weighted sum
         rb[0] = 0.0;
-        for k in 0..kh {
+        for k in 0..nharm {
             rb[1 + 2 * k] = syc[k];
             rb[2 + 2 * k] = sys[k];
         }
     }
-    solve(nbands, kh, coefs, opts, ws)
+    solve(nbands, nharm, coefs, opts, ws)
 }
 
 /// The shared-shape least squares from the per-band Gram matrices, right-hand sides and
@@ -530,13 +521,13 @@ fn chi2_prepared_impl(
 #[inline(always)]
 fn solve(
     nbands: usize,
-    kh: usize,
+    nharm: usize,
     coefs: Coefficients,
     opts: &HarmonicOptions,
     ws: &mut HarmonicScratch,
 ) -> f64 {
-    let p = 1 + 2 * kh;
-    let nh = 2 * kh;
+    let p = 1 + 2 * nharm;
+    let nh = 2 * nharm;
     ws.scales.clear();
     ws.scales.resize(nbands, 1.0);
     ws.offsets.clear();
@@ -632,9 +623,10 @@ fn solve(
     chi2.max(0.0)
 }
 
-/// Value of the last fitted shape (without offset and scale) at phase x = 2 pi f (t - t_ref).
+/// Value of a fitted shape (`HarmonicScratch::shape`, without offset and scale) at the
+/// phase `x_cycles` = f (t - t_ref) turns.
 pub fn shape_at(shape: &[f64], x_cycles: f64) -> f64 {
-    let (c1, s1) = cis_cycles(x_cycles);
+    let (s1, c1) = vmath::sincos_turns_libm(x_cycles);
     let (mut c, mut s) = (c1, s1);
     let mut v = 0.0;
     for k in 0..shape.len() / 2 {
@@ -668,6 +660,7 @@ pub struct RefineOptions {
     pub polish: usize,
     /// Minimum separation of distinct peaks, in units of df (side lobes are skipped).
     pub min_separation: f64,
+    /// The multi-harmonic model whose chi-square ranks the candidates.
     pub harmonic: HarmonicOptions,
 }
 
@@ -698,17 +691,19 @@ struct Candidate {
 /// Result of `refine_period`.
 #[derive(Clone, Copy, Debug)]
 pub struct Refined {
-    /// Best refined frequency, its period and multi-harmonic chi-square.
+    /// Best refined frequency.
     pub frequency: f64,
+    /// Its period, `1 / frequency`.
     pub period: f64,
+    /// Its multi-harmonic chi-square.
     pub chi2: f64,
     /// The plain periodogram maximum, for comparison.
     pub plain: Peak,
     /// Multi-harmonic chi-square at the (locally refined) plain peak.
     pub plain_chi2: f64,
-    /// Index in the top-k list of the peak whose alias family won, and the alias offset
-    /// applied to it (0 = the peak itself).
+    /// Index in the top-k list of the peak whose alias family won.
     pub from_peak: usize,
+    /// The alias offset applied to that peak (0 = the peak itself).
     pub alias_offset: f64,
 }
 
@@ -719,20 +714,20 @@ fn subgrid_min(lo: f64, hi: f64, opts: &RefineOptions, ws: &mut HarmonicScratch)
     let step = (hi - lo) / (m - 1) as f64;
     start_scan(lo, step, ws);
     // the lowest point and chi2 one step below and above it
-    let (mut bi, mut best) = (0, f64::INFINITY);
+    let (mut best_i, mut best) = (0, f64::INFINITY);
     let (mut below, mut above, mut prev) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     for i in 0..m {
         let f = lo + step * i as f64;
         let c = chi2_with(f, Phasors::Stepped, Coefficients::Skip, &opts.harmonic, ws);
         if c < best {
-            (bi, best, below, above) = (i, c, prev, f64::INFINITY);
-        } else if i == bi + 1 {
+            (best_i, best, below, above) = (i, c, prev, f64::INFINITY);
+        } else if i == best_i + 1 {
             above = c;
         }
         prev = c;
     }
     Scan {
-        f: lo + step * bi as f64,
+        f: lo + step * best_i as f64,
         chi2: best,
         step,
         sides: [below, above],
@@ -874,7 +869,7 @@ pub fn refine_peaks(
     let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
     prepare(t, y, dy, band, nbands, ws);
-    let hw = opts.half_width * grid.df;
+    let half_width = opts.half_width * grid.df;
     let (fmin, fmax) = (grid.f0, grid.f_last());
     // every candidate (peak or alias) gets a coarse sub-grid scan; only the best
     // `polish` of them, and the plain peak, get the golden-section polish
@@ -893,10 +888,10 @@ pub fn refine_peaks(
         }
         for &off in &offsets[..no] {
             let fc = pk.frequency + off;
-            if fc < fmin || fc > fmax || fc <= hw {
+            if fc < fmin || fc > fmax || fc <= half_width {
                 continue;
             }
-            let scan = subgrid_min(fc - hw, fc + hw, opts, ws);
+            let scan = subgrid_min(fc - half_width, fc + half_width, opts, ws);
             cands.push(Candidate {
                 peak: pi,
                 offset: off,
@@ -950,7 +945,7 @@ pub fn refine_peaks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::numeric::periodogram::gls::{lomb_scargle, PeriodogramMethod, LombScargleScratch};
+    use crate::numeric::periodogram::gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
     use crate::numeric::periodogram::grid::{autofrequency, GridOptions};
     use crate::numeric::periodogram::multiband::{
         multiband_power, MultibandScratch, ASTROPY_REG_BAND,
@@ -1176,7 +1171,15 @@ mod tests {
                 idx.iter().map(|&i| y[i]).collect(),
                 idx.iter().map(|&i| dy[i]).collect(),
             );
-            lomb_scargle(&tg, &yg, Some(&eg), &grid, PeriodogramMethod::Fast, &mut gws, &mut p);
+            lomb_scargle(
+                &tg,
+                &yg,
+                Some(&eg),
+                &grid,
+                PeriodogramMethod::Fast,
+                &mut gws,
+                &mut p,
+            );
             let pg = crate::numeric::periodogram::peaks::best_peak(&grid, &p).unwrap();
             plain_g_ok += ((pg.period / period - 1.0).abs() < 1e-3) as usize;
             multiband_power(

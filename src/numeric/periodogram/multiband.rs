@@ -30,12 +30,15 @@ pub const ASTROPY_REG_BAND: f64 = 1e-6;
 /// Scratch for `multiband_power`; reuse across calls (one per thread).
 #[derive(Default)]
 pub struct MultibandScratch {
+    /// Scratch of the direct method's sums.
     pub direct: DirectScratch,
+    /// Scratch of the fast method's sums.
     pub nufft: NufftScratch,
     sums: TrigSums,
-    bt: Vec<f64>,
-    bw: Vec<f64>,
-    bwy: Vec<f64>,
+    /// One band's times, weights and weighted centred values.
+    band_t: Vec<f64>,
+    band_w: Vec<f64>,
+    band_wy: Vec<f64>,
     tt: Vec<f64>,
     /// Per frequency: q, H (xx, xy, xz, yy, yz, zz), v (x, y, z) -> 10 values.
     acc: Vec<[f64; 10]>,
@@ -107,25 +110,25 @@ pub fn multiband_power(
     let mut chi2_ref = 0.0;
     let mut nb_present = 0.0;
     for b in 0..nbands {
-        ws.bt.clear();
-        ws.bw.clear();
-        ws.bwy.clear();
+        ws.band_t.clear();
+        ws.band_w.clear();
+        ws.band_wy.clear();
         for i in 0..t.len() {
             if band[i] as usize == b {
-                ws.bt.push(t[i]);
-                ws.bw.push(w_of(i));
+                ws.band_t.push(t[i]);
+                ws.band_w.push(w_of(i));
             }
         }
-        if ws.bt.is_empty() {
+        if ws.band_t.is_empty() {
             continue;
         }
         nb_present += 1.0;
-        let wb: f64 = ws.bw.iter().sum();
+        let wb: f64 = ws.band_w.iter().sum();
         let mut ybar = 0.0;
         let mut j = 0;
         for i in 0..t.len() {
             if band[i] as usize == b {
-                ybar += ws.bw[j] * y[i];
+                ybar += ws.band_w[j] * y[i];
                 j += 1;
             }
         }
@@ -134,15 +137,15 @@ pub fn multiband_power(
         for i in 0..t.len() {
             if band[i] as usize == b {
                 let d = y[i] - ybar;
-                ws.bwy.push(ws.bw[j] * d);
-                chi2_ref += ws.bw[j] * d * d;
+                ws.band_wy.push(ws.band_w[j] * d);
+                chi2_ref += ws.band_w[j] * d * d;
                 j += 1;
             }
         }
         trig_sums(
-            &ws.bt,
-            &ws.bw,
-            &ws.bwy,
+            &ws.band_t,
+            &ws.band_w,
+            &ws.band_wy,
             t_ref,
             grid,
             method,
@@ -210,7 +213,7 @@ mod tests {
     use crate::numeric::periodogram::testdata as td;
 
     /// Reference: astropy LombScargleMultiband(t, y, bands, dy).power(f, method='flexible')
-    /// with defaults (ref/make_testdata.py): 3 bands, 58 points, 2400 frequencies.
+    /// with defaults (tests/ref/make_periodogram_ref.py): 3 bands, 58 points, 2400 frequencies.
     #[test]
     fn matches_astropy_flexible() {
         let g = FreqGrid {

@@ -1,18 +1,16 @@
-//! Fast O(N log N + Nf log Nf) computation of the GLS trigonometric sums with a type-1
-//! non-uniform FFT using Gaussian gridding (Greengard & Lee 2004, SIAM Review 46, 443;
-//! Dutt & Rokhlin 1993 for the Gaussian NUFFT). Same output as `sums::trig_sums_direct`.
+//! The GLS trigonometric sums in O(N + Nf log Nf) by a type-1 non-uniform FFT with
+//! Gaussian gridding (Greengard & Lee 2004, SIAM Review 46, 443; Dutt & Rokhlin 1993):
+//! the output of `sums::trig_sums_direct`, to the accuracy the parameters set.
 //!
-//! Error control (Greengard & Lee 2004, eq. 9 and section 3): with oversampling R and
-//! spreading half-width Msp, the Gaussian width is tau = pi*Msp / (M^2 R (R - 1/2)) and
-//! the relative error of each sum, relative to sum |c_j|, is about
-//! exp(-pi*Msp*(R-1)/(R-1/2)) (truncation of the Gaussian) -- for R = 2, Msp = 12 that is
-//! ~1e-11, far below the 1e-6 power target; measured errors are in the tests.
-//! Nf = M output modes are computed as a window k' in [-M/2, M - M/2) by pre-phasing the
-//! sources, so only a grid of ~R*M points is needed.
+//! Error (Greengard & Lee 2004, eq. 9, section 3): with oversampling R and spreading
+//! half-width Msp the Gaussian width is tau = pi Msp / (M^2 R (R - 1/2)) and each sum is
+//! off by about exp(-pi Msp (R-1)/(R-1/2)) relative to sum |c_j| (the tests assert the
+//! resulting power error). The M = Nf modes are a window [-M/2, M - M/2) reached by
+//! pre-phasing the sources, so the grid needs only ~R M points.
 
-use crate::numeric::periodogram::gls::gls_power;
 use crate::numeric::periodogram::grid::FreqGrid;
-use crate::numeric::periodogram::sums::{cis_cycles, phase_cycles, TrigSums};
+use crate::numeric::periodogram::power::gls_power;
+use crate::numeric::periodogram::sums::{phase_cycles, TrigSums};
 use crate::numeric::vmath;
 use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
@@ -22,7 +20,7 @@ use std::sync::Arc;
 /// Accuracy parameters of the Gaussian NUFFT.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NufftParams {
-    /// Grid oversampling R (> 1); the FFT length is the smallest 2^a 3^b 5^c >= R*Nf.
+    /// Grid oversampling R (> 1); the FFT length is the [`fast_len`] of R*Nf.
     pub oversampling: f64,
     /// Spreading half-width Msp: each point touches 2*Msp grid cells.
     pub half_width: usize,
@@ -39,6 +37,7 @@ impl Default for NufftParams {
 
 /// Reusable state: FFT plans and buffers, cached deconvolution tables.
 pub struct NufftScratch {
+    /// The accuracy parameters every transform with this scratch uses.
     pub params: NufftParams,
     planner: FftPlanner<f64>,
     fft: Option<(usize, Arc<dyn Fft<f64>>)>,
@@ -61,6 +60,7 @@ impl Default for NufftScratch {
 }
 
 impl NufftScratch {
+    /// Empty scratch for `params`; plans and tables are made on first use.
     pub fn new(params: NufftParams) -> Self {
         NufftScratch {
             params,
@@ -112,14 +112,10 @@ impl NufftScratch {
     }
 }
 
+crate::numeric::simd::dispatch! {
 /// `table[k] = scale * exp(tau (k - h)^2)`, the Gaussian deconvolution factors of modes
 /// `k - h` (Greengard & Lee 2004, eq. 7), with the branch-free [`vmath::exp`] so that the
 /// loop vectorises (within 2 ulp of libm; the factors need far less).
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
-    "x86_64+avx2+fma",
-    "aarch64+neon"
-))]
 fn deconv_table(table: &mut [f64], h: usize, tau: f64, scale: f64) {
     // symmetric about k = h (h = m/2 <= m - h): the upper half, then its mirror image
     // (mode -h of an even m has no mirror)
@@ -132,15 +128,12 @@ fn deconv_table(table: &mut [f64], h: usize, tau: f64, scale: f64) {
         *d = high.get(h - k).copied().unwrap_or_else(|| factor(h - k));
     }
 }
+}
 
+crate::numeric::simd::dispatch! {
 /// Deconvolved output modes `k - h`, `k < m = deconv.len()`, of the transformed grid
 /// into `re[k]`, `im[k]`. On the periodic grid, modes `-h..0` sit in its last `h`
 /// cells and `0..m-h` in its first ones: two contiguous runs.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
-    "x86_64+avx2",
-    "aarch64+neon"
-))]
 fn unpack(grid: &[Complex64], deconv: &[f64], re: &mut [f64], im: &mut [f64]) {
     let (m, n) = (deconv.len(), grid.len());
     let h = m / 2;
@@ -154,11 +147,12 @@ fn unpack(grid: &[Complex64], deconv: &[f64], re: &mut [f64], im: &mut [f64]) {
         }
     }
 }
+}
 
 /// FFT length >= n of the form q*2^a (q in 1,3,5,9,15,25) with the least estimated
-/// cost n*log2(n)*(1 for powers of two, 1.2 otherwise). The weights are rustfft's measured
-/// AVX throughput (examples/fftb.rs: 16384 -> 58 us, 15000 -> 66 us, 20480 -> 96 us,
-/// 24576 -> 108 us, 32768 -> 137 us); a larger n only raises the oversampling.
+/// cost n*log2(n)*(1 for powers of two, 1.2 otherwise: rustfft's mixed-radix lengths ran
+/// about 1.2 times slower per point when measured); a larger n only raises the
+/// oversampling.
 pub fn fast_len(n: usize) -> usize {
     let n = n.max(2);
     let mut best = (f64::INFINITY, n.next_power_of_two());
@@ -176,8 +170,9 @@ pub fn fast_len(n: usize) -> usize {
 }
 
 /// Spread sources onto the periodic grid with the Gaussian kernel. Position of point j is
-/// 2*pi*frac(step_cycles * tt_j); its phasor pre-factor is e^{2 pi i f tt_j} with
-/// f = mult*(f0 + h*df) (phase in double-double, see `sums::phase_cycles`).
+/// 2*pi*frac(step * tt_j); its phasor pre-factor is e^{2 pi i f tt_j} with
+/// f = mult*(f0 + h*df), `base = (f0, df, h, mult)` (phase in double-double, see
+/// `sums::phase_cycles`).
 /// Uses Greengard-Lee "fast Gaussian gridding": exp(-(l h - d)^2/4tau) =
 /// E3[l] * E2^l * E1, two exps per point instead of 2*Msp.
 #[allow(clippy::too_many_arguments)]
@@ -195,6 +190,7 @@ fn spread(
 ) {
     let n = ga.len();
     let hg = 2.0 * PI / n as f64;
+    let (f0, df, h, mult) = base;
     for j in 0..tt.len() {
         let u = step * tt[j];
         let frac = u - u.floor(); // in [0,1)
@@ -203,7 +199,7 @@ fn spread(
         let d = (x - m0 as f64) * hg; // distance to the left grid point, radians
         let e1 = (-d * d / (4.0 * tau)).exp();
         let e2 = (d * hg / (2.0 * tau)).exp();
-        let (pc, ps) = cis_cycles(phase_cycles(base.0, base.1, base.2, base.3, tt[j]));
+        let (ps, pc) = vmath::sincos_turns_libm(phase_cycles(f0, df, h, mult, tt[j]));
         let ph = Complex64::new(pc, ps);
         let ca = ph * amp_a[j];
         let cb = amp_b.map(|b| ph * b[j]);
@@ -297,7 +293,7 @@ pub fn trig_sums_nufft(
 }
 
 /// GLS power straight from the NUFFT grids: what [`trig_sums_nufft`] and
-/// [`power_from_sums`](crate::numeric::periodogram::gls::power_from_sums) give (the same
+/// [`power_from_sums`](crate::numeric::periodogram::power::power_from_sums) give (the same
 /// bits), without writing and reading back the six sums; `yy` as there.
 #[allow(clippy::too_many_arguments)]
 pub fn power_nufft(
@@ -318,11 +314,9 @@ pub fn power_nufft(
     power_from_grids(&sc.ga, &sc.gb, &sc.gc, &sc.deconv, yy, &mut power[..grid.n]);
 }
 
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2",
-    "x86_64+avx2",
-    "aarch64+neon"
-))]
+crate::numeric::simd::dispatch! {
+/// The power of modes `k - h` straight from the three transformed grids (see [`unpack`]
+/// for the layout): the sums deconvolved in registers, then [`gls_power`].
 fn power_from_grids(
     ga: &[Complex64],
     gb: &[Complex64],
@@ -342,4 +336,5 @@ fn power_from_grids(
             *p = gls_power(c_, s_, a.re * d, a.im * d, c.re * d, c.im * d, yy);
         }
     }
+}
 }

@@ -5,9 +5,13 @@ use crate::numeric::periodogram::grid::FreqGrid;
 /// One periodogram peak.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Peak {
+    /// Grid index.
     pub index: usize,
+    /// Frequency of the grid point.
     pub frequency: f64,
+    /// `1 / frequency`.
     pub period: f64,
+    /// Periodogram power there.
     pub power: f64,
 }
 

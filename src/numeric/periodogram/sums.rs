@@ -11,17 +11,24 @@
 //! downstream (single band, multiband) is shared.
 
 use crate::numeric::periodogram::grid::FreqGrid;
-use std::f64::consts::TAU;
+use crate::numeric::vmath::sincos_turns_libm;
 
 /// The six per-frequency sums (see module docs). All vectors have length `n`.
 #[derive(Clone, Debug, Default)]
 pub struct TrigSums {
+    /// Number of frequencies.
     pub n: usize,
+    /// C = sum w cos x.
     pub c: Vec<f64>,
+    /// S = sum w sin x.
     pub s: Vec<f64>,
+    /// YC = sum wy cos x.
     pub yc: Vec<f64>,
+    /// YS = sum wy sin x.
     pub ys: Vec<f64>,
+    /// C2 = sum w cos 2x.
     pub c2: Vec<f64>,
+    /// S2 = sum w sin 2x.
     pub s2: Vec<f64>,
 }
 
@@ -47,10 +54,14 @@ impl TrigSums {
 /// Instruction-set choice for the direct kernel; `Auto` picks the best the CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SimdLevel {
+    /// The best level the CPU has.
     #[default]
     Auto,
+    /// Four lanes of plain Rust, no fused multiply-add.
     Scalar,
+    /// Eight lanes, AVX2 with FMA.
     Avx2,
+    /// Sixteen lanes, AVX-512 with FMA.
     Avx512,
 }
 
@@ -81,6 +92,7 @@ impl SimdLevel {
 /// Scratch space of the direct kernel (per-point rotation tables); reuse across calls.
 #[derive(Clone, Debug, Default)]
 pub struct DirectScratch {
+    /// Instruction set to use (`Auto` unless a test or bench pins one).
     pub simd: SimdLevel,
     /// Per point: e^{i j Δ_i} for j < B, stored as B cosines then B sines.
     lanes: Vec<f64>,
@@ -96,15 +108,6 @@ struct PointState {
     rs: f64,
     w: f64,
     wy: f64,
-}
-
-/// cos and sin of 2*pi*cycles, reducing the argument to [-1/2, 1/2] cycles first so the
-/// phase error does not grow with |cycles| more than the product f*t itself does.
-#[inline]
-pub fn cis_cycles(cycles: f64) -> (f64, f64) {
-    let r = cycles - cycles.round();
-    let (s, c) = (TAU * r).sin_cos();
-    (c, s)
 }
 
 #[inline(always)]
@@ -150,8 +153,8 @@ pub fn trig_sums_naive(
         let mut acc = [0.0f64; 6];
         for i in 0..t.len() {
             let cyc = phase_cycles(grid.f0, grid.df, k, 1.0, t[i] - t_ref);
-            let (c, s) = cis_cycles(cyc);
-            let (c2, s2) = cis_cycles(2.0 * cyc);
+            let (s, c) = sincos_turns_libm(cyc);
+            let (s2, c2) = sincos_turns_libm(2.0 * cyc);
             acc[0] += w[i] * c;
             acc[1] += w[i] * s;
             acc[2] += wy[i] * c;
@@ -260,7 +263,7 @@ fn driver<const B: usize, const F: bool>(
     sc.pts.clear();
     for i in 0..n {
         let tt = t[i] - t_ref;
-        let (dc, ds) = cis_cycles(grid.df * tt);
+        let (ds, dc) = sincos_turns_libm(grid.df * tt);
         let (mut c, mut s) = (1.0, 0.0);
         let lane = &mut sc.lanes[i * 2 * B..(i + 1) * 2 * B];
         for j in 0..B {
@@ -270,7 +273,7 @@ fn driver<const B: usize, const F: bool>(
             s = s * dc + c * ds;
             c = cn;
         }
-        let (rc, rs) = cis_cycles(B as f64 * grid.df * tt);
+        let (rs, rc) = sincos_turns_libm(B as f64 * grid.df * tt);
         sc.pts.push(PointState {
             c: 1.0,
             s: 0.0,
@@ -285,7 +288,7 @@ fn driver<const B: usize, const F: bool>(
         let k0 = b * B;
         if b % RESEED == 0 {
             for (p, &ti) in sc.pts.iter_mut().zip(t) {
-                (p.c, p.s) = cis_cycles(phase_cycles(grid.f0, grid.df, k0, 1.0, ti - t_ref));
+                (p.s, p.c) = sincos_turns_libm(phase_cycles(grid.f0, grid.df, k0, 1.0, ti - t_ref));
             }
         }
         let mut a_c = [0.0f64; B];

@@ -1,72 +1,29 @@
-//! Direct generalised Lomb-Scargle periodogram: the slow exact reference
-//! (numeric kernel layer). It is the CPU twin of the GPU kernel
-//! (`kernels/lombscargle.cu`) and the oracle its tests compare against; the
-//! light-curve job's fast periodograms are tested against the same formula.
+//! The GPU periodogram kernel's CPU twin (`kernels/lombscargle.cu`): the direct
+//! generalised Lomb-Scargle power of one curve, one libm sin/cos per point and frequency,
+//! in the kernel's order of operations. It is the oracle the GPU tests compare against
+//! and the CPU path of a batched GPU tile; the light-curve job's own periodograms are in
+//! [`super::gls`].
 //!
-//! Zechmeister & Kuerster (2009, A&A 496, 577), eqs. (4)-(15), floating
-//! mean, weights `w_i = 1/sigma_i^2` normalised to sum 1, astropy's
-//! `normalization='standard'`. With `y` centred on its weighted mean and
-//! `x = 2 pi f (t - t_ref)`:
-//!
-//! ```text
-//! YY = sum w y^2,  YC = sum w y cos x,  YS = sum w y sin x,  C = sum w cos x,  S = sum w sin x
-//! CC = sum w cos^2 x - C^2 = (1 + sum w cos 2x)/2 - C^2
-//! SS = sum w sin^2 x - S^2 = (1 - sum w cos 2x)/2 - S^2
-//! CS = sum w cos x sin x - C S = (sum w sin 2x)/2 - C S
-//! p(f) = (SS YC^2 + CC YS^2 - 2 CS YC YS) / (YY (CC SS - CS^2))
-//! ```
-//!
-//! Frequency grid: astropy's `autofrequency` (VanderPlas 2018, ApJS 236,
-//! 16, sect. 7.1): `df = 1/(T spp)`, `f0 = df/2`, `fmax = nyq * n/(2T)`,
-//! `nf = 1 + round_half_even((fmax - f0)/df)`.
+//! Zechmeister & Kuerster (2009, A&A 496, 577), eqs. (4)-(15): floating mean, weights
+//! `w_i = 1/sigma_i^2` normalised to sum 1, astropy's `normalization='standard'`, phases
+//! `f (t - t_ref)` from the curve's mid-time; the power formula is [`gls_power`].
 
-use std::f64::consts::TAU;
+use crate::numeric::periodogram::grid::FreqGrid;
+use crate::numeric::periodogram::power::gls_power;
+use crate::numeric::vmath::sincos_turns_libm_rint;
 
-/// A uniform frequency grid `f_k = f0 + k df`, `k < n` (cycles per time unit).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FreqGrid {
-    pub f0: f64,
-    pub df: f64,
-    pub n: usize,
-}
-
-impl FreqGrid {
-    pub fn freq(&self, k: usize) -> f64 {
-        self.f0 + self.df * k as f64
-    }
-}
-
-/// astropy's `LombScargle.autofrequency` with `samples_per_peak` and
-/// `nyquist_factor`; `None` for a zero baseline.
-pub fn autofrequency(t: &[f64], samples_per_peak: f64, nyquist_factor: f64) -> Option<FreqGrid> {
-    let lo = t.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let base = hi - lo;
-    if t.len() < 2 || base.is_nan() || base <= 0.0 {
-        return None;
-    }
-    let df = 1.0 / base / samples_per_peak;
-    let f0 = 0.5 * df;
-    let fmax = nyquist_factor * (0.5 * t.len() as f64 / base);
-    let span = (fmax - f0) / df;
-    if !span.is_finite() || span < 0.0 {
-        return None;
-    }
-    Some(FreqGrid {
-        f0,
-        df,
-        n: 1 + span.round_ties_even() as usize,
-    })
-}
-
-/// A light curve reduced to what the periodogram needs: times relative to
-/// `t_ref` (mid-range), normalised weights, `w (y - ybar_w)` and `YY`.
+/// A light curve reduced to what the periodogram needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreparedCurve {
+    /// Time origin of the phases: the middle of the time range.
     pub t_ref: f64,
+    /// Times minus `t_ref`.
     pub dt: Vec<f64>,
+    /// Weights `1/dy^2`, normalised to sum 1.
     pub w: Vec<f64>,
+    /// `w (y - ybar_w)`, the weighted values centred on their weighted mean.
     pub wy: Vec<f64>,
+    /// `YY = sum w (y - ybar_w)^2`.
     pub yy: f64,
 }
 
@@ -105,22 +62,15 @@ pub fn prepare(t: &[f64], y: &[f64], dy: Option<&[f64]>) -> Option<PreparedCurve
     })
 }
 
-/// `(sin, cos)` of `2 pi cycles`, the argument reduced to [-1/2, 1/2] cycles
-/// first (as the GPU kernel does), so large `f t` keeps its precision.
-#[inline]
-pub fn sincos_cycles(cycles: f64) -> (f64, f64) {
-    (TAU * (cycles - cycles.round_ties_even())).sin_cos()
-}
-
-/// Standard-normalised power of a prepared curve on `grid` into `power`.
+/// Standard-normalised power of a prepared curve on `grid` into `power[..grid.n]`.
 pub fn power_prepared(c: &PreparedCurve, grid: &FreqGrid, power: &mut [f64]) {
     for (k, p) in power[..grid.n].iter_mut().enumerate() {
         let f = grid.freq(k);
         let (mut sc, mut ss, mut syc, mut sys, mut sc2, mut ss2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for ((&dt, &w), &wy) in c.dt.iter().zip(&c.w).zip(&c.wy) {
-            let cycles = f * dt;
-            let (s1, c1) = sincos_cycles(cycles);
-            let (s2, c2) = sincos_cycles(2.0 * cycles);
+            let turns = f * dt;
+            let (s1, c1) = sincos_turns_libm_rint(turns);
+            let (s2, c2) = sincos_turns_libm_rint(2.0 * turns);
             sc += w * c1;
             ss += w * s1;
             syc += wy * c1;
@@ -128,21 +78,12 @@ pub fn power_prepared(c: &PreparedCurve, grid: &FreqGrid, power: &mut [f64]) {
             sc2 += w * c2;
             ss2 += w * s2;
         }
-        let cc = 0.5 * (1.0 + sc2) - sc * sc;
-        let sss = 0.5 * (1.0 - sc2) - ss * ss;
-        let cs = 0.5 * ss2 - sc * ss;
-        let d = cc * sss - cs * cs;
-        let num = sss * syc * syc + cc * sys * sys - 2.0 * cs * syc * sys;
-        *p = if d > 0.0 && c.yy > 0.0 {
-            num / (c.yy * d)
-        } else {
-            0.0
-        };
+        *p = gls_power(sc, ss, syc, sys, sc2, ss2, c.yy);
     }
 }
 
-/// GLS power of `(t, y, dy)` on `grid`; returns false (power all zero) for
-/// fewer than 3 points or constant data.
+/// GLS power of `(t, y, dy)` on `grid` into `power[..grid.n]`; returns false (power all
+/// zero) for fewer than 3 points or constant data.
 pub fn lomb_scargle_direct(
     t: &[f64],
     y: &[f64],
@@ -163,6 +104,8 @@ pub fn lomb_scargle_direct(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::periodogram::grid::{autofrequency, GridOptions};
+    use std::f64::consts::TAU;
 
     fn curve(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -184,7 +127,7 @@ mod tests {
     #[test]
     fn exact_sinusoid_has_unit_power() {
         let (t, _, dy) = curve(40, 3);
-        let g = autofrequency(&t, 5.0, 5.0).unwrap();
+        let g = autofrequency(&t, &GridOptions::default()).unwrap();
         let k = 77;
         let f = g.freq(k);
         let y: Vec<f64> = t
@@ -256,15 +199,6 @@ mod tests {
             let want = 1.0 - chi2 / chi2_ref;
             assert!((pk - want).abs() < 1e-8, "k {k}: {pk} vs {want}");
         }
-    }
-
-    #[test]
-    fn grid_follows_astropy_rule() {
-        // t = {0, 1, 4}: T = 4, df = 1/20, f0 = 1/40, fmax = 1.875, nf = 38
-        let g = autofrequency(&[0.0, 1.0, 4.0], 5.0, 5.0).unwrap();
-        assert_eq!(g.n, 38);
-        assert!((g.df - 0.05).abs() < 1e-15 && (g.f0 - 0.025).abs() < 1e-15);
-        assert!(autofrequency(&[3.0, 3.0], 5.0, 5.0).is_none());
     }
 
     #[test]
