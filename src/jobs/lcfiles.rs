@@ -51,6 +51,12 @@ pub fn ingest(
     if comm.rank() != 0 {
         return Ok(());
     }
+    // never write over one of the files being ingested
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            output::refuse_input_as_output(out, "--out", &[("the ingested directory", &entry.path())])?;
+        }
+    }
     let start = output::now_rfc3339();
     // fail on an unwritable output before reading thousands of files
     let probe = AtomicH5::create(out)?;
@@ -147,6 +153,7 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
     if comm.rank() != 0 {
         return Ok(());
     }
+    output::refuse_input_as_output(csv, "--csv", &[("the features-file argument", input)])?;
     let f =
         hdf5::File::open(input).with_context(|| format!("cannot open '{}'", input.display()))?;
     let g = f.group("features").with_context(|| {

@@ -1,13 +1,14 @@
 //! The image job's configuration: keys, defaults, kernel specs and their
 //! checks (job-driver layer; `cli` turns flags into these keys).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use toml::Value;
 
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
+use crate::io::output::refuse_input_as_output;
 use crate::numeric::conv2d::{
     build_kernel, Boundary, ConvError, ConvMethod, ConvMode, Kernel, KernelSpec, Shape2,
 };
@@ -321,6 +322,14 @@ impl ImageConfig {
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
         }
+        refuse_input_as_output(
+            &out,
+            &l.source_of("out"),
+            &[(
+                &l.source_of("input"),
+                Path::new(&input),
+            )],
+        )?;
         let backend = l.backend()?;
         // last: reading a kernel file is an input error (exit 1), after
         // every usage error has had its chance

@@ -8,6 +8,7 @@ use toml::Value;
 
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
+use crate::io::output::refuse_input_as_output;
 use crate::numeric::lightcurve::object::ObjectOptions;
 use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
@@ -86,6 +87,14 @@ impl LcConfig {
             return Err(usage("no input: give --input lc.h5 (made by tessera ingest csv or tessera synth lightcurves)"));
         }
         let out = PathBuf::from(l.string("out", "features.h5")?);
+        refuse_input_as_output(
+            &out,
+            &l.source_of("out"),
+            &[(
+                &l.source_of("input"),
+                &input,
+            )],
+        )?;
         let threads = l.count("threads", 0, 0)? as usize;
         let tile = l.count("tile", 256, 1)? as usize;
         let sigma = l.float("sigma_clip", 3.0)?;
