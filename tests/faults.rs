@@ -75,3 +75,99 @@ fn an_output_that_is_an_input_is_refused_through_any_path_or_link() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(snapshot(&dir.0) == before);
 }
+
+/// A single-band CSV light curve: `n` points over `span` days of a 0.6-day
+/// sinusoid with small deterministic noise, then the `extra` points.
+fn write_curve(path: &Path, seed: u64, n: usize, span: f64, extra: &[(f64, f64)]) {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut uniform = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut text = String::from("time,mag,magerr\n");
+    for k in 0..n {
+        let t = 55000.0 + span * (k as f64 + 0.5 * uniform()) / n as f64;
+        let m = 17.0 + 0.3 * (2.0 * std::f64::consts::PI * t / 0.6).sin() + 0.02 * (uniform() - 0.5);
+        text.push_str(&format!("{t},{m},0.02\n"));
+    }
+    for (t, m) in extra {
+        text.push_str(&format!("{t},{m},0.02\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn features(path: &Path) -> (ndarray::Array2<f64>, Vec<u8>) {
+    let f = hdf5::File::open(path).unwrap();
+    let v = f.dataset("features/values").unwrap().read_2d::<f64>().unwrap();
+    let r = f.dataset("features/reason").unwrap().read_raw::<u8>().unwrap();
+    (v, r)
+}
+
+#[test]
+fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
+    let dir = TestDir::new("faults-bad-object");
+    let good = dir.path("good");
+    let all = dir.path("all");
+    std::fs::create_dir(&good).unwrap();
+    std::fs::create_dir(&all).unwrap();
+    for i in 0..12u64 {
+        let name = format!("star{i:02}.csv");
+        write_curve(&good.join(&name), i, 80, 900.0, &[]);
+        std::fs::copy(good.join(&name), all.join(&name)).unwrap();
+    }
+    // a time far off: its grid would need ~2e10 frequencies (180 GB before the bound)
+    write_curve(&all.join("zz1_far_time.csv"), 100, 80, 900.0, &[(1e9, 17.1)]);
+    // 100 000 points: 5e9 pairs for the structure function (40 GB before the bound)
+    write_curve(&all.join("zz2_many_points.csv"), 101, 100_000, 900.0, &[]);
+    let ok = |args: &[&str]| {
+        let o = run_limited(plain(args), Duration::from_secs(300), &dir.0);
+        assert_success(&o);
+        o
+    };
+    ok(&["ingest", "csv", "good", "--out", "good.h5"]);
+    ok(&["ingest", "csv", "all", "--out", "all.h5"]);
+    let common = ["--min-period", "0.2", "--max-period", "2", "--threads", "2"];
+    let with = |input: &str, out: &str| {
+        let mut a = vec!["lightcurves", "--input", input, "--out", out];
+        a.extend(common);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    ok(&with("good.h5", "good-features.h5").iter().map(String::as_str).collect::<Vec<_>>());
+    let o = ok(&with("all.h5", "all-features.h5").iter().map(String::as_str).collect::<Vec<_>>());
+    let out = stdout(&o);
+    assert!(out.contains("grid_too_large: 2"), "{out}");
+    assert!(out.contains("too_many_points_for_sf: 1"), "{out}");
+
+    let (gv, gr) = features(&dir.path("good-features.h5"));
+    let (av, ar) = features(&dir.path("all-features.h5"));
+    // two rows per object (the band and multi): the good objects' rows are untouched
+    let n_good = gv.nrows();
+    assert_eq!(n_good, 24);
+    assert_eq!(av.nrows(), 28);
+    for r in 0..n_good {
+        for c in 0..gv.ncols() {
+            assert_eq!(gv[[r, c]].to_bits(), av[[r, c]].to_bits(), "row {r} column {c}");
+        }
+    }
+    assert_eq!(&gr[..], &ar[..n_good]);
+    // the far-off time: features kept, periodogram NaN, both rows flagged
+    let names = tessera::numeric::lightcurve::columns::RowLayout::new(3).names();
+    let col = |n: &str| names.iter().position(|c| c == n).unwrap();
+    assert_eq!(&ar[24..26], &[22, 22]);
+    assert!(av[[24, col("n_clean")]] == 81.0 && av[[24, col("period")]].is_nan());
+    assert!(av[[24, col("sf_drw_tau")]].is_finite());
+    // the long curve: periodogram and features kept, structure function skipped
+    assert_eq!(ar[26], 23);
+    assert!((av[[26, col("period_refined")]] - 0.6).abs() < 1e-3);
+    assert!(av[[26, col("sf_powerlaw_A")]].is_nan());
+
+    // a bound every object would exceed is a usage error, before any work
+    let o = run_limited(
+        plain(&["lightcurves", "--input", "all.h5", "--out", "x.h5", "--min-period", "1e-9"]),
+        Duration::from_secs(30),
+        &dir.0,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("max_frequencies"), "{}", stderr(&o));
+    assert!(!dir.path("x.h5").exists());
+}

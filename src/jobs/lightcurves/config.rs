@@ -9,12 +9,14 @@ use toml::Value;
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::output::refuse_input_as_output;
-use crate::numeric::lightcurve::object::ObjectOptions;
+use crate::numeric::lightcurve::object::{
+    ObjectOptions, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_SF_POINTS,
+};
 use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 21] = [
+pub const KEYS: [&str; 23] = [
     "backend",
     "refine_peaks",
     "input",
@@ -36,6 +38,8 @@ pub const KEYS: [&str; 21] = [
     "harmonics",
     "structure_function",
     "fold_bins",
+    "max_frequencies",
+    "max_sf_points",
 ];
 
 /// A validated light-curve configuration.
@@ -186,6 +190,21 @@ impl LcConfig {
             }
         };
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
+        let max_frequencies =
+            l.count_in("max_frequencies", DEFAULT_MAX_FREQUENCIES as u64, 100, 1 << 32)? as usize;
+        let max_sf_points =
+            l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
+        // a bound that every object would exceed is a configuration error: even a
+        // one-day baseline gives samples_per_peak / min_period frequencies
+        if let Some(min_period) = grid.min_period {
+            let one_day = grid.samples_per_peak / min_period;
+            if one_day > max_frequencies as f64 {
+                return Err(usage(format!(
+                    "min_period {min_period} days with samples_per_peak {} needs {one_day:.3e} frequencies for a baseline of just one day, more than max_frequencies {max_frequencies}: raise min_period (or max_frequencies)",
+                    grid.samples_per_peak
+                )));
+            }
+        }
         let backend = l.backend()?;
         let mut t = toml::Table::new();
         for key in KEYS {
@@ -207,6 +226,8 @@ impl LcConfig {
                 refine,
                 structure_function,
                 fold_bins,
+                max_frequencies,
+                max_sf_points,
             },
             backend,
             toml: toml::to_string(&t).unwrap_or_default(),

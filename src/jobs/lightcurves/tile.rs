@@ -167,7 +167,10 @@ pub fn tile_power(
                     if clean(time, mag, err, &opts.clean, scratch, &mut curve).is_err() {
                         continue;
                     }
-                    if let Some(grid) = autofrequency(&curve.t, &opts.grid) {
+                    // a grid past the bound is the row's grid_too_large, never computed
+                    let grid = autofrequency(&curve.t, &opts.grid)
+                        .filter(|g| g.n <= opts.max_frequencies);
+                    if let Some(grid) = grid {
                         out.push(Cleaned {
                             band: b,
                             curve,

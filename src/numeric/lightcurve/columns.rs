@@ -167,6 +167,12 @@ impl RowLayout {
 pub const NO_DATA: u8 = 20;
 /// No periodogram could be made (periodogram columns NaN, features kept).
 pub const NO_PERIODOGRAM: u8 = 21;
+/// The band's frequency grid would exceed `max_frequencies` (periodogram
+/// columns NaN, features kept): a very long baseline, or a time far off.
+pub const GRID_TOO_LARGE: u8 = 22;
+/// The band has more than `max_sf_points` points, so its structure-function
+/// fits were skipped (their columns NaN, everything else kept).
+pub const TOO_MANY_POINTS_FOR_SF: u8 = 23;
 
 /// Every cleaning and feature [`Reason`], for naming codes.
 const ALL_REASONS: [Reason; 12] = [
@@ -185,13 +191,16 @@ const ALL_REASONS: [Reason; 12] = [
 ];
 
 /// Name of a row's reason code: codes 1..=12 are the cleaning and feature
-/// reasons of [`Reason`], [`NO_DATA`] and [`NO_PERIODOGRAM`] the row's own;
+/// reasons of [`Reason`]; [`NO_DATA`], [`NO_PERIODOGRAM`], [`GRID_TOO_LARGE`]
+/// and [`TOO_MANY_POINTS_FOR_SF`] the row's own;
 /// 0 (ok) is the empty string.
 pub fn reason_name(code: u8) -> &'static str {
     match code {
         0 => "",
         NO_DATA => "no_data_in_band",
         NO_PERIODOGRAM => "periodogram_failed",
+        GRID_TOO_LARGE => "grid_too_large",
+        TOO_MANY_POINTS_FOR_SF => "too_many_points_for_sf",
         c => ALL_REASONS
             .iter()
             .find(|r| r.code() == c)
@@ -235,6 +244,8 @@ mod tests {
     fn reason_codes_have_names() {
         assert_eq!(reason_name(0), "");
         assert_eq!(reason_name(NO_DATA), "no_data_in_band");
+        assert_eq!(reason_name(GRID_TOO_LARGE), "grid_too_large");
+        assert_eq!(reason_name(TOO_MANY_POINTS_FOR_SF), "too_many_points_for_sf");
         assert_eq!(reason_name(Reason::TooFewPoints.code()), "too_few_points");
         assert_eq!(reason_name(99), "unknown");
     }

@@ -5,7 +5,9 @@
 //! Row `b` of an object is band `b`; row `bands` is `multi`. The columns
 //! are those of [`RowLayout`].
 
-use crate::numeric::lightcurve::columns::{RowLayout, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH};
+use crate::numeric::lightcurve::columns::{
+    RowLayout, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF,
+};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
@@ -31,6 +33,24 @@ pub struct ObjectOptions {
     pub structure_function: bool,
     /// Phase bins of the folded summary.
     pub fold_bins: usize,
+    /// Most frequencies a periodogram may have; a band over it gets
+    /// [`GRID_TOO_LARGE`] (bounds memory and time per object).
+    pub max_frequencies: usize,
+    /// Most points a band may have for its structure-function fits (all
+    /// pairs: memory grows as points^2); over it the fits are skipped with
+    /// [`TOO_MANY_POINTS_FOR_SF`].
+    pub max_sf_points: usize,
+}
+
+/// Default of [`ObjectOptions::max_frequencies`]: 16 MB of power per curve.
+pub const DEFAULT_MAX_FREQUENCIES: usize = 2_000_000;
+/// Default of [`ObjectOptions::max_sf_points`]: about 2 million pairs.
+pub const DEFAULT_MAX_SF_POINTS: usize = 2000;
+
+/// Whether a band's reason code leaves its cleaned points usable (its
+/// features were computed).
+fn cleaned(code: u8) -> bool {
+    matches!(code, 0 | NO_PERIODOGRAM | GRID_TOO_LARGE | TOO_MANY_POINTS_FOR_SF)
 }
 
 impl ObjectOptions {
@@ -173,7 +193,7 @@ pub fn process_object(
             err: &c.e,
             band: &ws.zeros,
         };
-        if !periodogram_columns(
+        if let Err(code) = periodogram_columns(
             opts,
             curve,
             1,
@@ -183,9 +203,13 @@ pub fn process_object(
             &mut ws.power,
             row,
         ) {
-            reasons[b] = NO_PERIODOGRAM;
+            reasons[b] = code;
         }
-        if opts.structure_function {
+        if opts.structure_function && c.t.len() > opts.max_sf_points {
+            if reasons[b] == 0 {
+                reasons[b] = TOO_MANY_POINTS_FOR_SF;
+            }
+        } else if opts.structure_function {
             // the pairs are built once for both models
             let built = build_pairs(&c.t, &c.m, &c.e, &mut ws.sf).is_ok();
             for (model, at) in [
@@ -210,9 +234,10 @@ pub fn process_object(
     // the multi row: all cleaned points of all bands; with a single band it would
     // repeat that band's periodogram, so its results are copied
     let used: Vec<usize> = (0..bands)
-        .filter(|&b| reasons[b] == 0 || reasons[b] == NO_PERIODOGRAM)
+        .filter(|&b| cleaned(reasons[b]))
         .collect();
-    if used.len() == 1 && reasons[used[0]] == 0 {
+    // (a band whose only flag is the skipped structure function has its periodogram)
+    if used.len() == 1 && matches!(reasons[used[0]], 0 | TOO_MANY_POINTS_FOR_SF) {
         let b = used[0];
         let (head, multi) = rows.split_at_mut(bands * ncols);
         multi[base..].copy_from_slice(&head[b * ncols + base..(b + 1) * ncols]);
@@ -242,7 +267,7 @@ pub fn process_object(
         err: &ws.all_e,
         band: &ws.all_b,
     };
-    if !periodogram_columns(
+    if let Err(code) = periodogram_columns(
         opts,
         all,
         bands,
@@ -252,7 +277,7 @@ pub fn process_object(
         &mut ws.power,
         row,
     ) {
-        reasons[bands] = NO_PERIODOGRAM;
+        reasons[bands] = code;
     }
 }
 
@@ -272,8 +297,9 @@ fn sort_by_time(t: &mut [f64], m: &mut [f64], e: &mut [f64], b: &mut [u8]) {
     }
 }
 
-/// Fills the periodogram and peak columns of `row`; false when no
-/// periodogram could be made.
+/// Fills the periodogram and peak columns of `row`; the reason code when no
+/// periodogram could be made ([`GRID_TOO_LARGE`] past `max_frequencies`,
+/// else [`NO_PERIODOGRAM`]).
 #[allow(clippy::too_many_arguments)]
 fn periodogram_columns(
     opts: &ObjectOptions,
@@ -284,7 +310,7 @@ fn periodogram_columns(
     ws: &mut PeriodogramScratch,
     power: &mut Vec<f64>,
     row: &mut [f64],
-) -> bool {
+) -> Result<(), u8> {
     let Observations {
         time: t,
         mag: y,
@@ -292,8 +318,11 @@ fn periodogram_columns(
         band,
     } = obs;
     let Some(grid) = autofrequency(t, &opts.grid) else {
-        return false;
+        return Err(NO_PERIODOGRAM);
     };
+    if grid.n > opts.max_frequencies {
+        return Err(GRID_TOO_LARGE);
+    }
     power.clear();
     power.resize(grid.n, 0.0);
     let ok = match (multi, source) {
@@ -321,10 +350,10 @@ fn periodogram_columns(
         (false, PowerSource::Given(None)) => false,
     };
     if !ok {
-        return false;
+        return Err(NO_PERIODOGRAM);
     }
     let Some(best) = best_peak(&grid, power) else {
-        return false;
+        return Err(NO_PERIODOGRAM);
     };
     row[RowLayout::PERIOD] = best.period;
     row[RowLayout::PERIOD_POWER] = best.power;
@@ -375,7 +404,7 @@ fn periodogram_columns(
         row[layout.peak_period(k)] = p.period;
         row[layout.peak_power(k)] = p.power;
     }
-    true
+    Ok(())
 }
 
 /// The whole feature row of one band's points (and its `multi` row), for
