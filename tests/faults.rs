@@ -171,3 +171,54 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
     assert!(stderr(&o).contains("max_frequencies"), "{}", stderr(&o));
     assert!(!dir.path("x.h5").exists());
 }
+
+/// A FITS file of the given header cards and `data` zero bytes.
+fn fits_file(path: &Path, cards: &[&str], data: usize) {
+    let mut bytes = Vec::new();
+    for c in cards.iter().chain(&["END"]) {
+        let mut card = c.as_bytes().to_vec();
+        card.resize(80, b' ');
+        bytes.extend(card);
+    }
+    bytes.resize(bytes.len().div_ceil(2880) * 2880, b' ');
+    bytes.resize(bytes.len() + data, 0);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn hostile_fits_headers_fail_fast_with_the_file_named() {
+    let dir = TestDir::new("faults-fits");
+    let head = [
+        "SIMPLE  =                    T",
+        "BITPIX  =                  -64",
+        "NAXIS   =                    2",
+    ];
+    // 5 760 bytes that claim 2^64 pixels: before, this passed the size check
+    // and the node ran out of memory
+    let mut bomb = head.to_vec();
+    bomb.extend(["NAXIS1  =           4294967296", "NAXIS2  =           4294967296"]);
+    fits_file(&dir.path("bomb.fits"), &bomb, 2880);
+    let mut latin = head.to_vec();
+    latin.extend(["NAXIS1  =                    4", "NAXIS2  =                    4", "OBSERVER= 'x'"]);
+    fits_file(&dir.path("latin1.fits"), &latin, 2880);
+    let mut raw = std::fs::read(dir.path("latin1.fits")).unwrap();
+    raw[5 * 80 + 2] = 0xe9; // "OB\xe9ERVER": a non-UTF-8 byte in a keyword
+    std::fs::write(dir.path("latin1.fits"), raw).unwrap();
+    for (file, words) in [
+        ("bomb.fits", ["bomb.fits", "more data than the file holds"]),
+        ("latin1.fits", ["latin1.fits", "not printable ASCII"]),
+    ] {
+        let before = snapshot(&dir.0);
+        let t0 = std::time::Instant::now();
+        let o = run_limited(
+            plain(&["image", "--input", file, "--out", "out.h5"]),
+            Duration::from_secs(30),
+            &dir.0,
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{file}: {err}");
+        assert!(words.iter().all(|w| err.contains(w)), "{file}: {err}");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        assert!(snapshot(&dir.0) == before, "{file}: files changed or left");
+    }
+}

@@ -76,9 +76,18 @@ fn read_header(f: &mut File, path: &Path) -> anyhow::Result<(Header, u64)> {
         f.read_exact(&mut block)
             .with_context(|| format!("FITS file '{}': truncated header", path.display()))?;
         used += BLOCK;
-        for card in block.chunks_exact(CARD) {
-            let text = String::from_utf8_lossy(card);
-            let key = text[..8.min(text.len())].trim().to_string();
+        for (k, card) in block.chunks_exact(CARD).enumerate() {
+            // FITS headers are printable ASCII (32..=126); anything else is a
+            // damaged or hostile file, never a panic
+            if let Some(&b) = card.iter().find(|&&b| !(32..=126).contains(&b)) {
+                bail!(
+                    "FITS file '{}': header card {} holds byte 0x{b:02x}, not printable ASCII: not a valid FITS header",
+                    path.display(),
+                    (used - BLOCK) / CARD as u64 + k as u64 + 1
+                );
+            }
+            let text = std::str::from_utf8(card).expect("checked ASCII");
+            let key = text[..8].trim().to_string();
             if key == "END" {
                 return Ok((h, used));
             }
@@ -99,19 +108,36 @@ fn read_header(f: &mut File, path: &Path) -> anyhow::Result<(Header, u64)> {
     }
 }
 
-fn data_bytes(h: &Header) -> u64 {
+/// Bytes of the HDU's data, `|BITPIX|/8 * GCOUNT * (PCOUNT + NAXIS1 * ...)`,
+/// in overflow-free arithmetic: `None` when it does not fit in 64 bits.
+fn data_bytes(h: &Header) -> Option<u64> {
     let naxis = h.int("NAXIS").unwrap_or(0);
-    if naxis == 0 {
-        return 0;
+    if naxis <= 0 {
+        return Some(0);
+    }
+    if naxis > 999 {
+        return None;
     }
     let bitpix = h.int("BITPIX").unwrap_or(8).unsigned_abs();
     let mut n: u64 = 1;
     for i in 1..=naxis {
-        n = n.saturating_mul(h.int(&format!("NAXIS{i}")).unwrap_or(0).max(0) as u64);
+        n = n.checked_mul(h.int(&format!("NAXIS{i}")).unwrap_or(0).max(0) as u64)?;
     }
     let pcount = h.int("PCOUNT").unwrap_or(0).max(0) as u64;
     let gcount = h.int("GCOUNT").unwrap_or(1).max(1) as u64;
-    (bitpix / 8) * gcount * (pcount + n)
+    (bitpix / 8).checked_mul(gcount)?.checked_mul(pcount.checked_add(n)?)
+}
+
+/// A scaling keyword: absent is `default`; present but not a number is an
+/// error naming the keyword (never silently 1).
+fn scaling(h: &Header, key: &str, default: f64, what: &str) -> anyhow::Result<f64> {
+    match h.get(key) {
+        None => Ok(default),
+        Some(_) => match h.float(key) {
+            Some(v) if v.is_finite() => Ok(v),
+            _ => bail!("{what}: {key} = '{}' is not a finite number", h.get(key).unwrap_or("")),
+        },
+    }
 }
 
 impl FitsImage {
@@ -135,9 +161,16 @@ impl FitsImage {
             let (h, hbytes) = read_header(&mut f, path)?;
             let naxis = h.int("NAXIS").unwrap_or(0);
             let is_image = hdu == 0 || h.get("XTENSION").map(|x| x.trim()) == Some("IMAGE");
-            let nbytes = data_bytes(&h);
+            let what = format!("FITS file '{}', HDU {hdu}", path.display());
+            // sizes are checked against the file before anything is allocated
+            let nbytes = match data_bytes(&h) {
+                Some(n) if n <= len => n,
+                _ => bail!(
+                    "{what}: the header declares more data than the file holds ({} bytes): damaged or not a FITS file",
+                    len
+                ),
+            };
             if is_image && naxis > 0 {
-                let what = format!("FITS file '{}', HDU {hdu}", path.display());
                 if naxis != 2 {
                     bail!("{what}: the image has {naxis} axes (NAXIS = {naxis}); a 2-D image is needed");
                 }
@@ -161,16 +194,20 @@ impl FitsImage {
                     bitpix,
                     rows: rows as usize,
                     cols: cols as usize,
-                    bscale: h.float("BSCALE").unwrap_or(1.0),
-                    bzero: h.float("BZERO").unwrap_or(0.0),
+                    bscale: scaling(&h, "BSCALE", 1.0, &what)?,
+                    bzero: scaling(&h, "BZERO", 0.0, &what)?,
                     data_start: pos + hbytes,
                 };
-                if img.data_start + (rows as u64) * (cols as u64) * img.bytes_per_pixel() > len {
+                let end = (rows as u64)
+                    .checked_mul(cols as u64)
+                    .and_then(|n| n.checked_mul(img.bytes_per_pixel()))
+                    .and_then(|n| n.checked_add(img.data_start));
+                if end.is_none_or(|end| end > len) {
                     bail!("{what}: file is shorter than its data ({rows} x {cols} pixels)");
                 }
                 return Ok(img);
             }
-            pos += hbytes + nbytes.div_ceil(BLOCK) * BLOCK;
+            pos = pos.saturating_add(hbytes + nbytes.div_ceil(BLOCK) * BLOCK);
             hdu += 1;
         }
     }
@@ -265,6 +302,63 @@ pub fn write_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A header of the given cards (padded to whole blocks) and `data` bytes.
+    fn hand_made(name: &str, cards: &[&[u8]], data: usize) -> PathBuf {
+        let mut bytes = Vec::new();
+        for c in cards {
+            let mut card = c.to_vec();
+            card.resize(CARD, b' ');
+            bytes.extend(card);
+        }
+        let mut end = b"END".to_vec();
+        end.resize(CARD, b' ');
+        bytes.extend(end);
+        bytes.resize(bytes.len().div_ceil(BLOCK as usize) * BLOCK as usize, b' ');
+        bytes.resize(bytes.len() + data, 0);
+        let dir = std::env::temp_dir().join(format!("tessera-fits-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_before_any_allocation() {
+        let simple: &[u8] = b"SIMPLE  =                    T";
+        // 2^32 x 2^32 pixels of 8 bytes overflows 64 bits: refused, not allocated
+        for (rows, cols) in [("4294967296", "4294967296"), ("3037000500", "3037000500"), ("100", "100")] {
+            let n1 = format!("NAXIS1  = {cols:>20}");
+            let n2 = format!("NAXIS2  = {rows:>20}");
+            let p = hand_made(
+                "bomb.fits",
+                &[simple, b"BITPIX  =                  -64", b"NAXIS   =                    2", n1.as_bytes(), n2.as_bytes()],
+                8,
+            );
+            let e = FitsImage::open(&p, false).unwrap_err().to_string();
+            assert!(e.contains("bomb.fits") && e.contains("more data than the file holds"), "{e}");
+        }
+        // a non-ASCII byte in a keyword is named, never a panic
+        let p = hand_made(
+            "latin1.fits",
+            &[simple, b"BITPIX  =                  -64", b"NAXIS   =                    2", b"NAXIS1  =                    1", b"NAXIS2  =                    1", b"OBS\xe9RVR= 'x'"],
+            8,
+        );
+        let mut raw = std::fs::read(&p).unwrap();
+        let at = 5 * CARD + 3;
+        raw[at] = 0xe9;
+        std::fs::write(&p, raw).unwrap();
+        let e = FitsImage::open(&p, false).unwrap_err().to_string();
+        assert!(e.contains("card 6") && e.contains("0xe9"), "{e}");
+        // a scaling keyword that is not a number is an error, not 1
+        let p = hand_made(
+            "bscale.fits",
+            &[simple, b"BITPIX  =                   16", b"NAXIS   =                    2", b"NAXIS1  =                    1", b"NAXIS2  =                    1", b"BSCALE  = 'two'"],
+            2,
+        );
+        let e = FitsImage::open(&p, true).unwrap_err().to_string();
+        assert!(e.contains("BSCALE") && e.contains("not a finite number"), "{e}");
+    }
 
     #[test]
     fn round_trip_f64_and_scaled_i16() {
