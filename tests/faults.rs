@@ -222,3 +222,73 @@ fn hostile_fits_headers_fail_fast_with_the_file_named() {
         assert!(snapshot(&dir.0) == before, "{file}: files changed or left");
     }
 }
+
+/// Runs `args` in `dir`; asserts the exit code, that `words` are in the
+/// message and that no file appeared or changed.
+fn fails_cleanly(dir: &TestDir, args: &[&str], code: i32, words: &[&str]) {
+    let before = snapshot(&dir.0);
+    let listing = dir.listing();
+    let o = run_limited(plain(args), Duration::from_secs(60), &dir.0);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "{args:?}: '{w}' not in: {err}");
+    }
+    assert_eq!(dir.listing(), listing, "{args:?}");
+    assert!(snapshot(&dir.0) == before, "{args:?}: a file changed");
+}
+
+#[test]
+fn absurd_settings_exit_2_before_any_work() {
+    let dir = TestDir::new("faults-settings");
+    assert_success(&run(plain(&["synth", "lightcurves", "-n", "5", "--out", "lc.h5"]), &dir.0));
+    assert_success(&run(plain(&["synth", "image", "--size", "32", "--out", "img.h5"]), &dir.0));
+    // one 24-byte partial per block: 9.2e18 blocks would not fit in memory
+    fails_cleanly(&dir, &["mc", "--samples", "9.2e18", "--block-size", "1"], 2, &["blocks", "block_size"]);
+    // a box whose volume overflows f64 (the estimate would be NaN)
+    fails_cleanly(&dir, &["mc", "--dims", "2", "--bounds", "-1e200:1e200"], 2, &["volume", "bounds"]);
+    fails_cleanly(&dir, &["image", "--input", "img.h5", "--kernel", "tophat:1e6"], 2, &["4097"]);
+    fails_cleanly(&dir, &["image", "--input", "img.h5", "--kernel", "tophat:3000"], 2, &["4097"]);
+    fails_cleanly(&dir, &["lightcurves", "--input", "lc.h5", "--threads", "100000"], 2, &["threads"]);
+    // an explicit block size within the bound still runs
+    let o = run(plain(&["mc", "--samples", "1e6", "--block-size", "1e5", "--out", "ok.h5"]), &dir.0);
+    assert_success(&o);
+}
+
+#[test]
+fn infinite_pixels_are_refused_like_nan_ones() {
+    let dir = TestDir::new("faults-inf");
+    let f = hdf5::File::create(dir.path("inf.h5")).unwrap();
+    let mut img = vec![1.0f64; 16 * 16];
+    img[5 * 16 + 7] = f64::INFINITY;
+    let a = ndarray::Array2::from_shape_vec((16, 16), img).unwrap();
+    f.new_dataset_builder().with_data(&a).create("image").unwrap();
+    drop(f);
+    fails_cleanly(
+        &dir,
+        &["image", "--input", "inf.h5", "--out", "o.h5", "--kernel", "box:3"],
+        1,
+        &["infinite", "row 5, column 7"],
+    );
+}
+
+#[test]
+fn hostile_csv_directories_are_named_and_skippable() {
+    let dir = TestDir::new("faults-csv");
+    let good = "time,mag,magerr\n1,17,0.1\n2,17.2,0.1\n3,17.1,0.1\n4,17.3,0.1\n5,17,0.1\n";
+    std::fs::create_dir(dir.path("d")).unwrap();
+    std::fs::write(dir.path("d/a.csv"), good).unwrap();
+    // a spreadsheet's byte-order mark must not hide the `time` header
+    std::fs::write(dir.path("d/bom.csv"), format!("\u{feff}{good}")).unwrap();
+    std::fs::write(dir.path("d/latin1.csv"), b"time,mag,magerr\n1,17\xe9,0.1\n").unwrap();
+    std::fs::create_dir(dir.path("d/sub.csv")).unwrap();
+    fails_cleanly(&dir, &["ingest", "csv", "d", "--out", "x.h5"], 1, &["latin1.csv", "not UTF-8"]);
+    let o = run(plain(&["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"]), &dir.0);
+    assert_success(&o);
+    let out = stdout(&o);
+    assert!(out.contains("ingested    2 objects") && out.contains("2 rejected"), "{out}");
+    std::fs::remove_file(dir.path("x.h5")).unwrap();
+    // a.csv and a.CSV would both be object `a`
+    std::fs::write(dir.path("d/a.CSV"), good).unwrap();
+    fails_cleanly(&dir, &["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"], 1, &["a.CSV", "a.csv", "object 'a'"]);
+}

@@ -9,7 +9,7 @@ use crate::io::lcfile::{Quantity, Ragged};
 
 /// One rejected CSV file and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{}{}: {}", .file, line_suffix(*.line), .message)]
 pub struct CsvError {
     /// The CSV file, as displayed.
     pub file: String,
@@ -17,6 +17,15 @@ pub struct CsvError {
     pub line: usize,
     /// What is wrong on that line.
     pub message: String,
+}
+
+/// `:LINE` for a line number, nothing for a whole-file error (line 0).
+fn line_suffix(line: usize) -> String {
+    if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    }
 }
 
 /// Parses one CSV light curve: a header naming `time`, `mag`+`magerr` or
@@ -105,6 +114,31 @@ pub fn parse_csv(
     Ok((t, v, e, b, q))
 }
 
+/// A CSV file's text, without a UTF-8 byte-order mark (spreadsheets write
+/// one, and it would hide the first column's name); a directory, an
+/// unreadable file or one that is not UTF-8 is a [`CsvError`] naming it.
+fn read_text(path: &Path) -> Result<String, CsvError> {
+    let bad = |message: String| CsvError {
+        file: path.display().to_string(),
+        line: 0,
+        message,
+    };
+    if path.is_dir() {
+        return Err(bad("is a directory, not a CSV file".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "not UTF-8 text (byte {} is invalid): save it as UTF-8",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 /// Reads every `*.csv` in `dir` (sorted by name) into one ragged set. With
 /// `skip_bad`, malformed files are listed in the returned rejects and
 /// skipped; otherwise the first one is an error naming file and line.
@@ -125,10 +159,23 @@ pub fn ingest_dir(
     let mut bands: Vec<String> = Vec::new();
     let mut quantity: Option<Quantity> = None;
     let mut rejects = Vec::new();
+    // one object per id: `a.csv` and `a.CSV` (or `a.csv` twice through case)
+    // would silently become two objects called `a`
+    let mut seen = std::collections::BTreeMap::new();
     for path in &files {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read '{}'", path.display()))?;
-        let parsed = parse_csv(path, &text).and_then(|p| match quantity {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if let Some(first) = seen.insert(stem.clone(), path.clone()) {
+            bail!(
+                "'{}' and '{}' would both be object '{}': rename one",
+                first.display(),
+                path.display(),
+                stem.unwrap_or_default()
+            );
+        }
+    }
+    for path in &files {
+        let text = read_text(path);
+        let parsed = text.and_then(|text| parse_csv(path, &text)).and_then(|p| match quantity {
             Some(q) if q != p.4 => Err(CsvError {
                 file: path.display().to_string(),
                 line: 1,

@@ -66,12 +66,19 @@ pub struct McConfig {
     pub backend: Backend,
 }
 
+/// Most blocks a run may have (each keeps a 24-byte partial for the
+/// in-order merge: 400 MB at most).
+pub const MAX_BLOCKS: u64 = 1 << 24;
+
 /// Default block size for `samples`: a power of two between 2^16 and 2^26
 /// giving at most ~2^20 blocks. It depends on the sample count only, never
 /// on ranks or threads, so it keeps results reproducible.
 pub fn auto_block_size(samples: u64) -> u64 {
     let per = samples.div_ceil(1 << 20).max(1);
-    per.next_power_of_two().clamp(1 << 16, 1 << 26)
+    let usual = per.next_power_of_two().clamp(1 << 16, 1 << 26);
+    // past 2^50 samples, larger blocks keep the block count within MAX_BLOCKS
+    let fewest = samples.div_ceil(MAX_BLOCKS).next_power_of_two();
+    usual.max(fewest)
 }
 
 impl McConfig {
@@ -113,6 +120,13 @@ impl McConfig {
             }
         }
         integrand.check_domain(&bounds).map_err(usage)?;
+        let volume: f64 = bounds.iter().map(|(lo, hi)| hi - lo).product();
+        if !(volume.is_finite() && volume > 0.0) {
+            return Err(usage(format!(
+                "config key 'bounds' (from {}): the box's volume {volume} is not a finite positive number in f64; use smaller bounds (or rescale the integrand)",
+                l.source_of("bounds")
+            )));
+        }
         let samples = l.count("samples", 100_000_000, 1)?;
         if samples > i64::MAX as u64 {
             return Err(usage(format!(
@@ -126,6 +140,14 @@ impl McConfig {
             None => auto_block_size(samples),
             Some(_) => l.count("block_size", 0, 1)?,
         };
+        // one partial (count, mean, M2) per block is kept to merge in block order:
+        // memory is bounded by configuration, so the block count is
+        let blocks = samples.div_ceil(block_size);
+        if blocks > MAX_BLOCKS {
+            return Err(usage(format!(
+                "samples {samples} in blocks of {block_size} make {blocks} blocks, more than {MAX_BLOCKS}: give a larger block_size (or \"auto\")"
+            )));
+        }
         let threads = match l.get("threads") {
             Some(Value::String(s)) if s == "auto" => 0,
             _ => l.count_in("threads", 0, 0, 4096)? as usize,
@@ -589,7 +611,10 @@ mod tests {
         assert_eq!(auto_block_size(100_000_000), 1 << 16);
         assert_eq!(auto_block_size(1_000_000_000_000), 1 << 20);
         assert!(1_000_000_000_000u64.div_ceil(auto_block_size(1_000_000_000_000)) <= 1 << 20);
-        assert_eq!(auto_block_size(u64::MAX / 2), 1 << 26);
+        assert_eq!(auto_block_size(1 << 50), 1 << 26);
+        // past 2^50 samples the blocks grow so that there are at most MAX_BLOCKS
+        assert_eq!(auto_block_size(u64::MAX / 2), 1 << 39);
+        assert!((i64::MAX as u64).div_ceil(auto_block_size(i64::MAX as u64)) <= MAX_BLOCKS);
     }
 
     #[test]

@@ -139,10 +139,17 @@ pub fn parse_kernel(spec: &str, normalize: bool) -> anyhow::Result<Kernel<f64>> 
             size: size(n)?,
         },
         ("box", [n]) => KernelSpec::Box { size: size(n)? },
-        ("tophat", [r]) => KernelSpec::TopHat {
-            radius: num(r)?,
-            size: None,
-        },
+        ("tophat", [r]) => {
+            // the default side 2 floor(RADIUS) + 1 obeys the same limit as a given one
+            let radius = num(r)?;
+            if radius >= 0.0 && 2.0 * radius.floor() + 1.0 > MAX_KERNEL as f64 {
+                return Err(bad(&format!(
+                    "radius {radius} gives a side of {} pixels, above the limit {MAX_KERNEL}",
+                    2.0 * radius.floor() + 1.0
+                )));
+            }
+            KernelSpec::TopHat { radius, size: None }
+        }
         ("tophat", [r, n]) => KernelSpec::TopHat {
             radius: num(r)?,
             size: Some(size(n)?),

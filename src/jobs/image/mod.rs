@@ -429,9 +429,10 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
                     let w = input_window(image, kshape, ctx.cfg.mode, ctx.cfg.boundary, t)?;
                     let src = ctx.input.read_window::<T>(w)?;
                     if !ctx.cfg.allow_nan {
-                        if let Some(i) = src.iter().position(|v| v.is_nan()) {
+                        // infinite pixels poison a convolution as NaN ones do
+                        if let Some(i) = src.iter().position(|v| !v.is_finite()) {
                             bail!(
-                                "input {}: NaN pixel at row {}, column {} (set allow_nan = true to let NaN propagate)",
+                                "input {}: NaN or infinite pixel at row {}, column {} (set allow_nan = true to let it propagate)",
                                 ctx.input.what,
                                 w.row0 + i / w.cols,
                                 w.col0 + i % w.cols

@@ -99,7 +99,7 @@ impl LcConfig {
                 &input,
             )],
         )?;
-        let threads = l.count("threads", 0, 0)? as usize;
+        let threads = l.count_in("threads", 0, 0, 4096)? as usize;
         let tile = l.count("tile", 256, 1)? as usize;
         let sigma = l.float("sigma_clip", 3.0)?;
         let clip_iters = l.count("clip_iters", 5, 0)? as usize;
