@@ -292,3 +292,71 @@ fn hostile_csv_directories_are_named_and_skippable() {
     std::fs::write(dir.path("d/a.CSV"), good).unwrap();
     fails_cleanly(&dir, &["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"], 1, &["a.CSV", "a.csv", "object 'a'"]);
 }
+
+#[test]
+fn a_bad_light_curve_layout_is_named_before_any_tile_is_computed() {
+    let dir = TestDir::new("faults-layout");
+    let synth = ["synth", "lightcurves", "-n", "600", "--epochs", "40", "--out"];
+    for name in ["band.h5", "ids.h5", "offsets.h5"] {
+        let mut a = synth.to_vec();
+        a.push(name);
+        assert_success(&run(plain(&a), &dir.0));
+    }
+    {
+        // a band index out of range in the very last observation (the last tile)
+        let f = hdf5::File::open_rw(dir.path("band.h5")).unwrap();
+        let band = f.dataset("lightcurves/band").unwrap();
+        let n = band.size();
+        band.write_slice(&[7u8], n - 1..n).unwrap();
+        // integer object ids where strings belong
+        let f = hdf5::File::open_rw(dir.path("ids.h5")).unwrap();
+        let g = f.group("lightcurves").unwrap();
+        g.unlink("object_id").unwrap();
+        let ids: Vec<u64> = (0..600).collect();
+        g.new_dataset_builder().with_data(&ids).create("object_id").unwrap();
+        // offsets that go backwards in the middle
+        let f = hdf5::File::open_rw(dir.path("offsets.h5")).unwrap();
+        let off = f.dataset("lightcurves/offsets").unwrap();
+        off.write_slice(&[3u64], 300..301).unwrap();
+    }
+    for (file, words) in [
+        ("band.h5", vec!["band.h5", "/lightcurves/band[", "] = 7", "3 band names"]),
+        ("ids.h5", vec!["ids.h5", "/lightcurves/object_id", "expected variable-length strings"]),
+        ("offsets.h5", vec!["offsets.h5", "/lightcurves/offsets", "offsets[300] = 3"]),
+    ] {
+        let before = snapshot(&dir.0);
+        let o = run_limited(
+            plain(&["lightcurves", "--input", file, "--out", "f.h5"]),
+            Duration::from_secs(60),
+            &dir.0,
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{file}: {err}");
+        for w in &words {
+            assert!(err.contains(w), "{file}: '{w}' not in {err}");
+        }
+        // found before the job announced its tiles, i.e. before any compute
+        assert!(!err.contains("tiles of"), "{file}: {err}");
+        assert!(snapshot(&dir.0) == before, "{file}: files changed or left");
+    }
+}
+
+#[test]
+fn export_names_bad_rows_and_leaves_no_csv() {
+    let dir = TestDir::new("faults-export");
+    let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
+    ok(&["synth", "lightcurves", "-n", "8", "--epochs", "30", "--out", "lc.h5"]);
+    ok(&["lightcurves", "--input", "lc.h5", "--out", "f.h5", "--threads", "1"]);
+    std::fs::copy(dir.path("f.h5"), dir.path("obj.h5")).unwrap();
+    std::fs::copy(dir.path("f.h5"), dir.path("band.h5")).unwrap();
+    {
+        let f = hdf5::File::open_rw(dir.path("obj.h5")).unwrap();
+        f.dataset("features/object").unwrap().write_slice(&[99u64], 5..6).unwrap();
+        let f = hdf5::File::open_rw(dir.path("band.h5")).unwrap();
+        f.dataset("features/band").unwrap().write_slice(&[200u8], 9..10).unwrap();
+    }
+    std::fs::create_dir(dir.path("adir")).unwrap();
+    fails_cleanly(&dir, &["export", "obj.h5", "--csv", "x.csv"], 1, &["obj.h5", "/features/object[5] = 99"]);
+    fails_cleanly(&dir, &["export", "band.h5", "--csv", "x.csv"], 1, &["band.h5", "/features/band[9] = 200"]);
+    fails_cleanly(&dir, &["export", "f.h5", "--csv", "adir"], 1, &["'adir'", "is a directory; give a file name"]);
+}

@@ -222,6 +222,93 @@ fn read_strings(g: &hdf5::Group, name: &str) -> hdf5::Result<Vec<String>> {
     Ok(v.iter().map(|s| s.as_str().to_string()).collect())
 }
 
+/// Elements read at a time by the validation pass (bounded memory).
+const VALIDATE_CHUNK: usize = 1 << 20;
+
+/// The type each `/lightcurves` dataset must have, checked when the file
+/// is opened so a wrong one is named before any work.
+fn check_types(g: &hdf5::Group, path: &Path) -> anyhow::Result<()> {
+    use hdf5::types::{FloatSize, IntSize, TypeDescriptor as T};
+    for name in RAGGED_DATASETS.iter().chain(&["band_names"]) {
+        if !g.link_exists(name) {
+            continue;
+        }
+        let desc = g
+            .dataset(name)?
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .with_context(|| format!("'{}': /lightcurves/{name}: unreadable data type", path.display()))?;
+        let (ok, want) = match *name {
+            "object_id" | "band_names" => (matches!(desc, T::VarLenUnicode | T::VarLenAscii), "variable-length strings"),
+            "offsets" => (matches!(desc, T::Unsigned(IntSize::U8)), "uint64"),
+            "band" => (matches!(desc, T::Unsigned(IntSize::U1)), "uint8"),
+            _ => (matches!(desc, T::Float(FloatSize::U8)), "float64"),
+        };
+        if !ok {
+            bail!(
+                "'{}': /lightcurves/{name} holds {desc}, expected {want} (see the light-curve file layout in the README)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One pass over the offsets and band indices, in chunks, before any work:
+/// offsets start at 0, never decrease and end at the observation count;
+/// every band index names a band. Errors name the file, the dataset and the
+/// first bad index.
+fn validate_layout(
+    g: &hdf5::Group,
+    path: &Path,
+    objects: usize,
+    observations: usize,
+    bands: usize,
+) -> anyhow::Result<()> {
+    let offsets = g.dataset("offsets")?;
+    let mut previous = 0u64;
+    for start in (0..objects + 1).step_by(VALIDATE_CHUNK) {
+        let end = (start + VALIDATE_CHUNK).min(objects + 1);
+        let chunk: Vec<u64> = offsets.read_slice_1d(start..end)?.to_vec();
+        for (k, &o) in chunk.iter().enumerate() {
+            let i = start + k;
+            let bad = if i == 0 {
+                (o != 0).then(|| format!("offsets[0] is {o}, expected 0"))
+            } else if o < previous {
+                Some(format!("offsets[{i}] = {o} is below offsets[{}] = {previous}", i - 1))
+            } else if o > observations as u64 {
+                Some(format!("offsets[{i}] = {o} is past the {observations} observations"))
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                bail!("'{}': /lightcurves/offsets: {why}", path.display());
+            }
+            previous = o;
+        }
+    }
+    if previous != observations as u64 {
+        bail!(
+            "'{}': /lightcurves/offsets ends at {previous} but there are {observations} observations",
+            path.display()
+        );
+    }
+    let band = g.dataset("band")?;
+    for start in (0..observations).step_by(VALIDATE_CHUNK) {
+        let end = (start + VALIDATE_CHUNK).min(observations);
+        let chunk: Vec<u8> = band.read_slice_1d(start..end)?.to_vec();
+        if let Some(k) = chunk.iter().position(|&b| b as usize >= bands) {
+            bail!(
+                "'{}': /lightcurves/band[{}] = {} but there are only {bands} band names",
+                path.display(),
+                start + k,
+                chunk[k]
+            );
+        }
+    }
+    Ok(())
+}
+
 impl LcFile {
     /// Opens and checks the layout; errors name the file and the object.
     pub fn open(path: &Path) -> anyhow::Result<LcFile> {
@@ -258,6 +345,7 @@ impl LcFile {
                 );
             }
         }
+        check_types(&group, path)?;
         let band_names = read_strings(&group, "band_names")?;
         let quantity = match group
             .attr("quantity")
@@ -278,6 +366,13 @@ impl LcFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The whole-file validation pass ([`validate_layout`]): offsets and
+    /// band indices, in bounded memory. Run once (by rank 0) before any work.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let observations = self.group.dataset("time")?.size();
+        validate_layout(&self.group, &self.path, self.objects, observations, self.band_names.len())
     }
 
     /// The synthetic periods, when the file has them.

@@ -185,6 +185,7 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
         .iter()
         .map(|s| s.as_str().to_string())
         .collect();
+    check_feature_rows(input, &table, &names, &reasons, &objects, &bands, ids.len(), band_names.len())?;
     let mut out = AtomicFile::create(csv)?;
     let w = out.writer();
     write!(w, "object_id,band,reason")?;
@@ -217,6 +218,50 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
         names.len() + 3,
         csv.display()
     );
+    Ok(())
+}
+
+/// Checks a features file's row datasets against each other before any
+/// output is written: every row has a reason, an object and a band, and
+/// every object and band index names one. Errors name the file, the
+/// dataset and the first bad row.
+#[allow(clippy::too_many_arguments)]
+fn check_feature_rows(
+    input: &Path,
+    table: &ndarray::Array2<f64>,
+    names: &[String],
+    reasons: &ndarray::Array1<u8>,
+    objects: &ndarray::Array1<u64>,
+    bands: &ndarray::Array1<u8>,
+    n_ids: usize,
+    n_bands: usize,
+) -> anyhow::Result<()> {
+    let file = input.display();
+    let rows = table.nrows();
+    if table.ncols() != names.len() {
+        anyhow::bail!(
+            "'{file}': /features/values has {} columns but its 'columns' attribute names {}",
+            table.ncols(),
+            names.len()
+        );
+    }
+    for (name, len) in [("reason", reasons.len()), ("object", objects.len()), ("band", bands.len())] {
+        if len != rows {
+            anyhow::bail!("'{file}': /features/{name} has {len} rows but /features/values has {rows}");
+        }
+    }
+    if let Some(r) = objects.iter().position(|&o| o as usize >= n_ids) {
+        anyhow::bail!(
+            "'{file}': /features/object[{r}] = {} but /objects/object_id has {n_ids} ids",
+            objects[r]
+        );
+    }
+    if let Some(r) = bands.iter().position(|&b| b as usize >= n_bands) {
+        anyhow::bail!(
+            "'{file}': /features/band[{r}] = {} but /features/band_names has {n_bands} names",
+            bands[r]
+        );
+    }
     Ok(())
 }
 

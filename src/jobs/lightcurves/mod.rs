@@ -125,6 +125,14 @@ pub fn run_on(
     let size = comm.size();
 
     let input = comm.agree(timer.time(Phase::Read, || LcFile::open(&cfg.input)))?;
+    // the whole layout checked once, before any tile is computed
+    comm.agree(timer.time(Phase::Read, || {
+        if comm.rank() == 0 {
+            input.validate()
+        } else {
+            Ok(())
+        }
+    }))?;
     if input.quantity == Quantity::Flux {
         say0!("lightcurves: input holds fluxes; features describe flux values");
     }
