@@ -360,3 +360,94 @@ fn export_names_bad_rows_and_leaves_no_csv() {
     fails_cleanly(&dir, &["export", "band.h5", "--csv", "x.csv"], 1, &["band.h5", "/features/band[9] = 200"]);
     fails_cleanly(&dir, &["export", "f.h5", "--csv", "adir"], 1, &["'adir'", "is a directory; give a file name"]);
 }
+
+/// A small tmpfs mounted for one test (the tests run as root in CI), unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf, kib: u64) -> SmallDisk {
+        std::fs::create_dir_all(&at).unwrap();
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(&at)
+            .output()
+            .expect("running mount");
+        assert!(
+            o.status.success(),
+            "the full-disk test mounts a small tmpfs and needs root: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        SmallDisk(at)
+    }
+
+    /// Fills all but `free_kib` of the disk with a file called `fill`.
+    fn fill_leaving(&self, free_kib: u64) {
+        let _ = std::fs::remove_file(self.0.join("fill"));
+        let st = nix_statvfs(&self.0);
+        let size = st.saturating_sub(free_kib * 1024);
+        std::fs::write(self.0.join("fill"), vec![1u8; size as usize]).unwrap();
+    }
+
+    /// Files left on the disk besides `fill`.
+    fn leftovers(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "fill")
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Free bytes of the filesystem holding `p` (from `df`).
+fn nix_statvfs(p: &Path) -> u64 {
+    let o = std::process::Command::new("df").args(["-B1", "--output=avail"]).arg(p).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_exit_1_naming_the_file_with_nothing_left() {
+    let dir = TestDir::new("faults-disk");
+    let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
+    ok(&["synth", "lightcurves", "-n", "3000", "--out", "lc.h5"]);
+    ok(&["lightcurves", "--input", "lc.h5", "--out", "f.h5", "--set", "structure_function=false"]);
+    ok(&["synth", "image", "--size", "2048", "--out", "img.h5"]);
+    std::fs::create_dir(dir.path("csv")).unwrap();
+    for i in 0..300 {
+        let mut t = String::from("time,mag,magerr\n");
+        for k in 0..400 {
+            t.push_str(&format!("{},{},0.02\n", k as f64 * 1.3, 17.0 + 0.3 * (k as f64).sin()));
+        }
+        std::fs::write(dir.path(&format!("csv/o{i}.csv")), t).unwrap();
+    }
+    let disk = SmallDisk::mount(dir.path("small"), 6840);
+    let inputs = snapshot(&dir.0);
+    let cases: [(&str, u64, Vec<&str>); 8] = [
+        ("x.h5", 6840, vec!["lightcurves", "--input", "lc.h5", "--out", "small/x.h5", "--set", "structure_function=false"]),
+        ("mc.h5", 16, vec!["mc", "--samples", "1e6", "--out", "small/mc.h5"]),
+        ("c.h5", 6840, vec!["image", "--input", "img.h5", "--out", "small/c.h5"]),
+        ("l.h5", 1024, vec!["ingest", "csv", "csv", "--out", "small/l.h5"]),
+        ("s.h5", 6840, vec!["synth", "lightcurves", "-n", "3000", "--out", "small/s.h5"]),
+        ("i.h5", 6840, vec!["synth", "image", "--size", "1024", "--out", "small/i.h5"]),
+        ("i.fits", 6840, vec!["synth", "image", "--size", "1024", "--format", "fits", "--out", "small/i.fits"]),
+        ("e.csv", 6840, vec!["export", "f.h5", "--csv", "small/e.csv"]),
+    ];
+    for (name, free_kib, args) in &cases {
+        disk.fill_leaving(*free_kib);
+        let o = run_limited(plain(args), Duration::from_secs(120), &dir.0);
+        let err = stderr(&o);
+        // exit 1, not a crash in HDF5's clean-up (139) or success with a corrupt file (0)
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(name) && err.contains("No space left on device"), "{args:?}: {err}");
+        assert!(disk.leftovers().is_empty(), "{args:?}: left {:?}", disk.leftovers());
+    }
+    assert!(snapshot(&dir.0) == inputs, "an input changed");
+    drop(disk);
+}

@@ -100,35 +100,42 @@ const RAGGED_DATASETS: [&str; 7] = [
     "true_period",
 ];
 
-/// Rows per HDF5 chunk of the growing datasets.
+/// Most rows per HDF5 chunk of the growing datasets.
 const WRITER_CHUNK: usize = 1 << 16;
 
 /// The one writer of light-curve files: objects are appended in slabs (so
 /// 10^7 synthetic objects never sit in memory at once), and the file appears
 /// under its name only when [`LcWriter::finish`] succeeds.
 pub struct LcWriter {
-    out: AtomicH5,
+    // the group is declared first so it is dropped (closed) before the file
     group: hdf5::Group,
+    out: AtomicH5,
     observations: u64,
     objects: u64,
 }
 
 impl LcWriter {
-    /// Creates the file under a temporary name with empty, growable datasets.
-    pub fn create(path: &Path) -> anyhow::Result<LcWriter> {
-        let out = AtomicH5::create(path)?;
+    /// Creates the file under a temporary name with empty, growable datasets,
+    /// chunked for about `objects` objects and `observations` observations.
+    ///
+    /// Their size (25 bytes per observation, about 80 per object id) is
+    /// reserved on disk first: a full disk fails here, before any work.
+    pub fn create(path: &Path, objects: u64, observations: u64) -> anyhow::Result<LcWriter> {
+        let expected_bytes = observations.saturating_mul(25).saturating_add(objects.saturating_mul(80));
+        let out = AtomicH5::create_reserved(path, expected_bytes)?;
         let group = out.file().create_group("lightcurves")?;
+        let per_object = (objects + 1).clamp(1, WRITER_CHUNK as u64) as usize;
+        let per_observation = observations.clamp(1, WRITER_CHUNK as u64) as usize;
         for name in RAGGED_DATASETS {
             let b = group.new_dataset_builder();
-            match name {
-                "band" => b.empty::<u8>(),
-                "offsets" => b.empty::<u64>(),
-                "object_id" => b.empty::<VarLenUnicode>(),
-                _ => b.empty::<f64>(),
-            }
-            .chunk(WRITER_CHUNK)
-            .shape(0..)
-            .create(name)?;
+            let (b, chunk) = match name {
+                "band" => (b.empty::<u8>(), per_observation),
+                "offsets" => (b.empty::<u64>(), per_object),
+                "object_id" => (b.empty::<VarLenUnicode>(), per_object),
+                "true_period" => (b.empty::<f64>(), per_object),
+                _ => (b.empty::<f64>(), per_observation),
+            };
+            b.chunk(chunk).shape(0..).create(name)?;
         }
         append(&group.dataset("offsets")?, &[0u64])?;
         Ok(LcWriter {
@@ -200,7 +207,7 @@ pub fn write_file(
     rejects: &[String],
     provenance: &output::Provenance,
 ) -> anyhow::Result<PathBuf> {
-    let mut w = LcWriter::create(path)?;
+    let mut w = LcWriter::create(path, data.objects() as u64, data.time.len() as u64)?;
     w.append(data)?;
     w.finish(band_names, quantity, rejects, provenance)
 }

@@ -16,6 +16,7 @@ pub struct AtomicH5 {
     file: Option<hdf5::File>,
     temp: PathBuf,
     target: PathBuf,
+    committed: bool,
 }
 
 /// The temporary name used while `target` is being written by process
@@ -70,10 +71,95 @@ fn discard_temp(temp: &Path) {
 
 /// Renames a finished temporary file to its target and forgets it.
 fn rename_into_place(temp: &Path, target: &Path) -> anyhow::Result<PathBuf> {
+    release_unused(temp);
     std::fs::rename(temp, target)
         .with_context(|| format!("renaming '{}' to '{}'", temp.display(), target.display()))?;
     crate::io::cleanup::unregister_temp_file(temp);
     Ok(target.to_path_buf())
+}
+
+/// Closes an HDF5 file so that a full disk or quota is an error, never a
+/// crash or a corrupt file reported as written. It flushes first: a failed
+/// flush leaves the file open and valid, and HDF5 1.10 would otherwise keep
+/// a file whose close failed half-open and crash closing it again inside
+/// `MPI_Finalize`. On a failed flush the file (a temporary about to be
+/// discarded) is emptied so that the close can complete, and the error,
+/// such as `No space left on device`, is returned.
+fn close_checked(f: hdf5::File, temp: &Path, target: &Path) -> anyhow::Result<()> {
+    if let Err(e) = f.flush() {
+        empty_temp(temp);
+        let _ = f.close();
+        return Err(anyhow::Error::new(e)).with_context(|| {
+            format!("writing '{}' (nothing was written there)", target.display())
+        });
+    }
+    f.close()
+        .with_context(|| format!("closing '{}' (nothing was written there)", target.display()))
+}
+
+/// Returns the blocks reserved past the end of a finished file to the disk
+/// (growing it by a byte and shrinking it back truncates past its end).
+fn release_unused(path: &Path) {
+    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) {
+        if let Ok(m) = f.metadata() {
+            let _ = f.set_len(m.len() + 1).and_then(|()| f.set_len(m.len()));
+        }
+    }
+}
+
+/// Disk reserved for a serial HDF5 output beyond what its writer asks for:
+/// the headroom of metadata, provenance and timings.
+pub const METADATA_RESERVE: u64 = 1 << 20;
+
+/// Empties the temporary file `temp` (so that closing it needs no space)
+/// and returns the space to the disk.
+fn empty_temp(temp: &Path) {
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .open(temp)
+        .and_then(|h| h.set_len(0));
+}
+
+/// Gives up an unfinished output: the temporary file is emptied before its
+/// HDF5 handle closes (so a full disk cannot leave HDF5 with a half-closed
+/// file that crashes inside `MPI_Finalize`), then removed.
+fn abandon(file: Option<hdf5::File>, temp: &Path) {
+    empty_temp(temp);
+    if let Some(f) = file {
+        let _ = f.close();
+    }
+    discard_temp(temp);
+}
+
+/// Reserves `bytes` of disk for `path` (fallocate), so that a full disk or
+/// an exhausted quota is found before any work rather than as writes that
+/// MPI-IO may drop without an error. Filesystems without fallocate are
+/// left as they are.
+fn reserve_space(path: &Path, target: &Path, bytes: u64) -> anyhow::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot write output '{}'", target.display()))?;
+    let len = libc::off_t::try_from(bytes).unwrap_or(libc::off_t::MAX);
+    // KEEP_SIZE: blocks reserved past the end, used as HDF5 extends the file and
+    // released by `release_unused` once it is complete
+    // SAFETY: fallocate on a file descriptor this function owns; no memory is passed.
+    let rc = unsafe { libc::fallocate(f.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(()),
+        _ => Err(anyhow::Error::new(err)).with_context(|| {
+            format!(
+                "cannot write output '{}': it needs about {:.1} MB",
+                target.display(),
+                bytes as f64 / 1e6
+            )
+        }),
+    }
 }
 
 /// Whether two paths name the same existing file (device and inode, so
@@ -120,8 +206,18 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Creates the temporary file now, so an unwritable path fails first.
     pub fn create(target: &Path) -> anyhow::Result<AtomicFile> {
+        AtomicFile::create_reserved(target, 0)
+    }
+
+    /// [`AtomicFile::create`], reserving `bytes` of disk first so that a full
+    /// disk or quota fails here, before any work.
+    pub fn create_reserved(target: &Path, bytes: u64) -> anyhow::Result<AtomicFile> {
         let temp = temp_path_for(target);
         let file = create_temp(target, &temp)?;
+        if let Err(e) = reserve_space(&temp, target, bytes) {
+            discard_temp(&temp);
+            return Err(e);
+        }
         Ok(AtomicFile {
             writer: Some(std::io::BufWriter::new(file)),
             temp,
@@ -164,10 +260,21 @@ impl AtomicH5 {
     /// Creates the temporary file now, so an unwritable output path fails
     /// before any computing.
     pub fn create(target: &Path) -> anyhow::Result<AtomicH5> {
+        AtomicH5::create_reserved(target, 0)
+    }
+
+    /// [`AtomicH5::create`], reserving `bytes` (plus [`METADATA_RESERVE`])
+    /// of disk first, so that a full disk or quota is an error here, before
+    /// any work, and not a write that fails half-way.
+    pub fn create_reserved(target: &Path, bytes: u64) -> anyhow::Result<AtomicH5> {
         let temp = temp_path_for(target);
         drop(create_temp(target, &temp)?);
         let file = hdf5::File::create(&temp)
-            .with_context(|| format!("cannot create HDF5 file '{}'", temp.display()));
+            .with_context(|| format!("cannot create HDF5 file '{}'", temp.display()))
+            .and_then(|f| {
+                reserve_space(&temp, target, bytes.saturating_add(METADATA_RESERVE))?;
+                Ok(f)
+            });
         let file = match file {
             Ok(f) => f,
             Err(e) => {
@@ -179,6 +286,7 @@ impl AtomicH5 {
             file: Some(file),
             temp,
             target: target.to_path_buf(),
+            committed: false,
         })
     }
 
@@ -190,17 +298,18 @@ impl AtomicH5 {
     /// Closes the file and renames it to its final path.
     pub fn commit(mut self) -> anyhow::Result<PathBuf> {
         if let Some(f) = self.file.take() {
-            f.close()
-                .with_context(|| format!("closing '{}'", self.temp.display()))?;
+            close_checked(f, &self.temp, &self.target)?;
         }
-        rename_into_place(&self.temp, &self.target)
+        let path = rename_into_place(&self.temp, &self.target)?;
+        self.committed = true;
+        Ok(path)
     }
 }
 
 impl Drop for AtomicH5 {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
-            discard_temp(&self.temp);
+        if !self.committed {
+            abandon(self.file.take(), &self.temp);
         }
     }
 }
@@ -220,9 +329,15 @@ pub struct ParallelH5 {
 
 impl ParallelH5 {
     /// Creates the file collectively: every rank must call it with the same
-    /// `target`. Rank 0 checks the path first, so a bad path fails before
-    /// any work.
-    pub fn create(comm: &impl crate::comm::Comm, target: &Path) -> anyhow::Result<ParallelH5> {
+    /// `target` and `reserve_bytes`. Rank 0 checks the path first, so a bad
+    /// path fails before any work, and reserves `reserve_bytes` of disk for
+    /// it (the job's estimate of its output), so that a full disk or quota
+    /// fails here and not in writes that MPI-IO may drop without an error.
+    pub fn create(
+        comm: &impl crate::comm::Comm,
+        target: &Path,
+        reserve_bytes: u64,
+    ) -> anyhow::Result<ParallelH5> {
         // one temporary name for all ranks: rank 0's process id
         let mut pid = [u64::from(std::process::id())];
         comm.broadcast_u64(&mut pid);
@@ -237,12 +352,19 @@ impl ParallelH5 {
             .create_parallel_h5(&temp)
             .with_context(|| format!("creating '{}' through MPI-IO", temp.display()));
         let file = comm.agree(file)?;
-        Ok(ParallelH5 {
+        let out = ParallelH5 {
             file: Some(file),
             temp,
             target: target.to_path_buf(),
             rank: comm.rank(),
-        })
+        };
+        let reserved = if comm.rank() == 0 {
+            reserve_space(&out.temp, target, reserve_bytes)
+        } else {
+            Ok(())
+        };
+        comm.agree(reserved)?;
+        Ok(out)
     }
 
     /// The open file, for collective dataset creation and writes.
@@ -256,15 +378,28 @@ impl ParallelH5 {
         comm: &impl crate::comm::Comm,
     ) -> anyhow::Result<Option<ClosedH5>> {
         let f = self.file.take().expect("open until closed");
-        let closed = f
-            .close()
-            .with_context(|| format!("closing '{}'", self.temp.display()));
+        // flush first (collectively): a failed flush leaves the file valid to close
+        let flushed = f.flush().with_context(|| {
+            format!("writing '{}' (nothing was written there)", self.target.display())
+        });
+        if let Err(e) = comm.agree(flushed) {
+            if self.rank == 0 {
+                empty_temp(&self.temp);
+            }
+            comm.barrier();
+            let _ = f.close();
+            return Err(e);
+        }
+        let closed = f.close().with_context(|| {
+            format!("closing '{}' (nothing was written there)", self.target.display())
+        });
         comm.agree(closed)?;
         if self.rank == 0 {
             Ok(Some(ClosedH5 {
                 temp: std::mem::take(&mut self.temp),
                 target: self.target.clone(),
                 committed: false,
+                file: None,
             }))
         } else {
             Ok(None)
@@ -275,8 +410,7 @@ impl ParallelH5 {
 impl Drop for ParallelH5 {
     fn drop(&mut self) {
         if self.rank == 0 && !self.temp.as_os_str().is_empty() {
-            self.file.take();
-            discard_temp(&self.temp);
+            abandon(self.file.take(), &self.temp);
         }
     }
 }
@@ -286,17 +420,25 @@ pub struct ClosedH5 {
     temp: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// The file reopened serially by [`ClosedH5::reopen`].
+    file: Option<hdf5::File>,
 }
 
 impl ClosedH5 {
-    /// Opens the file serially (read-write) to add metadata.
-    pub fn reopen(&self) -> anyhow::Result<hdf5::File> {
-        hdf5::File::open_rw(&self.temp)
-            .with_context(|| format!("reopening '{}'", self.temp.display()))
+    /// Opens the file serially (read-write) to add metadata; held until
+    /// [`ClosedH5::finish`] (or abandoned with the output on drop).
+    pub fn reopen(&mut self) -> anyhow::Result<&hdf5::File> {
+        let f = hdf5::File::open_rw(&self.temp)
+            .with_context(|| format!("reopening '{}'", self.temp.display()))?;
+        Ok(self.file.insert(f))
     }
 
-    /// Renames the finished file to its final path.
-    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+    /// Closes the reopened file (every error checked, see `close_checked`)
+    /// and renames it to its final path.
+    pub fn finish(mut self) -> anyhow::Result<PathBuf> {
+        if let Some(f) = self.file.take() {
+            close_checked(f, &self.temp, &self.target)?;
+        }
         let path = rename_into_place(&self.temp, &self.target)?;
         self.committed = true;
         Ok(path)
@@ -306,7 +448,7 @@ impl ClosedH5 {
 impl Drop for ClosedH5 {
     fn drop(&mut self) {
         if !self.committed {
-            discard_temp(&self.temp);
+            abandon(self.file.take(), &self.temp);
         }
     }
 }

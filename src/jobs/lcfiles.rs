@@ -105,7 +105,9 @@ pub fn synth(
         return Ok(());
     }
     let start = output::now_rfc3339();
-    let mut writer = LcWriter::create(out)?;
+    // every band is observed at each of about `epochs` epochs
+    let observations = n.saturating_mul((p.epochs * p.bands.len()) as u64);
+    let mut writer = LcWriter::create(out, n, observations)?;
     let mut first = 0u64;
     while first < n {
         let end = (first + SYNTH_SLAB).min(n);
@@ -186,32 +188,37 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
         .map(|s| s.as_str().to_string())
         .collect();
     check_feature_rows(input, &table, &names, &reasons, &objects, &bands, ids.len(), band_names.len())?;
-    let mut out = AtomicFile::create(csv)?;
+    // about 24 characters per value
+    let mut out = AtomicFile::create_reserved(csv, table.len() as u64 * 24)?;
     let w = out.writer();
-    write!(w, "object_id,band,reason")?;
-    for n in &names {
-        write!(w, ",{n}")?;
-    }
-    writeln!(w)?;
-    let mut rows = 0;
-    for (r, row) in table.rows().into_iter().enumerate() {
-        if reasons[r] == NO_DATA {
-            continue;
-        }
-        let id = &ids[objects[r] as usize];
-        write!(
-            w,
-            "{},{},{}",
-            id,
-            band_names[bands[r] as usize],
-            reason_name(reasons[r])
-        )?;
-        for v in row {
-            write!(w, ",{}", csv_float(*v))?;
+    let rows = (|| -> std::io::Result<usize> {
+        write!(w, "object_id,band,reason")?;
+        for n in &names {
+            write!(w, ",{n}")?;
         }
         writeln!(w)?;
-        rows += 1;
-    }
+        let mut rows = 0;
+        for (r, row) in table.rows().into_iter().enumerate() {
+            if reasons[r] == NO_DATA {
+                continue;
+            }
+            let id = &ids[objects[r] as usize];
+            write!(
+                w,
+                "{},{},{}",
+                id,
+                band_names[bands[r] as usize],
+                reason_name(reasons[r])
+            )?;
+            for v in row {
+                write!(w, ",{}", csv_float(*v))?;
+            }
+            writeln!(w)?;
+            rows += 1;
+        }
+        Ok(rows)
+    })()
+    .with_context(|| format!("writing '{}'", csv.display()))?;
     out.commit()?;
     println!(
         "exported    {rows} rows x {} columns to {}",

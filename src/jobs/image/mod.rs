@@ -179,7 +179,15 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
 
     // one file for all ranks under rank 0's temporary name; rank 0 checks the
     // path first, so an unwritable output fails cleanly everywhere
-    let out = timer.time(Phase::Write, || comm.agree(ParallelH5::create(comm, &cfg.out)))?;
+    // disk reserved for /convolved's chunks (edge chunks are whole) and the metadata
+    let chunk = [cfg.tile.min(oshape.rows), cfg.tile.min(oshape.cols)];
+    let reserve = (oshape.rows.div_ceil(chunk[0]) * chunk[0]) as u64
+        * (oshape.cols.div_ceil(chunk[1]) * chunk[1]) as u64
+        * std::mem::size_of::<T>() as u64
+        + (4 << 20);
+    let out = timer.time(Phase::Write, || {
+        comm.agree(ParallelH5::create(comm, &cfg.out, reserve))
+    })?;
     let file = out.file();
     let chunk = [cfg.tile.min(oshape.rows), cfg.tile.min(oshape.cols)];
     let dataset = timer.time(Phase::Write, || {
@@ -232,7 +240,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         Some((backend_name, device_name)),
         Some(gpu_rows),
         Some(mut timing_rows),
-        Some(closed),
+        Some(mut closed),
     ) = (gathered, hosts, devices, gpu_rows, timing_rows, closed)
     else {
         return Ok(None);
@@ -267,8 +275,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         if let Some(rows) = &gpu_timing_rows {
             output::write_gpu_timings(&f, rows)?;
         }
-        f.close()?;
-        closed.commit()
+        closed.finish()
     };
     let path = finish()
         .with_context(|| format!("writing '{}'", cfg.out.display()))

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use hdf5::H5Type;
 use ndarray::{s, ArrayView2};
 
@@ -68,7 +69,8 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
     const BAND: usize = 256;
     let mut row = Vec::with_capacity(s.cols);
     if s.fits {
-        let mut out = AtomicFile::create(&s.out)?;
+        let pixel_bytes: u64 = if s.dtype == "i16" { 2 } else if s.dtype == "f32" { 4 } else { 8 };
+        let mut out = AtomicFile::create_reserved(&s.out, (s.rows * s.cols) as u64 * pixel_bytes + 5760)?;
         let bitpix = match s.dtype.as_str() {
             "f32" => -32,
             "f64" => -64,
@@ -83,11 +85,13 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
                     _ => buf.extend_from_slice(&((v * 1000.0).round() as i16).to_be_bytes()),
                 }
             }
-        })?;
+        })
+        .with_context(|| format!("writing '{}'", s.out.display()))?;
         out.commit()?;
         return Ok(());
     }
-    let out = AtomicH5::create(&s.out)?;
+    let bytes_per_pixel: u64 = if s.dtype == "i16" { 2 } else if s.dtype == "f32" { 4 } else { 8 };
+    let out = AtomicH5::create_reserved(&s.out, (s.rows * s.cols) as u64 * bytes_per_pixel)?;
     let chunk = [s.rows.min(BAND), s.cols.min(BAND)];
     fn write_bands<U: H5Type + Copy>(
         ds: &hdf5::Dataset,

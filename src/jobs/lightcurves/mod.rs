@@ -157,7 +157,13 @@ pub fn run_on(
     );
 
     // the output: one file, created collectively under rank 0's temporary name
-    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out))?;
+    // disk reserved for the feature rows, their chunk padding and the metadata
+    let chunk_rows = (cfg.tile * rows_per_object) as u64;
+    let n_rows = (objects * rows_per_object) as u64;
+    let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
+        + objects as u64 * 64
+        + (4 << 20);
+    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out, reserve))?;
     let write_start = std::time::Instant::now();
     let datasets = comm.agree(FeatureDatasets::create(
         out.file(),
@@ -246,7 +252,7 @@ pub fn run_on(
 fn finish(
     cfg: &LcConfig,
     input: &LcFile,
-    out: output::ClosedH5,
+    mut out: output::ClosedH5,
     mut provenance: Provenance,
     mut timer: PhaseTimer,
     mut gathered: Gathered,
@@ -310,8 +316,7 @@ fn finish(
     timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
     gathered.timing_rows[0] = timer.row().to_vec();
     output::write_timings(&f, &gathered.timing_rows)?;
-    drop(f);
-    let path = out.commit()?;
+    let path = out.finish()?;
     let total = gathered.timing_rows[0][Phase::Total as usize];
     let size = provenance.ranks;
     println!("objects     {objects} ({n_rows} rows: {bands} bands + multi)");
