@@ -451,3 +451,23 @@ fn a_full_disk_is_exit_1_naming_the_file_with_nothing_left() {
     assert!(snapshot(&dir.0) == inputs, "an input changed");
     drop(disk);
 }
+
+#[test]
+fn a_time_far_off_is_flagged_not_turned_into_a_period() {
+    let dir = TestDir::new("faults-far-time");
+    std::fs::create_dir(dir.path("d")).unwrap();
+    write_curve(&dir.path("d/a.csv"), 1, 60, 900.0, &[]);
+    // before: its grid spanned 1e300 days and the "period" came out as 1e301 days
+    write_curve(&dir.path("d/b.csv"), 2, 60, 900.0, &[(1e300, 17.0)]);
+    assert_success(&run(plain(&["ingest", "csv", "d", "--out", "lc.h5"]), &dir.0));
+    let o = run(plain(&["lightcurves", "--input", "lc.h5", "--out", "f.h5"]), &dir.0);
+    assert_success(&o);
+    assert!(stdout(&o).contains("baseline_too_long: 2"), "{}", stdout(&o));
+    let (v, r) = features(&dir.path("f.h5"));
+    let names = tessera::numeric::lightcurve::columns::RowLayout::new(3).names();
+    let col = |n: &str| names.iter().position(|c| c == n).unwrap();
+    assert_eq!(&r[..], &[0, 0, 24, 24]);
+    // (the default grid of 60 points over 900 days stops near 0.17 cycles/day)
+    assert!(v[[0, col("period")]].is_finite() && v[[0, col("period")]] < 900.0);
+    assert!(v[[2, col("period")]].is_nan() && v[[2, col("n_clean")]] == 61.0);
+}

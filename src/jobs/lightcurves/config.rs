@@ -10,13 +10,13 @@ use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::output::refuse_input_as_output;
 use crate::numeric::lightcurve::object::{
-    ObjectOptions, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_SF_POINTS,
+    ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_SF_POINTS,
 };
 use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 24] = [
     "backend",
     "refine_peaks",
     "input",
@@ -40,6 +40,7 @@ pub const KEYS: [&str; 23] = [
     "fold_bins",
     "max_frequencies",
     "max_sf_points",
+    "max_baseline",
 ];
 
 /// A validated light-curve configuration.
@@ -192,6 +193,7 @@ impl LcConfig {
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
         let max_frequencies =
             l.count_in("max_frequencies", DEFAULT_MAX_FREQUENCIES as u64, 100, 1 << 32)? as usize;
+        let max_baseline = positive(l, "max_baseline", DEFAULT_MAX_BASELINE)?;
         let max_sf_points =
             l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
         // a bound that every object would exceed is a configuration error: even a
@@ -228,6 +230,7 @@ impl LcConfig {
                 fold_bins,
                 max_frequencies,
                 max_sf_points,
+                max_baseline,
             },
             backend,
             toml: toml::to_string(&t).unwrap_or_default(),

@@ -169,7 +169,11 @@ pub fn tile_power(
                     }
                     // a grid past the bound is the row's grid_too_large, never computed
                     let grid = autofrequency(&curve.t, &opts.grid)
-                        .filter(|g| g.n <= opts.max_frequencies);
+                        .filter(|g| g.n <= opts.max_frequencies)
+                        .filter(|_| {
+                            curve.t.last().zip(curve.t.first())
+                                .is_none_or(|(l, f)| l - f <= opts.max_baseline)
+                        });
                     if let Some(grid) = grid {
                         out.push(Cleaned {
                             band: b,

@@ -173,6 +173,9 @@ pub const GRID_TOO_LARGE: u8 = 22;
 /// The band has more than `max_sf_points` points, so its structure-function
 /// fits were skipped (their columns NaN, everything else kept).
 pub const TOO_MANY_POINTS_FOR_SF: u8 = 23;
+/// The band's time span exceeds `max_baseline` days (a time value far off,
+/// such as 1e300): periodogram columns NaN, features kept.
+pub const BASELINE_TOO_LONG: u8 = 24;
 
 /// Every cleaning and feature [`Reason`], for naming codes.
 const ALL_REASONS: [Reason; 12] = [
@@ -192,7 +195,7 @@ const ALL_REASONS: [Reason; 12] = [
 
 /// Name of a row's reason code: codes 1..=12 are the cleaning and feature
 /// reasons of [`Reason`]; [`NO_DATA`], [`NO_PERIODOGRAM`], [`GRID_TOO_LARGE`]
-/// and [`TOO_MANY_POINTS_FOR_SF`] the row's own;
+/// [`TOO_MANY_POINTS_FOR_SF`] and [`BASELINE_TOO_LONG`] the row's own;
 /// 0 (ok) is the empty string.
 pub fn reason_name(code: u8) -> &'static str {
     match code {
@@ -201,6 +204,7 @@ pub fn reason_name(code: u8) -> &'static str {
         NO_PERIODOGRAM => "periodogram_failed",
         GRID_TOO_LARGE => "grid_too_large",
         TOO_MANY_POINTS_FOR_SF => "too_many_points_for_sf",
+        BASELINE_TOO_LONG => "baseline_too_long",
         c => ALL_REASONS
             .iter()
             .find(|r| r.code() == c)
@@ -246,6 +250,7 @@ mod tests {
         assert_eq!(reason_name(NO_DATA), "no_data_in_band");
         assert_eq!(reason_name(GRID_TOO_LARGE), "grid_too_large");
         assert_eq!(reason_name(TOO_MANY_POINTS_FOR_SF), "too_many_points_for_sf");
+        assert_eq!(reason_name(BASELINE_TOO_LONG), "baseline_too_long");
         assert_eq!(reason_name(Reason::TooFewPoints.code()), "too_few_points");
         assert_eq!(reason_name(99), "unknown");
     }

@@ -6,7 +6,8 @@
 //! are those of [`RowLayout`].
 
 use crate::numeric::lightcurve::columns::{
-    RowLayout, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF,
+    RowLayout, BASELINE_TOO_LONG, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH,
+    TOO_MANY_POINTS_FOR_SF,
 };
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
@@ -40,17 +41,27 @@ pub struct ObjectOptions {
     /// pairs: memory grows as points^2); over it the fits are skipped with
     /// [`TOO_MANY_POINTS_FOR_SF`].
     pub max_sf_points: usize,
+    /// Longest time span a band may have for its periodogram, days; longer
+    /// ones get [`BASELINE_TOO_LONG`] (a time value far off would otherwise
+    /// give a "period" longer than the age of the data).
+    pub max_baseline: f64,
 }
 
 /// Default of [`ObjectOptions::max_frequencies`]: 16 MB of power per curve.
 pub const DEFAULT_MAX_FREQUENCIES: usize = 2_000_000;
+/// Default of [`ObjectOptions::max_baseline`]: 10^5 days (274 years; the
+/// oldest photographic plates are about 135 years old).
+pub const DEFAULT_MAX_BASELINE: f64 = 1e5;
 /// Default of [`ObjectOptions::max_sf_points`]: about 2 million pairs.
 pub const DEFAULT_MAX_SF_POINTS: usize = 2000;
 
 /// Whether a band's reason code leaves its cleaned points usable (its
 /// features were computed).
 fn cleaned(code: u8) -> bool {
-    matches!(code, 0 | NO_PERIODOGRAM | GRID_TOO_LARGE | TOO_MANY_POINTS_FOR_SF)
+    matches!(
+        code,
+        0 | NO_PERIODOGRAM | GRID_TOO_LARGE | TOO_MANY_POINTS_FOR_SF | BASELINE_TOO_LONG
+    )
 }
 
 impl ObjectOptions {
@@ -322,6 +333,9 @@ fn periodogram_columns(
     };
     if grid.n > opts.max_frequencies {
         return Err(GRID_TOO_LARGE);
+    }
+    if t.last().zip(t.first()).is_some_and(|(l, f)| l - f > opts.max_baseline) {
+        return Err(BASELINE_TOO_LONG);
     }
     power.clear();
     power.resize(grid.n, 0.0);
