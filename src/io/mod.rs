@@ -5,5 +5,6 @@
 pub mod cleanup;
 pub mod csv;
 pub mod fits;
+pub mod identity;
 pub mod lcfile;
 pub mod output;

@@ -13,6 +13,7 @@ use crate::comm::Comm;
 use crate::config::usage;
 use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
 use crate::io::csv;
+use crate::io::identity;
 use crate::io::lcfile::{self, LcWriter, Quantity, Ragged};
 use crate::numeric::synth::{synth_curve, SynthParams};
 use crate::io::output::{self, AtomicFile, AtomicH5, Provenance};
@@ -54,7 +55,7 @@ pub fn ingest(
     // never write over one of the files being ingested
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
-            output::refuse_input_as_output(out, "--out", &[("the ingested directory", &entry.path())])?;
+            identity::refuse_input_as_output(out, "--out", &[("the ingested directory", &entry.path())])?;
         }
     }
     let start = output::now_rfc3339();
@@ -155,7 +156,7 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
     if comm.rank() != 0 {
         return Ok(());
     }
-    output::refuse_input_as_output(csv, "--csv", &[("the features-file argument", input)])?;
+    identity::refuse_input_as_output(csv, "--csv", &[("the features-file argument", input)])?;
     let f =
         hdf5::File::open(input).with_context(|| format!("cannot open '{}'", input.display()))?;
     let g = f.group("features").with_context(|| {

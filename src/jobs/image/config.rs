@@ -8,7 +8,7 @@ use toml::Value;
 
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
-use crate::io::output::refuse_input_as_output;
+use crate::io::identity::refuse_input_as_output;
 use crate::numeric::conv2d::{
     build_kernel, Boundary, ConvError, ConvMethod, ConvMode, Kernel, KernelSpec, Shape2,
 };

@@ -8,7 +8,7 @@ use toml::Value;
 
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
-use crate::io::output::refuse_input_as_output;
+use crate::io::identity::refuse_input_as_output;
 use crate::numeric::lightcurve::object::{
     ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_SF_POINTS,
 };
