@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use tessera::jobs::bench;
 use tessera::cli::{BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthCommand};
 use tessera::comm::{Comm, Coordinated, MpiComm, PeerFailed};
-use tessera::rank::current_rank;
-use tessera::config::UsageError;
 use tessera::config::usage;
+use tessera::config::UsageError;
 use tessera::jobs;
+use tessera::jobs::bench;
+use tessera::rank::current_rank;
 use tessera::scaling;
 
 fn main() -> ExitCode {
@@ -76,10 +76,12 @@ fn main() -> ExitCode {
                 Err(e) => report_before_mpi(e),
             }
         }
-        Command::Bench(BenchCommand::Image(args)) => match bench::BenchImage::new(&args.to_options()) {
-            Ok(b) => with_mpi(|comm| bench::image(&b, comm)),
-            Err(e) => report_before_mpi(e),
-        },
+        Command::Bench(BenchCommand::Image(args)) => {
+            match bench::BenchImage::new(&args.to_options()) {
+                Ok(b) => with_mpi(|comm| bench::image(&b, comm)),
+                Err(e) => report_before_mpi(e),
+            }
+        }
         Command::Bench(BenchCommand::Mc(args)) => match bench::BenchMc::new(&args.to_options()) {
             Ok(b) => with_mpi(|comm| bench::mc(&b, comm)),
             Err(e) => report_before_mpi(e),
@@ -112,9 +114,7 @@ fn main() -> ExitCode {
             scaling::study::Study::new(args.to_options())
                 .and_then(|s| scaling::study::run(&s).map(drop)),
         ),
-        Command::Report(args) => without_mpi(
-            scaling::report::run(&args.to_options()).map(drop),
-        ),
+        Command::Report(args) => without_mpi(scaling::report::run(&args.to_options()).map(drop)),
     }
 }
 

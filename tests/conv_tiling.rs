@@ -16,8 +16,17 @@ fn check<T: Real>(ishape: Shape2, kshape: Shape2, tiles: &[(usize, usize)]) {
     let mut ws = ConvScratch::<T>::new();
     for mode in MODES {
         for b in BOUNDARIES {
-            let whole =
-                convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws).unwrap();
+            let whole = convolve_image(
+                &img,
+                ishape,
+                &k,
+                kshape,
+                mode,
+                b,
+                ConvMethod::Direct,
+                &mut ws,
+            )
+            .unwrap();
             let want = convolve_naive(&img, ishape, &k, kshape, mode, b).unwrap();
             for &(tr, tc) in tiles {
                 let d = tiled(
@@ -189,7 +198,10 @@ fn shapes_and_errors() {
         output_shape(i, Shape2::new(3, 4), ConvMode::Full).unwrap(),
         Shape2::new(12, 10)
     );
-    assert_eq!(output_shape(i, Shape2::new(3, 4), ConvMode::Same).unwrap(), i);
+    assert_eq!(
+        output_shape(i, Shape2::new(3, 4), ConvMode::Same).unwrap(),
+        i
+    );
     assert_eq!(
         output_shape(i, Shape2::new(3, 4), ConvMode::Valid).unwrap(),
         Shape2::new(8, 4)

@@ -52,17 +52,34 @@ fn run<T: Real>(direct_tol: f64, fft_tol: f64) {
                     let oshape = output_shape(ishape, kshape, mode).unwrap();
                     assert_eq!(want.len(), oshape.len());
                     let ctx = format!("img {h}x{w} k {kh}x{kw} {mode:?} {b:?}");
-                    let nv =
-                        convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Naive, &mut ws)
-                            .unwrap();
+                    let nv = convolve_image(
+                        &img,
+                        ishape,
+                        &k,
+                        kshape,
+                        mode,
+                        b,
+                        ConvMethod::Naive,
+                        &mut ws,
+                    )
+                    .unwrap();
                     assert!(rel_err(&nv, &want) <= 1e-15, "naive region {ctx}");
-                    let d =
-                        convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws)
-                            .unwrap();
+                    let d = convolve_image(
+                        &img,
+                        ishape,
+                        &k,
+                        kshape,
+                        mode,
+                        b,
+                        ConvMethod::Direct,
+                        &mut ws,
+                    )
+                    .unwrap();
                     let ed = rel_err(&d, &want);
                     assert!(ed <= direct_tol, "direct {ctx}: {ed:e}");
-                    let f = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Fft, &mut ws)
-                        .unwrap();
+                    let f =
+                        convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Fft, &mut ws)
+                            .unwrap();
                     let ef = rel_err(&f, &want);
                     assert!(ef <= fft_tol, "fft {ctx}: {ef:e}");
                     worst_d = worst_d.max(ed);
@@ -101,8 +118,17 @@ fn larger_random_case_f64() {
         for mode in MODES {
             for b in BOUNDARIES {
                 let want = convolve_naive(&img, ishape, &k, kshape, mode, b).unwrap();
-                let d = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Direct, &mut ws)
-                    .unwrap();
+                let d = convolve_image(
+                    &img,
+                    ishape,
+                    &k,
+                    kshape,
+                    mode,
+                    b,
+                    ConvMethod::Direct,
+                    &mut ws,
+                )
+                .unwrap();
                 let f = convolve_image(&img, ishape, &k, kshape, mode, b, ConvMethod::Fft, &mut ws)
                     .unwrap();
                 assert!(
@@ -127,7 +153,8 @@ fn auto_resolves_and_is_correct() {
     for &ks in &[3usize, 31] {
         let kshape = Shape2::new(ks, ks);
         let k = rand_vec(kshape.len(), 4);
-        let want = convolve_naive(&img, ishape, &k, kshape, ConvMode::Same, Boundary::Reflect).unwrap();
+        let want =
+            convolve_naive(&img, ishape, &k, kshape, ConvMode::Same, Boundary::Reflect).unwrap();
         let got = convolve_image(
             &img,
             ishape,

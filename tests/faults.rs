@@ -46,22 +46,74 @@ fn refused_without_loss(dir: &TestDir, args: &[&str]) {
 fn an_output_that_is_an_input_is_refused_through_any_path_or_link() {
     let dir = TestDir::new("faults-out-is-in");
     let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
-    ok(&["synth", "lightcurves", "-n", "20", "--epochs", "30", "--out", "lc.h5"]);
-    ok(&["lightcurves", "--input", "lc.h5", "--out", "features.h5", "--threads", "1"]);
+    ok(&[
+        "synth",
+        "lightcurves",
+        "-n",
+        "20",
+        "--epochs",
+        "30",
+        "--out",
+        "lc.h5",
+    ]);
+    ok(&[
+        "lightcurves",
+        "--input",
+        "lc.h5",
+        "--out",
+        "features.h5",
+        "--threads",
+        "1",
+    ]);
     ok(&["synth", "image", "--size", "64", "--out", "img.h5"]);
-    ok(&["synth", "image", "--size", "64", "--format", "fits", "--out", "img.fits"]);
+    ok(&[
+        "synth", "image", "--size", "64", "--format", "fits", "--out", "img.fits",
+    ]);
     std::os::unix::fs::symlink("lc.h5", dir.path("link.h5")).unwrap();
     std::os::unix::fs::symlink("img.fits", dir.path("link.fits")).unwrap();
     std::fs::create_dir(dir.path("csv")).unwrap();
-    std::fs::write(dir.path("csv/a.csv"), "time,mag,magerr\n1,17,0.1\n2,17.2,0.1\n3,17.1,0.1\n").unwrap();
+    std::fs::write(
+        dir.path("csv/a.csv"),
+        "time,mag,magerr\n1,17,0.1\n2,17.2,0.1\n3,17.1,0.1\n",
+    )
+    .unwrap();
 
     // the same file by another name, through a symbolic link, and from the config file
-    refused_without_loss(&dir, &["lightcurves", "--input", "lc.h5", "--out", "./lc.h5"]);
-    refused_without_loss(&dir, &["lightcurves", "--input", "lc.h5", "--out", "link.h5"]);
+    refused_without_loss(
+        &dir,
+        &["lightcurves", "--input", "lc.h5", "--out", "./lc.h5"],
+    );
+    refused_without_loss(
+        &dir,
+        &["lightcurves", "--input", "lc.h5", "--out", "link.h5"],
+    );
     let abs = dir.path("lc.h5").display().to_string();
-    refused_without_loss(&dir, &["lightcurves", "--input", "link.h5", "--set", &format!("out={abs:?}")]);
-    refused_without_loss(&dir, &["image", "--input", "img.h5", "--out", "../tessera-it-faults-out-is-in-{}/img.h5".replace("{}", &std::process::id().to_string()).as_str()]);
-    refused_without_loss(&dir, &["image", "--input", "img.fits", "--out", "link.fits"]);
+    refused_without_loss(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            "link.h5",
+            "--set",
+            &format!("out={abs:?}"),
+        ],
+    );
+    refused_without_loss(
+        &dir,
+        &[
+            "image",
+            "--input",
+            "img.h5",
+            "--out",
+            "../tessera-it-faults-out-is-in-{}/img.h5"
+                .replace("{}", &std::process::id().to_string())
+                .as_str(),
+        ],
+    );
+    refused_without_loss(
+        &dir,
+        &["image", "--input", "img.fits", "--out", "link.fits"],
+    );
     refused_without_loss(&dir, &["export", "features.h5", "--csv", "./features.h5"]);
     refused_without_loss(&dir, &["ingest", "csv", "csv", "--out", "csv/a.csv"]);
 
@@ -79,15 +131,20 @@ fn an_output_that_is_an_input_is_refused_through_any_path_or_link() {
 /// A single-band CSV light curve: `n` points over `span` days of a 0.6-day
 /// sinusoid with small deterministic noise, then the `extra` points.
 fn write_curve(path: &Path, seed: u64, n: usize, span: f64, extra: &[(f64, f64)]) {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut uniform = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
     let mut text = String::from("time,mag,magerr\n");
     for k in 0..n {
         let t = 55000.0 + span * (k as f64 + 0.5 * uniform()) / n as f64;
-        let m = 17.0 + 0.3 * (2.0 * std::f64::consts::PI * t / 0.6).sin() + 0.02 * (uniform() - 0.5);
+        let m =
+            17.0 + 0.3 * (2.0 * std::f64::consts::PI * t / 0.6).sin() + 0.02 * (uniform() - 0.5);
         text.push_str(&format!("{t},{m},0.02\n"));
     }
     for (t, m) in extra {
@@ -98,8 +155,16 @@ fn write_curve(path: &Path, seed: u64, n: usize, span: f64, extra: &[(f64, f64)]
 
 fn features(path: &Path) -> (ndarray::Array2<f64>, Vec<u8>) {
     let f = hdf5::File::open(path).unwrap();
-    let v = f.dataset("features/values").unwrap().read_2d::<f64>().unwrap();
-    let r = f.dataset("features/reason").unwrap().read_raw::<u8>().unwrap();
+    let v = f
+        .dataset("features/values")
+        .unwrap()
+        .read_2d::<f64>()
+        .unwrap();
+    let r = f
+        .dataset("features/reason")
+        .unwrap()
+        .read_raw::<u8>()
+        .unwrap();
     (v, r)
 }
 
@@ -116,7 +181,13 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
         std::fs::copy(good.join(&name), all.join(&name)).unwrap();
     }
     // a time far off: its grid would need ~2e10 frequencies (180 GB before the bound)
-    write_curve(&all.join("zz1_far_time.csv"), 100, 80, 900.0, &[(1e9, 17.1)]);
+    write_curve(
+        &all.join("zz1_far_time.csv"),
+        100,
+        80,
+        900.0,
+        &[(1e9, 17.1)],
+    );
     // 100 000 points: 5e9 pairs for the structure function (40 GB before the bound)
     write_curve(&all.join("zz2_many_points.csv"), 101, 100_000, 900.0, &[]);
     let ok = |args: &[&str]| {
@@ -132,8 +203,14 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
         a.extend(common);
         a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
-    ok(&with("good.h5", "good-features.h5").iter().map(String::as_str).collect::<Vec<_>>());
-    let o = ok(&with("all.h5", "all-features.h5").iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&with("good.h5", "good-features.h5")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let o = ok(&with("all.h5", "all-features.h5")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
     let out = stdout(&o);
     assert!(out.contains("grid_too_large: 2"), "{out}");
     assert!(out.contains("too_many_points_for_sf: 1"), "{out}");
@@ -146,7 +223,11 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
     assert_eq!(av.nrows(), 28);
     for r in 0..n_good {
         for c in 0..gv.ncols() {
-            assert_eq!(gv[[r, c]].to_bits(), av[[r, c]].to_bits(), "row {r} column {c}");
+            assert_eq!(
+                gv[[r, c]].to_bits(),
+                av[[r, c]].to_bits(),
+                "row {r} column {c}"
+            );
         }
     }
     assert_eq!(&gr[..], &ar[..n_good]);
@@ -163,7 +244,15 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
 
     // a bound every object would exceed is a usage error, before any work
     let o = run_limited(
-        plain(&["lightcurves", "--input", "all.h5", "--out", "x.h5", "--min-period", "1e-9"]),
+        plain(&[
+            "lightcurves",
+            "--input",
+            "all.h5",
+            "--out",
+            "x.h5",
+            "--min-period",
+            "1e-9",
+        ]),
         Duration::from_secs(30),
         &dir.0,
     );
@@ -196,10 +285,17 @@ fn hostile_fits_headers_fail_fast_with_the_file_named() {
     // 5 760 bytes that claim 2^64 pixels: before, this passed the size check
     // and the node ran out of memory
     let mut bomb = head.to_vec();
-    bomb.extend(["NAXIS1  =           4294967296", "NAXIS2  =           4294967296"]);
+    bomb.extend([
+        "NAXIS1  =           4294967296",
+        "NAXIS2  =           4294967296",
+    ]);
     fits_file(&dir.path("bomb.fits"), &bomb, 2880);
     let mut latin = head.to_vec();
-    latin.extend(["NAXIS1  =                    4", "NAXIS2  =                    4", "OBSERVER= 'x'"]);
+    latin.extend([
+        "NAXIS1  =                    4",
+        "NAXIS2  =                    4",
+        "OBSERVER= 'x'",
+    ]);
     fits_file(&dir.path("latin1.fits"), &latin, 2880);
     let mut raw = std::fs::read(dir.path("latin1.fits")).unwrap();
     raw[5 * 80 + 2] = 0xe9; // "OB\xe9ERVER": a non-UTF-8 byte in a keyword
@@ -241,17 +337,59 @@ fn fails_cleanly(dir: &TestDir, args: &[&str], code: i32, words: &[&str]) {
 #[test]
 fn absurd_settings_exit_2_before_any_work() {
     let dir = TestDir::new("faults-settings");
-    assert_success(&run(plain(&["synth", "lightcurves", "-n", "5", "--out", "lc.h5"]), &dir.0));
-    assert_success(&run(plain(&["synth", "image", "--size", "32", "--out", "img.h5"]), &dir.0));
+    assert_success(&run(
+        plain(&["synth", "lightcurves", "-n", "5", "--out", "lc.h5"]),
+        &dir.0,
+    ));
+    assert_success(&run(
+        plain(&["synth", "image", "--size", "32", "--out", "img.h5"]),
+        &dir.0,
+    ));
     // one 24-byte partial per block: 9.2e18 blocks would not fit in memory
-    fails_cleanly(&dir, &["mc", "--samples", "9.2e18", "--block-size", "1"], 2, &["blocks", "block_size"]);
+    fails_cleanly(
+        &dir,
+        &["mc", "--samples", "9.2e18", "--block-size", "1"],
+        2,
+        &["blocks", "block_size"],
+    );
     // a box whose volume overflows f64 (the estimate would be NaN)
-    fails_cleanly(&dir, &["mc", "--dims", "2", "--bounds", "-1e200:1e200"], 2, &["volume", "bounds"]);
-    fails_cleanly(&dir, &["image", "--input", "img.h5", "--kernel", "tophat:1e6"], 2, &["4097"]);
-    fails_cleanly(&dir, &["image", "--input", "img.h5", "--kernel", "tophat:3000"], 2, &["4097"]);
-    fails_cleanly(&dir, &["lightcurves", "--input", "lc.h5", "--threads", "100000"], 2, &["threads"]);
+    fails_cleanly(
+        &dir,
+        &["mc", "--dims", "2", "--bounds", "-1e200:1e200"],
+        2,
+        &["volume", "bounds"],
+    );
+    fails_cleanly(
+        &dir,
+        &["image", "--input", "img.h5", "--kernel", "tophat:1e6"],
+        2,
+        &["4097"],
+    );
+    fails_cleanly(
+        &dir,
+        &["image", "--input", "img.h5", "--kernel", "tophat:3000"],
+        2,
+        &["4097"],
+    );
+    fails_cleanly(
+        &dir,
+        &["lightcurves", "--input", "lc.h5", "--threads", "100000"],
+        2,
+        &["threads"],
+    );
     // an explicit block size within the bound still runs
-    let o = run(plain(&["mc", "--samples", "1e6", "--block-size", "1e5", "--out", "ok.h5"]), &dir.0);
+    let o = run(
+        plain(&[
+            "mc",
+            "--samples",
+            "1e6",
+            "--block-size",
+            "1e5",
+            "--out",
+            "ok.h5",
+        ]),
+        &dir.0,
+    );
     assert_success(&o);
 }
 
@@ -262,11 +400,16 @@ fn infinite_pixels_are_refused_like_nan_ones() {
     let mut img = vec![1.0f64; 16 * 16];
     img[5 * 16 + 7] = f64::INFINITY;
     let a = ndarray::Array2::from_shape_vec((16, 16), img).unwrap();
-    f.new_dataset_builder().with_data(&a).create("image").unwrap();
+    f.new_dataset_builder()
+        .with_data(&a)
+        .create("image")
+        .unwrap();
     drop(f);
     fails_cleanly(
         &dir,
-        &["image", "--input", "inf.h5", "--out", "o.h5", "--kernel", "box:3"],
+        &[
+            "image", "--input", "inf.h5", "--out", "o.h5", "--kernel", "box:3",
+        ],
         1,
         &["infinite", "row 5, column 7"],
     );
@@ -282,21 +425,45 @@ fn hostile_csv_directories_are_named_and_skippable() {
     std::fs::write(dir.path("d/bom.csv"), format!("\u{feff}{good}")).unwrap();
     std::fs::write(dir.path("d/latin1.csv"), b"time,mag,magerr\n1,17\xe9,0.1\n").unwrap();
     std::fs::create_dir(dir.path("d/sub.csv")).unwrap();
-    fails_cleanly(&dir, &["ingest", "csv", "d", "--out", "x.h5"], 1, &["latin1.csv", "not UTF-8"]);
-    let o = run(plain(&["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"]), &dir.0);
+    fails_cleanly(
+        &dir,
+        &["ingest", "csv", "d", "--out", "x.h5"],
+        1,
+        &["latin1.csv", "not UTF-8"],
+    );
+    let o = run(
+        plain(&["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"]),
+        &dir.0,
+    );
     assert_success(&o);
     let out = stdout(&o);
-    assert!(out.contains("ingested    2 objects") && out.contains("2 rejected"), "{out}");
+    assert!(
+        out.contains("ingested    2 objects") && out.contains("2 rejected"),
+        "{out}"
+    );
     std::fs::remove_file(dir.path("x.h5")).unwrap();
     // a.csv and a.CSV would both be object `a`
     std::fs::write(dir.path("d/a.CSV"), good).unwrap();
-    fails_cleanly(&dir, &["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"], 1, &["a.CSV", "a.csv", "object 'a'"]);
+    fails_cleanly(
+        &dir,
+        &["ingest", "csv", "d", "--out", "x.h5", "--skip-bad"],
+        1,
+        &["a.CSV", "a.csv", "object 'a'"],
+    );
 }
 
 #[test]
 fn a_bad_light_curve_layout_is_named_before_any_tile_is_computed() {
     let dir = TestDir::new("faults-layout");
-    let synth = ["synth", "lightcurves", "-n", "600", "--epochs", "40", "--out"];
+    let synth = [
+        "synth",
+        "lightcurves",
+        "-n",
+        "600",
+        "--epochs",
+        "40",
+        "--out",
+    ];
     for name in ["band.h5", "ids.h5", "offsets.h5"] {
         let mut a = synth.to_vec();
         a.push(name);
@@ -313,16 +480,32 @@ fn a_bad_light_curve_layout_is_named_before_any_tile_is_computed() {
         let g = f.group("lightcurves").unwrap();
         g.unlink("object_id").unwrap();
         let ids: Vec<u64> = (0..600).collect();
-        g.new_dataset_builder().with_data(&ids).create("object_id").unwrap();
+        g.new_dataset_builder()
+            .with_data(&ids)
+            .create("object_id")
+            .unwrap();
         // offsets that go backwards in the middle
         let f = hdf5::File::open_rw(dir.path("offsets.h5")).unwrap();
         let off = f.dataset("lightcurves/offsets").unwrap();
         off.write_slice(&[3u64], 300..301).unwrap();
     }
     for (file, words) in [
-        ("band.h5", vec!["band.h5", "/lightcurves/band[", "] = 7", "3 band names"]),
-        ("ids.h5", vec!["ids.h5", "/lightcurves/object_id", "expected variable-length strings"]),
-        ("offsets.h5", vec!["offsets.h5", "/lightcurves/offsets", "offsets[300] = 3"]),
+        (
+            "band.h5",
+            vec!["band.h5", "/lightcurves/band[", "] = 7", "3 band names"],
+        ),
+        (
+            "ids.h5",
+            vec![
+                "ids.h5",
+                "/lightcurves/object_id",
+                "expected variable-length strings",
+            ],
+        ),
+        (
+            "offsets.h5",
+            vec!["offsets.h5", "/lightcurves/offsets", "offsets[300] = 3"],
+        ),
     ] {
         let before = snapshot(&dir.0);
         let o = run_limited(
@@ -345,20 +528,58 @@ fn a_bad_light_curve_layout_is_named_before_any_tile_is_computed() {
 fn export_names_bad_rows_and_leaves_no_csv() {
     let dir = TestDir::new("faults-export");
     let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
-    ok(&["synth", "lightcurves", "-n", "8", "--epochs", "30", "--out", "lc.h5"]);
-    ok(&["lightcurves", "--input", "lc.h5", "--out", "f.h5", "--threads", "1"]);
+    ok(&[
+        "synth",
+        "lightcurves",
+        "-n",
+        "8",
+        "--epochs",
+        "30",
+        "--out",
+        "lc.h5",
+    ]);
+    ok(&[
+        "lightcurves",
+        "--input",
+        "lc.h5",
+        "--out",
+        "f.h5",
+        "--threads",
+        "1",
+    ]);
     std::fs::copy(dir.path("f.h5"), dir.path("obj.h5")).unwrap();
     std::fs::copy(dir.path("f.h5"), dir.path("band.h5")).unwrap();
     {
         let f = hdf5::File::open_rw(dir.path("obj.h5")).unwrap();
-        f.dataset("features/object").unwrap().write_slice(&[99u64], 5..6).unwrap();
+        f.dataset("features/object")
+            .unwrap()
+            .write_slice(&[99u64], 5..6)
+            .unwrap();
         let f = hdf5::File::open_rw(dir.path("band.h5")).unwrap();
-        f.dataset("features/band").unwrap().write_slice(&[200u8], 9..10).unwrap();
+        f.dataset("features/band")
+            .unwrap()
+            .write_slice(&[200u8], 9..10)
+            .unwrap();
     }
     std::fs::create_dir(dir.path("adir")).unwrap();
-    fails_cleanly(&dir, &["export", "obj.h5", "--csv", "x.csv"], 1, &["obj.h5", "/features/object[5] = 99"]);
-    fails_cleanly(&dir, &["export", "band.h5", "--csv", "x.csv"], 1, &["band.h5", "/features/band[9] = 200"]);
-    fails_cleanly(&dir, &["export", "f.h5", "--csv", "adir"], 1, &["'adir'", "is a directory; give a file name"]);
+    fails_cleanly(
+        &dir,
+        &["export", "obj.h5", "--csv", "x.csv"],
+        1,
+        &["obj.h5", "/features/object[5] = 99"],
+    );
+    fails_cleanly(
+        &dir,
+        &["export", "band.h5", "--csv", "x.csv"],
+        1,
+        &["band.h5", "/features/band[9] = 200"],
+    );
+    fails_cleanly(
+        &dir,
+        &["export", "f.h5", "--csv", "adir"],
+        1,
+        &["'adir'", "is a directory; give a file name"],
+    );
 }
 
 /// A small tmpfs mounted for one test (the tests run as root in CI), unmounted on drop.
@@ -402,8 +623,18 @@ impl SmallDisk {
 
 /// Free bytes of the filesystem holding `p` (from `df`).
 fn nix_statvfs(p: &Path) -> u64 {
-    let o = std::process::Command::new("df").args(["-B1", "--output=avail"]).arg(p).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+    let o = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(p)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 impl Drop for SmallDisk {
@@ -417,27 +648,88 @@ fn a_full_disk_is_exit_1_naming_the_file_with_nothing_left() {
     let dir = TestDir::new("faults-disk");
     let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
     ok(&["synth", "lightcurves", "-n", "3000", "--out", "lc.h5"]);
-    ok(&["lightcurves", "--input", "lc.h5", "--out", "f.h5", "--set", "structure_function=false"]);
+    ok(&[
+        "lightcurves",
+        "--input",
+        "lc.h5",
+        "--out",
+        "f.h5",
+        "--set",
+        "structure_function=false",
+    ]);
     ok(&["synth", "image", "--size", "2048", "--out", "img.h5"]);
     std::fs::create_dir(dir.path("csv")).unwrap();
     for i in 0..300 {
         let mut t = String::from("time,mag,magerr\n");
         for k in 0..400 {
-            t.push_str(&format!("{},{},0.02\n", k as f64 * 1.3, 17.0 + 0.3 * (k as f64).sin()));
+            t.push_str(&format!(
+                "{},{},0.02\n",
+                k as f64 * 1.3,
+                17.0 + 0.3 * (k as f64).sin()
+            ));
         }
         std::fs::write(dir.path(&format!("csv/o{i}.csv")), t).unwrap();
     }
     let disk = SmallDisk::mount(dir.path("small"), 6840);
     let inputs = snapshot(&dir.0);
     let cases: [(&str, u64, Vec<&str>); 8] = [
-        ("x.h5", 6840, vec!["lightcurves", "--input", "lc.h5", "--out", "small/x.h5", "--set", "structure_function=false"]),
-        ("mc.h5", 16, vec!["mc", "--samples", "1e6", "--out", "small/mc.h5"]),
-        ("c.h5", 6840, vec!["image", "--input", "img.h5", "--out", "small/c.h5"]),
-        ("l.h5", 1024, vec!["ingest", "csv", "csv", "--out", "small/l.h5"]),
-        ("s.h5", 6840, vec!["synth", "lightcurves", "-n", "3000", "--out", "small/s.h5"]),
-        ("i.h5", 6840, vec!["synth", "image", "--size", "1024", "--out", "small/i.h5"]),
-        ("i.fits", 6840, vec!["synth", "image", "--size", "1024", "--format", "fits", "--out", "small/i.fits"]),
-        ("e.csv", 6840, vec!["export", "f.h5", "--csv", "small/e.csv"]),
+        (
+            "x.h5",
+            6840,
+            vec![
+                "lightcurves",
+                "--input",
+                "lc.h5",
+                "--out",
+                "small/x.h5",
+                "--set",
+                "structure_function=false",
+            ],
+        ),
+        (
+            "mc.h5",
+            16,
+            vec!["mc", "--samples", "1e6", "--out", "small/mc.h5"],
+        ),
+        (
+            "c.h5",
+            6840,
+            vec!["image", "--input", "img.h5", "--out", "small/c.h5"],
+        ),
+        (
+            "l.h5",
+            1024,
+            vec!["ingest", "csv", "csv", "--out", "small/l.h5"],
+        ),
+        (
+            "s.h5",
+            6840,
+            vec!["synth", "lightcurves", "-n", "3000", "--out", "small/s.h5"],
+        ),
+        (
+            "i.h5",
+            6840,
+            vec!["synth", "image", "--size", "1024", "--out", "small/i.h5"],
+        ),
+        (
+            "i.fits",
+            6840,
+            vec![
+                "synth",
+                "image",
+                "--size",
+                "1024",
+                "--format",
+                "fits",
+                "--out",
+                "small/i.fits",
+            ],
+        ),
+        (
+            "e.csv",
+            6840,
+            vec!["export", "f.h5", "--csv", "small/e.csv"],
+        ),
     ];
     for (name, free_kib, args) in &cases {
         disk.fill_leaving(*free_kib);
@@ -445,8 +737,15 @@ fn a_full_disk_is_exit_1_naming_the_file_with_nothing_left() {
         let err = stderr(&o);
         // exit 1, not a crash in HDF5's clean-up (139) or success with a corrupt file (0)
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains(name) && err.contains("No space left on device"), "{args:?}: {err}");
-        assert!(disk.leftovers().is_empty(), "{args:?}: left {:?}", disk.leftovers());
+        assert!(
+            err.contains(name) && err.contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            disk.leftovers().is_empty(),
+            "{args:?}: left {:?}",
+            disk.leftovers()
+        );
     }
     assert!(snapshot(&dir.0) == inputs, "an input changed");
     drop(disk);
@@ -459,10 +758,20 @@ fn a_time_far_off_is_flagged_not_turned_into_a_period() {
     write_curve(&dir.path("d/a.csv"), 1, 60, 900.0, &[]);
     // before: its grid spanned 1e300 days and the "period" came out as 1e301 days
     write_curve(&dir.path("d/b.csv"), 2, 60, 900.0, &[(1e300, 17.0)]);
-    assert_success(&run(plain(&["ingest", "csv", "d", "--out", "lc.h5"]), &dir.0));
-    let o = run(plain(&["lightcurves", "--input", "lc.h5", "--out", "f.h5"]), &dir.0);
+    assert_success(&run(
+        plain(&["ingest", "csv", "d", "--out", "lc.h5"]),
+        &dir.0,
+    ));
+    let o = run(
+        plain(&["lightcurves", "--input", "lc.h5", "--out", "f.h5"]),
+        &dir.0,
+    );
     assert_success(&o);
-    assert!(stdout(&o).contains("baseline_too_long: 2"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("baseline_too_long: 2"),
+        "{}",
+        stdout(&o)
+    );
     let (v, r) = features(&dir.path("f.h5"));
     let names = tessera::numeric::lightcurve::columns::RowLayout::new(3).names();
     let col = |n: &str| names.iter().position(|c| c == n).unwrap();

@@ -295,7 +295,12 @@ fn lecture_deltas_f64_and_f32_match_the_reference() {
         mpirun(2, &image_args("d32.h5", "c32.h5", &extra)),
         &dir.0,
     ));
-    let (_, want) = naive(&dir.path("d64.h5"), "radial:15", ConvMode::Same, Boundary::Zero);
+    let (_, want) = naive(
+        &dir.path("d64.h5"),
+        "radial:15",
+        ConvMode::Same,
+        Boundary::Zero,
+    );
     let (_, got) = read_image(&dir.path("c64.h5"), "convolved");
     assert!(rel_err(&got, &want) <= 1e-12);
     let f = hdf5::File::open(dir.path("c32.h5")).unwrap();

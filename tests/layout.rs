@@ -58,7 +58,11 @@ fn referenced(src: &str, me: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
             let base: Vec<String> = match head {
                 "crate::" => Vec::new(),
                 "super::" => {
-                    let up = if is_mod_file { me.len().saturating_sub(1) } else { me.len().saturating_sub(1) };
+                    let up = if is_mod_file {
+                        me.len().saturating_sub(1)
+                    } else {
+                        me.len().saturating_sub(1)
+                    };
                     me[..up].to_vec()
                 }
                 _ => me.to_vec(),
@@ -105,9 +109,16 @@ fn resolve<'a>(
         .find_map(|k| mods.get_key_value(&path[..k]).map(|(k, _)| k))
 }
 
-fn graph() -> (BTreeMap<Vec<String>, PathBuf>, BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) {
+fn graph() -> (
+    BTreeMap<Vec<String>, PathBuf>,
+    BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+) {
     let mut mods = BTreeMap::new();
-    modules(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path(), &[], &mut mods);
+    modules(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path(),
+        &[],
+        &mut mods,
+    );
     let mut edges = BTreeMap::new();
     for (m, path) in &mods {
         let is_mod = path.file_name().is_some_and(|f| f == "mod.rs");

@@ -69,7 +69,11 @@ impl JobArgs {
 /// Sets the value of a path flag, naming it as the source.
 fn set_path(l: &mut Layered, key: &str, path: &Option<PathBuf>) {
     if let Some(p) = path {
-        l.set(key, Value::String(p.display().to_string()), format!("--{key}"));
+        l.set(
+            key,
+            Value::String(p.display().to_string()),
+            format!("--{key}"),
+        );
     }
 }
 
@@ -178,9 +182,11 @@ impl LcArgs {
             ("min_period", &self.min_period),
             ("max_period", &self.max_period),
         ];
-        let l = self.job.layered(&flags, |_, v| flag_value(v), |l| {
-            set_path(l, "input", &self.input)
-        })?;
+        let l = self.job.layered(
+            &flags,
+            |_, v| flag_value(v),
+            |l| set_path(l, "input", &self.input),
+        )?;
         LcConfig::from_layered(&l)
     }
 }

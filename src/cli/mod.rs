@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 
 pub use jobs::{ImageArgs, JobArgs, LcArgs, McArgs};
 pub use tools::{
-    BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs,
-    ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
+    BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs, ReportArgs,
+    ScaleArgs, SynthImageArgs, SynthLcArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -164,4 +164,3 @@ pub enum BenchCommand {
     /// f64 and f32. Run it plainly.
     Image(BenchImageArgs),
 }
-

@@ -332,42 +332,42 @@ impl SynthLcArgs {
     /// The validated generator parameters and the number of objects.
     pub fn to_params(&self) -> anyhow::Result<(SynthParams, u64)> {
         let a = self;
-    let n = parse_count(&a.objects).filter(|&n| n > 0).ok_or_else(|| {
-        usage(format!(
-            "--objects '{}': expected a positive whole number such as 1e6",
-            a.objects
-        ))
-    })?;
-    let unit = |v: f64, name: &str| -> anyhow::Result<f64> {
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            Err(usage(format!("--{name} {v}: must be between 0 and 1")))
+        let n = parse_count(&a.objects).filter(|&n| n > 0).ok_or_else(|| {
+            usage(format!(
+                "--objects '{}': expected a positive whole number such as 1e6",
+                a.objects
+            ))
+        })?;
+        let unit = |v: f64, name: &str| -> anyhow::Result<f64> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(usage(format!("--{name} {v}: must be between 0 and 1")))
+            }
+        };
+        if !(a.period_min > 0.0 && a.period_max > a.period_min) {
+            return Err(usage(format!(
+                "--period-min {} / --period-max {}: need 0 < min < max",
+                a.period_min, a.period_max
+            )));
         }
-    };
-    if !(a.period_min > 0.0 && a.period_max > a.period_min) {
-        return Err(usage(format!(
-            "--period-min {} / --period-max {}: need 0 < min < max",
-            a.period_min, a.period_max
-        )));
+        if !(a.baseline > 0.0 && a.noise > 0.0 && a.epochs > 0) {
+            return Err(usage("--baseline, --noise and --epochs must be positive"));
+        }
+        let p = SynthParams {
+            seed: a.seed,
+            bands: crate::jobs::lcfiles::parse_bands(&a.bands)?,
+            epochs: a.epochs,
+            baseline: a.baseline,
+            period_min: a.period_min,
+            period_max: a.period_max,
+            sawtooth_fraction: unit(a.sawtooth, "sawtooth")?,
+            season_fraction: unit(a.season, "season")?,
+            outlier_fraction: unit(a.outliers, "outliers")?,
+            noise: a.noise,
+        };
+        Ok((p, n))
     }
-    if !(a.baseline > 0.0 && a.noise > 0.0 && a.epochs > 0) {
-        return Err(usage("--baseline, --noise and --epochs must be positive"));
-    }
-    let p = SynthParams {
-        seed: a.seed,
-        bands: crate::jobs::lcfiles::parse_bands(&a.bands)?,
-        epochs: a.epochs,
-        baseline: a.baseline,
-        period_min: a.period_min,
-        period_max: a.period_max,
-        sawtooth_fraction: unit(a.sawtooth, "sawtooth")?,
-        season_fraction: unit(a.season, "season")?,
-        outlier_fraction: unit(a.outliers, "outliers")?,
-        noise: a.noise,
-    };
-    Ok((p, n))
-}
 }
 
 impl ScaleArgs {

@@ -175,18 +175,20 @@ pub fn ingest_dir(
     }
     for path in &files {
         let text = read_text(path);
-        let parsed = text.and_then(|text| parse_csv(path, &text)).and_then(|p| match quantity {
-            Some(q) if q != p.4 => Err(CsvError {
-                file: path.display().to_string(),
-                line: 1,
-                message: format!(
-                    "holds {} but earlier files hold {}; ingest one kind per file",
-                    p.4.name(),
-                    q.name()
-                ),
-            }),
-            _ => Ok(p),
-        });
+        let parsed = text
+            .and_then(|text| parse_csv(path, &text))
+            .and_then(|p| match quantity {
+                Some(q) if q != p.4 => Err(CsvError {
+                    file: path.display().to_string(),
+                    line: 1,
+                    message: format!(
+                        "holds {} but earlier files hold {}; ingest one kind per file",
+                        p.4.name(),
+                        q.name()
+                    ),
+                }),
+                _ => Ok(p),
+            });
         let (t, v, e, b, q) = match parsed {
             Ok(p) => p,
             Err(e) if skip_bad => {

@@ -125,7 +125,9 @@ fn data_bytes(h: &Header) -> Option<u64> {
     }
     let pcount = h.int("PCOUNT").unwrap_or(0).max(0) as u64;
     let gcount = h.int("GCOUNT").unwrap_or(1).max(1) as u64;
-    (bitpix / 8).checked_mul(gcount)?.checked_mul(pcount.checked_add(n)?)
+    (bitpix / 8)
+        .checked_mul(gcount)?
+        .checked_mul(pcount.checked_add(n)?)
 }
 
 /// A scaling keyword: absent is `default`; present but not a number is an
@@ -135,7 +137,10 @@ fn scaling(h: &Header, key: &str, default: f64, what: &str) -> anyhow::Result<f6
         None => Ok(default),
         Some(_) => match h.float(key) {
             Some(v) if v.is_finite() => Ok(v),
-            _ => bail!("{what}: {key} = '{}' is not a finite number", h.get(key).unwrap_or("")),
+            _ => bail!(
+                "{what}: {key} = '{}' is not a finite number",
+                h.get(key).unwrap_or("")
+            ),
         },
     }
 }
@@ -327,21 +332,41 @@ mod tests {
     fn hostile_headers_are_errors_before_any_allocation() {
         let simple: &[u8] = b"SIMPLE  =                    T";
         // 2^32 x 2^32 pixels of 8 bytes overflows 64 bits: refused, not allocated
-        for (rows, cols) in [("4294967296", "4294967296"), ("3037000500", "3037000500"), ("100", "100")] {
+        for (rows, cols) in [
+            ("4294967296", "4294967296"),
+            ("3037000500", "3037000500"),
+            ("100", "100"),
+        ] {
             let n1 = format!("NAXIS1  = {cols:>20}");
             let n2 = format!("NAXIS2  = {rows:>20}");
             let p = hand_made(
                 "bomb.fits",
-                &[simple, b"BITPIX  =                  -64", b"NAXIS   =                    2", n1.as_bytes(), n2.as_bytes()],
+                &[
+                    simple,
+                    b"BITPIX  =                  -64",
+                    b"NAXIS   =                    2",
+                    n1.as_bytes(),
+                    n2.as_bytes(),
+                ],
                 8,
             );
             let e = FitsImage::open(&p, false).unwrap_err().to_string();
-            assert!(e.contains("bomb.fits") && e.contains("more data than the file holds"), "{e}");
+            assert!(
+                e.contains("bomb.fits") && e.contains("more data than the file holds"),
+                "{e}"
+            );
         }
         // a non-ASCII byte in a keyword is named, never a panic
         let p = hand_made(
             "latin1.fits",
-            &[simple, b"BITPIX  =                  -64", b"NAXIS   =                    2", b"NAXIS1  =                    1", b"NAXIS2  =                    1", b"OBS\xe9RVR= 'x'"],
+            &[
+                simple,
+                b"BITPIX  =                  -64",
+                b"NAXIS   =                    2",
+                b"NAXIS1  =                    1",
+                b"NAXIS2  =                    1",
+                b"OBS\xe9RVR= 'x'",
+            ],
             8,
         );
         let mut raw = std::fs::read(&p).unwrap();
@@ -353,11 +378,21 @@ mod tests {
         // a scaling keyword that is not a number is an error, not 1
         let p = hand_made(
             "bscale.fits",
-            &[simple, b"BITPIX  =                   16", b"NAXIS   =                    2", b"NAXIS1  =                    1", b"NAXIS2  =                    1", b"BSCALE  = 'two'"],
+            &[
+                simple,
+                b"BITPIX  =                   16",
+                b"NAXIS   =                    2",
+                b"NAXIS1  =                    1",
+                b"NAXIS2  =                    1",
+                b"BSCALE  = 'two'",
+            ],
             2,
         );
         let e = FitsImage::open(&p, true).unwrap_err().to_string();
-        assert!(e.contains("BSCALE") && e.contains("not a finite number"), "{e}");
+        assert!(
+            e.contains("BSCALE") && e.contains("not a finite number"),
+            "{e}"
+        );
     }
 
     #[test]

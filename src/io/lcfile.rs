@@ -121,7 +121,9 @@ impl LcWriter {
     /// Their size (25 bytes per observation, about 80 per object id) is
     /// reserved on disk first: a full disk fails here, before any work.
     pub fn create(path: &Path, objects: u64, observations: u64) -> anyhow::Result<LcWriter> {
-        let expected_bytes = observations.saturating_mul(25).saturating_add(objects.saturating_mul(80));
+        let expected_bytes = observations
+            .saturating_mul(25)
+            .saturating_add(objects.saturating_mul(80));
         let out = AtomicH5::create_reserved(path, expected_bytes)?;
         let group = out.file().create_group("lightcurves")?;
         let per_object = (objects + 1).clamp(1, WRITER_CHUNK as u64) as usize;
@@ -148,7 +150,11 @@ impl LcWriter {
 
     /// Appends the objects of `slab` (its offsets start at 0).
     pub fn append(&mut self, slab: &Ragged) -> anyhow::Result<()> {
-        let ids: Vec<VarLenUnicode> = slab.object_id.iter().map(|s| output::varlen_str(s)).collect();
+        let ids: Vec<VarLenUnicode> = slab
+            .object_id
+            .iter()
+            .map(|s| output::varlen_str(s))
+            .collect();
         let offsets: Vec<u64> = slab.offsets[1..]
             .iter()
             .map(|o| o + self.observations)
@@ -244,9 +250,17 @@ fn check_types(g: &hdf5::Group, path: &Path) -> anyhow::Result<()> {
             .dataset(name)?
             .dtype()
             .and_then(|t| t.to_descriptor())
-            .with_context(|| format!("'{}': /lightcurves/{name}: unreadable data type", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "'{}': /lightcurves/{name}: unreadable data type",
+                    path.display()
+                )
+            })?;
         let (ok, want) = match *name {
-            "object_id" | "band_names" => (matches!(desc, T::VarLenUnicode | T::VarLenAscii), "variable-length strings"),
+            "object_id" | "band_names" => (
+                matches!(desc, T::VarLenUnicode | T::VarLenAscii),
+                "variable-length strings",
+            ),
             "offsets" => (matches!(desc, T::Unsigned(IntSize::U8)), "uint64"),
             "band" => (matches!(desc, T::Unsigned(IntSize::U1)), "uint8"),
             _ => (matches!(desc, T::Float(FloatSize::U8)), "float64"),
@@ -282,9 +296,14 @@ fn validate_layout(
             let bad = if i == 0 {
                 (o != 0).then(|| format!("offsets[0] is {o}, expected 0"))
             } else if o < previous {
-                Some(format!("offsets[{i}] = {o} is below offsets[{}] = {previous}", i - 1))
+                Some(format!(
+                    "offsets[{i}] = {o} is below offsets[{}] = {previous}",
+                    i - 1
+                ))
             } else if o > observations as u64 {
-                Some(format!("offsets[{i}] = {o} is past the {observations} observations"))
+                Some(format!(
+                    "offsets[{i}] = {o} is past the {observations} observations"
+                ))
             } else {
                 None
             };
@@ -379,7 +398,13 @@ impl LcFile {
     /// band indices, in bounded memory. Run once (by rank 0) before any work.
     pub fn validate(&self) -> anyhow::Result<()> {
         let observations = self.group.dataset("time")?.size();
-        validate_layout(&self.group, &self.path, self.objects, observations, self.band_names.len())
+        validate_layout(
+            &self.group,
+            &self.path,
+            self.objects,
+            observations,
+            self.band_names.len(),
+        )
     }
 
     /// The synthetic periods, when the file has them.

@@ -349,7 +349,10 @@ impl ParallelH5 {
         let f = self.file.take().expect("open until closed");
         // flush first (collectively): a failed flush leaves the file valid to close
         let flushed = f.flush().with_context(|| {
-            format!("writing '{}' (nothing was written there)", self.target.display())
+            format!(
+                "writing '{}' (nothing was written there)",
+                self.target.display()
+            )
         });
         if let Err(e) = comm.agree(flushed) {
             if self.rank == 0 {
@@ -360,7 +363,10 @@ impl ParallelH5 {
             return Err(e);
         }
         let closed = f.close().with_context(|| {
-            format!("closing '{}' (nothing was written there)", self.target.display())
+            format!(
+                "closing '{}' (nothing was written there)",
+                self.target.display()
+            )
         });
         comm.agree(closed)?;
         if self.rank == 0 {

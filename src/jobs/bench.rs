@@ -14,8 +14,8 @@ use crate::jobs::mc::{auto_block_size, compute_blocks, McConfig};
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::log::Progress;
 use crate::numeric::conv2d::{
-    convolve_region, output_shape, tile_grid, Boundary, ConvMethod, ConvMode, Real, Region, Shape2,
-    ConvScratch,
+    convolve_region, output_shape, tile_grid, Boundary, ConvMethod, ConvMode, ConvScratch, Real,
+    Region, Shape2,
 };
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
@@ -188,7 +188,9 @@ pub struct BenchLcOptions {
 pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
     use crate::jobs::lightcurves::LcConfig;
     use crate::numeric::lightcurve::object::{process_single, ObjectOptions, ObjectScratch};
-    use crate::numeric::periodogram::{autofrequency, lomb_scargle, PeriodogramMethod, LombScargleScratch};
+    use crate::numeric::periodogram::{
+        autofrequency, lomb_scargle, LombScargleScratch, PeriodogramMethod,
+    };
     use crate::numeric::synth::{synth_curve, SynthParams};
     if comm.rank() != 0 {
         return Ok(());

@@ -11,12 +11,12 @@ use rayon::prelude::*;
 
 use crate::comm::Comm;
 use crate::config::usage;
-use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
 use crate::io::csv;
 use crate::io::identity;
 use crate::io::lcfile::{self, LcWriter, Quantity, Ragged};
-use crate::numeric::synth::{synth_curve, SynthParams};
 use crate::io::output::{self, AtomicFile, AtomicH5, Provenance};
+use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
+use crate::numeric::synth::{synth_curve, SynthParams};
 use crate::say0;
 
 fn provenance(
@@ -55,7 +55,11 @@ pub fn ingest(
     // never write over one of the files being ingested
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
-            identity::refuse_input_as_output(out, "--out", &[("the ingested directory", &entry.path())])?;
+            identity::refuse_input_as_output(
+                out,
+                "--out",
+                &[("the ingested directory", &entry.path())],
+            )?;
         }
     }
     let start = output::now_rfc3339();
@@ -188,7 +192,16 @@ pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> 
         .iter()
         .map(|s| s.as_str().to_string())
         .collect();
-    check_feature_rows(input, &table, &names, &reasons, &objects, &bands, ids.len(), band_names.len())?;
+    check_feature_rows(
+        input,
+        &table,
+        &names,
+        &reasons,
+        &objects,
+        &bands,
+        ids.len(),
+        band_names.len(),
+    )?;
     // about 24 characters per value
     let mut out = AtomicFile::create_reserved(csv, table.len() as u64 * 24)?;
     let w = out.writer();
@@ -253,9 +266,15 @@ fn check_feature_rows(
             names.len()
         );
     }
-    for (name, len) in [("reason", reasons.len()), ("object", objects.len()), ("band", bands.len())] {
+    for (name, len) in [
+        ("reason", reasons.len()),
+        ("object", objects.len()),
+        ("band", bands.len()),
+    ] {
         if len != rows {
-            anyhow::bail!("'{file}': /features/{name} has {len} rows but /features/values has {rows}");
+            anyhow::bail!(
+                "'{file}': /features/{name} has {len} rows but /features/values has {rows}"
+            );
         }
     }
     if let Some(r) = objects.iter().position(|&o| o as usize >= n_ids) {

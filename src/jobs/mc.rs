@@ -20,12 +20,12 @@ use toml::Value;
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
 use crate::gpu::{Backend, Resolved};
+use crate::io::output::{self, AtomicH5, Provenance};
+use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::{block_moments, BlockScratch, McProblem};
-use crate::io::output::{self, AtomicH5, Provenance};
-use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 

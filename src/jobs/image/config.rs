@@ -332,10 +332,7 @@ impl ImageConfig {
         refuse_input_as_output(
             &out,
             &l.source_of("out"),
-            &[(
-                &l.source_of("input"),
-                Path::new(&input),
-            )],
+            &[(&l.source_of("input"), Path::new(&input))],
         )?;
         let backend = l.backend()?;
         // last: reading a kernel file is an input error (exit 1), after

@@ -500,9 +500,9 @@ fn merge_tile_stats(gathered: &[Vec<f64>]) -> (PixelStats, String) {
         (0, _, 0, 0) => "fft".to_string(),
         (0, 0, _, 0) => "naive".to_string(),
         (0, 0, 0, _) => "gpu-direct".to_string(),
-        _ => format!(
-            "mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}, GPU on {gpu}"
-        ),
+        _ => {
+            format!("mixed: direct on {direct} tiles, fft on {fft}, naive on {naive}, GPU on {gpu}")
+        }
     };
     (PixelStats::merge_in_order(&stats), used)
 }

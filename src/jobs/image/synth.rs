@@ -69,8 +69,15 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
     const BAND: usize = 256;
     let mut row = Vec::with_capacity(s.cols);
     if s.fits {
-        let pixel_bytes: u64 = if s.dtype == "i16" { 2 } else if s.dtype == "f32" { 4 } else { 8 };
-        let mut out = AtomicFile::create_reserved(&s.out, (s.rows * s.cols) as u64 * pixel_bytes + 5760)?;
+        let pixel_bytes: u64 = if s.dtype == "i16" {
+            2
+        } else if s.dtype == "f32" {
+            4
+        } else {
+            8
+        };
+        let mut out =
+            AtomicFile::create_reserved(&s.out, (s.rows * s.cols) as u64 * pixel_bytes + 5760)?;
         let bitpix = match s.dtype.as_str() {
             "f32" => -32,
             "f64" => -64,
@@ -90,7 +97,13 @@ pub fn synth(s: &SynthImage) -> anyhow::Result<()> {
         out.commit()?;
         return Ok(());
     }
-    let bytes_per_pixel: u64 = if s.dtype == "i16" { 2 } else if s.dtype == "f32" { 4 } else { 8 };
+    let bytes_per_pixel: u64 = if s.dtype == "i16" {
+        2
+    } else if s.dtype == "f32" {
+        4
+    } else {
+        8
+    };
     let out = AtomicH5::create_reserved(&s.out, (s.rows * s.cols) as u64 * bytes_per_pixel)?;
     let chunk = [s.rows.min(BAND), s.cols.min(BAND)];
     fn write_bands<U: H5Type + Copy>(
@@ -166,7 +179,6 @@ pub fn synth_in_memory<T: Real>(kind: SynthKind, seed: u64, rows: usize, cols: u
     }
     v
 }
-
 
 #[cfg(test)]
 mod tests {

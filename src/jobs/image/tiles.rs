@@ -131,7 +131,6 @@ pub(super) fn convolve_batch_padded<T: Real + Send + Sync>(
     }))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,10 +95,7 @@ impl LcConfig {
         refuse_input_as_output(
             &out,
             &l.source_of("out"),
-            &[(
-                &l.source_of("input"),
-                &input,
-            )],
+            &[(&l.source_of("input"), &input)],
         )?;
         let threads = l.count_in("threads", 0, 0, 4096)? as usize;
         let tile = l.count("tile", 256, 1)? as usize;
@@ -191,8 +188,12 @@ impl LcConfig {
             }
         };
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
-        let max_frequencies =
-            l.count_in("max_frequencies", DEFAULT_MAX_FREQUENCIES as u64, 100, 1 << 32)? as usize;
+        let max_frequencies = l.count_in(
+            "max_frequencies",
+            DEFAULT_MAX_FREQUENCIES as u64,
+            100,
+            1 << 32,
+        )? as usize;
         let max_baseline = positive(l, "max_baseline", DEFAULT_MAX_BASELINE)?;
         let max_sf_points =
             l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
@@ -238,7 +239,6 @@ impl LcConfig {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,7 +270,15 @@ mod tests {
 
     #[test]
     fn harmonics_are_checked() {
-        assert_eq!(with_key("harmonics", 12).unwrap().object.refine.harmonic.nharm, 12);
+        assert_eq!(
+            with_key("harmonics", 12)
+                .unwrap()
+                .object
+                .refine
+                .harmonic
+                .nharm,
+            12
+        );
         for bad in [0, 13, -2] {
             let e = with_key("harmonics", bad).unwrap_err().to_string();
             assert!(e.contains("'harmonics'"), "{bad}: {e}");

@@ -45,7 +45,13 @@ struct FeatureDatasets {
 impl FeatureDatasets {
     /// Creates `/features/{values,reason,object,band}` collectively, chunked
     /// by tile.
-    fn create(f: &hdf5::File, tile: usize, objects: usize, rows_per_object: usize, ncols: usize) -> anyhow::Result<FeatureDatasets> {
+    fn create(
+        f: &hdf5::File,
+        tile: usize,
+        objects: usize,
+        rows_per_object: usize,
+        ncols: usize,
+    ) -> anyhow::Result<FeatureDatasets> {
         let n_rows = objects * rows_per_object;
         let g = f.create_group("features")?;
         let chunk_rows = (tile * rows_per_object).min(n_rows.max(1));

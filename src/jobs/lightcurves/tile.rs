@@ -42,7 +42,11 @@ pub fn process_tile(
     let data = input.read_objects(first, end)?;
     let bands = input.band_names.len();
     let power = device
-        .map(|dev| tile_power(opts, &data, bands, |b| lomb_scargle_batch_gpu::<f64>(dev, b)))
+        .map(|dev| {
+            tile_power(opts, &data, bands, |b| {
+                lomb_scargle_batch_gpu::<f64>(dev, b)
+            })
+        })
         .transpose()?;
     let (values, reasons) = process_objects(opts, &data, bands, ncols, power.as_ref());
     Ok(TileRows {
@@ -171,7 +175,10 @@ pub fn tile_power(
                     let grid = autofrequency(&curve.t, &opts.grid)
                         .filter(|g| g.n <= opts.max_frequencies)
                         .filter(|_| {
-                            curve.t.last().zip(curve.t.first())
+                            curve
+                                .t
+                                .last()
+                                .zip(curve.t.first())
                                 .is_none_or(|(l, f)| l - f <= opts.max_baseline)
                         });
                     if let Some(grid) = grid {
@@ -219,7 +226,6 @@ pub fn tile_power(
         has_power: (0..batch.curves()).map(|c| batch.has_power(c)).collect(),
     })
 }
-
 
 #[cfg(test)]
 mod tests {

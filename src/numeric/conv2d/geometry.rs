@@ -222,7 +222,11 @@ pub fn output_shape(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<Sha
 }
 
 /// Offset `(row, col)` of output pixel `(0, 0)` inside the full convolution `F`.
-pub fn full_offset(image: Shape2, kernel: Shape2, mode: ConvMode) -> Result<(usize, usize), ConvError> {
+pub fn full_offset(
+    image: Shape2,
+    kernel: Shape2,
+    mode: ConvMode,
+) -> Result<(usize, usize), ConvError> {
     if image.is_empty() || kernel.is_empty() {
         return Err(ConvError::EmptyInput);
     }

@@ -19,8 +19,8 @@ mod pad;
 
 pub use fft::FftCache;
 pub use geometry::{
-    effective_boundary, full_offset, input_window, output_shape, Boundary, ConvError, ConvMode, Region,
-    Shape2,
+    effective_boundary, full_offset, input_window, output_shape, Boundary, ConvError, ConvMode,
+    Region, Shape2,
 };
 pub use kernels::{build_kernel, Kernel, KernelSpec};
 pub use naive::convolve_naive;

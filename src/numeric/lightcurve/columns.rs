@@ -32,16 +32,34 @@ const PERIOD_COLUMNS: [(&str, &str); 8] = [
 /// Structure-function columns at the end of a row: the power law, then the
 /// damped random walk, [`SF_FIT_WIDTH`] columns each.
 const SF_COLUMNS: [(&str, &str); 10] = [
-    ("sf_powerlaw_A", "structure function V = A (dt/1 yr)^gamma: A, mag (Schmidt et al. 2010; ML over all pairs)"),
+    (
+        "sf_powerlaw_A",
+        "structure function V = A (dt/1 yr)^gamma: A, mag (Schmidt et al. 2010; ML over all pairs)",
+    ),
     ("sf_powerlaw_A_err", "1-sigma uncertainty of sf_powerlaw_A"),
-    ("sf_powerlaw_gamma", "structure function power-law index gamma"),
-    ("sf_powerlaw_gamma_err", "1-sigma uncertainty of sf_powerlaw_gamma"),
-    ("sf_powerlaw_loglike", "maximum log-likelihood of the power-law model"),
-    ("sf_drw_omega", "damped random walk V = omega (1 - exp(-dt/tau))^(1/2): omega, mag"),
+    (
+        "sf_powerlaw_gamma",
+        "structure function power-law index gamma",
+    ),
+    (
+        "sf_powerlaw_gamma_err",
+        "1-sigma uncertainty of sf_powerlaw_gamma",
+    ),
+    (
+        "sf_powerlaw_loglike",
+        "maximum log-likelihood of the power-law model",
+    ),
+    (
+        "sf_drw_omega",
+        "damped random walk V = omega (1 - exp(-dt/tau))^(1/2): omega, mag",
+    ),
     ("sf_drw_omega_err", "1-sigma uncertainty of sf_drw_omega"),
     ("sf_drw_tau", "damped random walk timescale tau, days"),
     ("sf_drw_tau_err", "1-sigma uncertainty of sf_drw_tau"),
-    ("sf_drw_loglike", "maximum log-likelihood of the damped-random-walk model"),
+    (
+        "sf_drw_loglike",
+        "maximum log-likelihood of the damped-random-walk model",
+    ),
 ];
 
 /// Columns of one structure-function fit: two parameters with their
@@ -249,7 +267,10 @@ mod tests {
         assert_eq!(reason_name(0), "");
         assert_eq!(reason_name(NO_DATA), "no_data_in_band");
         assert_eq!(reason_name(GRID_TOO_LARGE), "grid_too_large");
-        assert_eq!(reason_name(TOO_MANY_POINTS_FOR_SF), "too_many_points_for_sf");
+        assert_eq!(
+            reason_name(TOO_MANY_POINTS_FOR_SF),
+            "too_many_points_for_sf"
+        );
         assert_eq!(reason_name(BASELINE_TOO_LONG), "baseline_too_long");
         assert_eq!(reason_name(Reason::TooFewPoints.code()), "too_few_points");
         assert_eq!(reason_name(99), "unknown");

@@ -13,8 +13,8 @@ use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions,
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
     autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
-    refine_peaks, top_peaks, FoldScratch, GridOptions, HarmonicScratch, PeriodogramMethod,
-    MultibandScratch, Peak, LombScargleScratch, RefineOptions, ASTROPY_REG_BAND,
+    refine_peaks, top_peaks, FoldScratch, GridOptions, HarmonicScratch, LombScargleScratch,
+    MultibandScratch, Peak, PeriodogramMethod, RefineOptions, ASTROPY_REG_BAND,
 };
 
 /// What is computed for each object, and how.
@@ -171,7 +171,13 @@ pub fn process_object(
     ws.all_b.clear();
     for b in 0..bands {
         let row = &mut rows[b * ncols..(b + 1) * ncols];
-        band_points(obs, b, &mut ws.band_time, &mut ws.band_mag, &mut ws.band_err);
+        band_points(
+            obs,
+            b,
+            &mut ws.band_time,
+            &mut ws.band_mag,
+            &mut ws.band_err,
+        );
         if ws.band_time.is_empty() {
             reasons[b] = NO_DATA;
             continue;
@@ -244,9 +250,7 @@ pub fn process_object(
     }
     // the multi row: all cleaned points of all bands; with a single band it would
     // repeat that band's periodogram, so its results are copied
-    let used: Vec<usize> = (0..bands)
-        .filter(|&b| cleaned(reasons[b]))
-        .collect();
+    let used: Vec<usize> = (0..bands).filter(|&b| cleaned(reasons[b])).collect();
     // (a band whose only flag is the skipped structure function has its periodogram)
     if used.len() == 1 && matches!(reasons[used[0]], 0 | TOO_MANY_POINTS_FOR_SF) {
         let b = used[0];
@@ -334,7 +338,10 @@ fn periodogram_columns(
     if grid.n > opts.max_frequencies {
         return Err(GRID_TOO_LARGE);
     }
-    if t.last().zip(t.first()).is_some_and(|(l, f)| l - f > opts.max_baseline) {
+    if t.last()
+        .zip(t.first())
+        .is_some_and(|(l, f)| l - f > opts.max_baseline)
+    {
         return Err(BASELINE_TOO_LONG);
     }
     power.clear();

@@ -28,8 +28,8 @@ mod testdata;
 #[cfg(test)]
 mod testutil;
 
-pub use fold::{fold_summary, FoldSummary, FoldScratch};
-pub use gls::{lomb_scargle, PeriodogramMethod, LombScargleScratch};
+pub use fold::{fold_summary, FoldScratch, FoldSummary};
+pub use gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
 pub use harmonic::{
     harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicScratch, RefineOptions,

@@ -41,8 +41,8 @@ use crate::numeric::lightcurve::Reason;
 mod pairs;
 mod passes;
 
-pub use pairs::{build_pairs, bounds, SfFit, SfModel, SfOptions, SfScratch, YEAR_DAYS};
 use pairs::neg_inverse;
+pub use pairs::{bounds, build_pairs, SfFit, SfModel, SfOptions, SfScratch, YEAR_DAYS};
 use passes::*;
 
 /// Log-likelihood of the pairs in `scratch` at internal parameters θ (one O(pairs) pass).
@@ -52,7 +52,6 @@ pub fn log_likelihood(model: SfModel, theta: [f64; 2], scratch: &mut SfScratch) 
     }
     evaluate(model, &theta, scratch, Need::Value).l
 }
-
 
 /// Starting point of Newton's method from the pairs binned in lag: per bin of
 /// `ln Δt` ([`START_BINS`] equal bins), the mean excess `E = <Δm² - δ_i² - δ_j²>` estimates

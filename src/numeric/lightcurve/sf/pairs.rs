@@ -267,7 +267,6 @@ pub fn bounds(model: SfModel, scratch: &SfScratch) -> ([f64; 2], [f64; 2]) {
     }
 }
 
-
 /// Inverse of the symmetric 2x2 `-m` if `-m` is positive definite.
 pub(super) fn neg_inverse(m: &[[f64; 2]; 2]) -> Option<[[f64; 2]; 2]> {
     let (a, b, d) = (-m[0][0], -m[0][1], -m[1][1]);

@@ -87,7 +87,12 @@ pub(super) fn evaluate(model: SfModel, theta: &[f64; 2], s: &SfScratch, need: Ne
 
 /// The one-pass-per-pair reference: libm `exp` and `ln`, pairs in order. Used when a
 /// pass meets a degenerate `S`, and by the tests as the oracle of the lane kernel.
-pub(super) fn evaluate_scalar(model: SfModel, theta: &[f64; 2], s: &SfScratch, derivs: bool) -> Eval {
+pub(super) fn evaluate_scalar(
+    model: SfModel,
+    theta: &[f64; 2],
+    s: &SfScratch,
+    derivs: bool,
+) -> Eval {
     match (model, derivs) {
         (SfModel::PowerLaw, true) => evaluate_impl::<false, true>(theta, s),
         (SfModel::PowerLaw, false) => evaluate_impl::<false, false>(theta, s),
@@ -114,7 +119,12 @@ pub(super) const LANES: usize = 32;
 /// - DRW, `W = ω² (1 - e^{-x})`, `x = Δt/τ`, `W_τ = -ω² x e^{-x}`: `∂W/∂θ = (2W, W_τ)`,
 ///   `∂²W/∂θ² = (4W, 2W_τ, -W_τ (1 - x))`.
 #[inline(always)]
-pub(super) fn evaluate_lanes<const DRW: bool, const DERIVS: bool, const FISHER: bool, const FMA: bool>(
+pub(super) fn evaluate_lanes<
+    const DRW: bool,
+    const DERIVS: bool,
+    const FISHER: bool,
+    const FMA: bool,
+>(
     theta: &[f64; 2],
     s: &SfScratch,
 ) -> Option<Eval> {
@@ -510,7 +520,10 @@ pub(super) fn newton_f32(
     (theta, passes)
 }
 
-pub(super) fn evaluate_impl<const DRW: bool, const DERIVS: bool>(theta: &[f64; 2], s: &SfScratch) -> Eval {
+pub(super) fn evaluate_impl<const DRW: bool, const DERIVS: bool>(
+    theta: &[f64; 2],
+    s: &SfScratch,
+) -> Eval {
     let amp2 = (2.0 * theta[0]).exp();
     let inv_tau = (-theta[1]).exp();
     let (mut lnsum, mut chi) = (0.0, 0.0);
