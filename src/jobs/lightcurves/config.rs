@@ -240,10 +240,11 @@ impl LcConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn config(periodogram: &str) -> LcConfig {
+    /// A valid configuration with the given periodogram method.
+    pub(crate) fn config(periodogram: &str) -> LcConfig {
         let mut l = Layered::default();
         l.set("input", Value::String("unused.h5".into()), "test");
         l.set("periodogram", Value::String(periodogram.into()), "test");

@@ -85,13 +85,7 @@ pub fn process_objects(
             // one scratch per thread for the whole run: rayon's `for_each_init` would
             // build a fresh one (FFT plans, pair buffers) for every piece of work it splits
             SCRATCH.with_borrow_mut(|ws| {
-                let r = data.range(i);
-                let obs = Observations {
-                    time: &data.time[r.clone()],
-                    mag: &data.mag[r.clone()],
-                    err: &data.err[r.clone()],
-                    band: &data.band[r],
-                };
+                let obs = observations(data, i);
                 process_object(
                     opts,
                     obs,
@@ -154,13 +148,7 @@ pub fn tile_power(
         .map_init(
             || (CleanScratch::default(), Vec::new(), Vec::new(), Vec::new()),
             |(scratch, time, mag, err), i| {
-                let r = data.range(i);
-                let obs = Observations {
-                    time: &data.time[r.clone()],
-                    mag: &data.mag[r.clone()],
-                    err: &data.err[r.clone()],
-                    band: &data.band[r],
-                };
+                let obs = observations(data, i);
                 let mut out = Vec::new();
                 for b in 0..bands {
                     band_points(obs, b, time, mag, err);
@@ -227,23 +215,26 @@ pub fn tile_power(
     })
 }
 
+/// The observations of object `i` of a tile.
+fn observations(data: &Ragged, i: usize) -> Observations<'_> {
+    let r = data.range(i);
+    Observations {
+        time: &data.time[r.clone()],
+        mag: &data.mag[r.clone()],
+        err: &data.err[r.clone()],
+        band: &data.band[r],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Layered;
     use crate::gpu::lombscargle::lomb_scargle_batch_cpu;
-    use crate::jobs::lightcurves::config::LcConfig;
     use crate::numeric::lightcurve::columns::RowLayout;
     use crate::numeric::lightcurve::Reason;
     use crate::numeric::synth::{synth_curve, SynthParams};
-    use toml::Value;
 
-    fn config(periodogram: &str) -> LcConfig {
-        let mut l = Layered::default();
-        l.set("input", Value::String("unused.h5".into()), "test");
-        l.set("periodogram", Value::String(periodogram.into()), "test");
-        LcConfig::from_layered(&l).unwrap()
-    }
+    use crate::jobs::lightcurves::config::tests::config;
 
     /// Synthetic objects in 3 bands, a few of them too short to clean.
     fn objects(n: u64) -> Ragged {
