@@ -242,6 +242,38 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
     assert!((av[[26, col("period_refined")]] - 0.6).abs() < 1e-3);
     assert!(av[[26, col("sf_powerlaw_A")]].is_nan());
 
+    // max_points: the 100 000-point object is never read (both rows NaN with
+    // too_many_points), under mpirun with 2 ranks and tiles of 2 objects, so
+    // the bound is met on a rank that is not rank 0 too; every other row is
+    // bit-identical to the one-process run without the bound
+    let mut capped = with("all.h5", "capped.h5");
+    capped.extend(
+        ["--set", "max_points=50000", "--set", "tile=2"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let capped: Vec<&str> = capped.iter().map(String::as_str).collect();
+    let o = run_limited(mpirun(2, &capped), Duration::from_secs(300), &dir.0);
+    assert_success(&o);
+    assert!(stdout(&o).contains("too_many_points: 2"), "{}", stdout(&o));
+    let (cv, cr) = features(&dir.path("capped.h5"));
+    assert_eq!(&cr[26..28], &[25, 25]);
+    assert!(cv
+        .row(26)
+        .iter()
+        .chain(cv.row(27).iter())
+        .all(|x| x.is_nan()));
+    for r in 0..26 {
+        assert_eq!(cr[r], ar[r], "row {r}");
+        for c in 0..av.ncols() {
+            assert_eq!(
+                cv[[r, c]].to_bits(),
+                av[[r, c]].to_bits(),
+                "row {r} column {c}"
+            );
+        }
+    }
+
     // a bound every object would exceed is a usage error, before any work
     let o = run_limited(
         plain(&[
@@ -579,6 +611,128 @@ fn export_names_bad_rows_and_leaves_no_csv() {
         &["export", "f.h5", "--csv", "adir"],
         1,
         &["'adir'", "is a directory; give a file name"],
+    );
+}
+
+/// SIGTERM while `export` is writing its CSV: exit 143, the temporary CSV
+/// removed, no output, the features file byte-identical. The features file
+/// is made large (the rows of a real run repeated) so the export is caught
+/// part-way: the signal is sent once the temporary file has data in it.
+#[test]
+fn sigterm_during_export_leaves_no_csv() {
+    let dir = TestDir::new("faults-export-signal");
+    let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
+    ok(&[
+        "synth",
+        "lightcurves",
+        "-n",
+        "8",
+        "--epochs",
+        "30",
+        "--out",
+        "lc.h5",
+    ]);
+    ok(&[
+        "lightcurves",
+        "--input",
+        "lc.h5",
+        "--out",
+        "f.h5",
+        "--threads",
+        "1",
+    ]);
+    let repeat = 25_000;
+    {
+        use hdf5::types::VarLenUnicode;
+        let small = hdf5::File::open(dir.path("f.h5")).unwrap();
+        let values = small.dataset("features/values").unwrap();
+        let columns = values
+            .attr("columns")
+            .unwrap()
+            .read_raw::<VarLenUnicode>()
+            .unwrap();
+        let v = values.read_2d::<f64>().unwrap();
+        let read_u8 = |n: &str| small.dataset(n).unwrap().read_raw::<u8>().unwrap();
+        let (reason, band) = (read_u8("features/reason"), read_u8("features/band"));
+        let object = small
+            .dataset("features/object")
+            .unwrap()
+            .read_raw::<u64>()
+            .unwrap();
+        let strings = |n: &str| {
+            small
+                .dataset(n)
+                .unwrap()
+                .read_raw::<VarLenUnicode>()
+                .unwrap()
+        };
+        let (band_names, ids) = (strings("features/band_names"), strings("objects/object_id"));
+        let rows = v.nrows() * repeat;
+        let big_v =
+            ndarray::Array2::from_shape_fn((rows, v.ncols()), |(r, c)| v[[r % v.nrows(), c]]);
+        let tile = |x: &[u8]| x.iter().copied().cycle().take(rows).collect::<Vec<u8>>();
+        let big = hdf5::File::create(dir.path("big.h5")).unwrap();
+        let g = big.create_group("features").unwrap();
+        g.new_dataset_builder()
+            .with_data(&big_v)
+            .create("values")
+            .unwrap()
+            .new_attr_builder()
+            .with_data(&columns)
+            .create("columns")
+            .unwrap();
+        g.new_dataset_builder()
+            .with_data(&tile(&reason))
+            .create("reason")
+            .unwrap();
+        g.new_dataset_builder()
+            .with_data(&tile(&band))
+            .create("band")
+            .unwrap();
+        let obj: Vec<u64> = object.iter().copied().cycle().take(rows).collect();
+        g.new_dataset_builder()
+            .with_data(&obj)
+            .create("object")
+            .unwrap();
+        g.new_dataset_builder()
+            .with_data(&band_names)
+            .create("band_names")
+            .unwrap();
+        big.create_group("objects")
+            .unwrap()
+            .new_dataset_builder()
+            .with_data(&ids)
+            .create("object_id")
+            .unwrap();
+    }
+    let before = snapshot(&dir.0);
+    let mut child = plain(&["export", "big.h5", "--csv", "big.csv"])
+        .current_dir(&dir.0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temp = dir.path(&format!(".big.csv.tmp-{}", child.id()));
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&temp).map_or(true, |m| m.len() < (1 << 20)) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "export ended before the signal"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary CSV appeared"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(stderr(&o).contains("signal 15"), "{}", stderr(&o));
+    assert!(
+        snapshot(&dir.0) == before,
+        "files changed or left: {:?}",
+        dir.listing()
     );
 }
 

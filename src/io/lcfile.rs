@@ -425,6 +425,23 @@ impl LcFile {
         Ok(read_strings(&self.group, "object_id")?)
     }
 
+    /// The offsets of objects `first .. end` (`end - first + 1` entries, as
+    /// stored: not made local).
+    pub fn read_offsets(&self, first: usize, end: usize) -> anyhow::Result<Vec<u64>> {
+        Ok(self
+            .group
+            .dataset("offsets")?
+            .read_slice_1d(first..end + 1)
+            .with_context(|| {
+                format!(
+                    "reading offsets {first}..{} of '{}'",
+                    end + 1,
+                    self.path.display()
+                )
+            })?
+            .to_vec())
+    }
+
     /// Objects `first .. end` with their observations (offsets made local).
     pub fn read_objects(&self, first: usize, end: usize) -> anyhow::Result<Ragged> {
         let ctx = || {

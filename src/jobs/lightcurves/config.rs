@@ -10,13 +10,14 @@ use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::identity::refuse_input_as_output;
 use crate::numeric::lightcurve::object::{
-    ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_SF_POINTS,
+    ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_POINTS,
+    DEFAULT_MAX_SF_POINTS,
 };
 use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 24] = [
+pub const KEYS: [&str; 25] = [
     "backend",
     "refine_peaks",
     "input",
@@ -41,6 +42,7 @@ pub const KEYS: [&str; 24] = [
     "max_frequencies",
     "max_sf_points",
     "max_baseline",
+    "max_points",
 ];
 
 /// A validated light-curve configuration.
@@ -197,6 +199,7 @@ impl LcConfig {
         let max_baseline = positive(l, "max_baseline", DEFAULT_MAX_BASELINE)?;
         let max_sf_points =
             l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
+        let max_points = l.count_in("max_points", DEFAULT_MAX_POINTS as u64, 3, 1 << 32)? as usize;
         // a bound that every object would exceed is a configuration error: even a
         // one-day baseline gives samples_per_peak / min_period frequencies
         if let Some(min_period) = grid.min_period {
@@ -232,6 +235,7 @@ impl LcConfig {
                 max_frequencies,
                 max_sf_points,
                 max_baseline,
+                max_points,
             },
             backend,
             toml: toml::to_string(&t).unwrap_or_default(),

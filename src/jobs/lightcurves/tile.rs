@@ -8,6 +8,7 @@ use crate::gpu::lombscargle::{lomb_scargle_batch_gpu, LightCurveBatch};
 use crate::gpu::GpuDevice;
 use crate::io::lcfile::{LcFile, Ragged};
 use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
+use crate::numeric::lightcurve::columns::TOO_MANY_POINTS;
 use crate::numeric::lightcurve::object::{
     band_points, process_object, GivenPower, ObjectOptions, ObjectScratch, Observations,
 };
@@ -31,6 +32,12 @@ pub struct TileRows {
 /// [`lomb_scargle_batch_gpu`]) and handed to [`process_object`]; cleaning,
 /// features, peaks, FAP, refinement, folding, structure functions and the
 /// multiband periodogram stay on the CPU.
+///
+/// Memory is bounded by `opts.max_points`, not by the data: the offsets
+/// are read first, an object with more observations is never read (its
+/// rows are NaN with [`TOO_MANY_POINTS`]), and the others are read and
+/// processed in runs of at most `max_points` observations. Every object is
+/// processed alone, so the rows do not depend on how the tile was split.
 pub fn process_tile(
     opts: &ObjectOptions,
     input: &LcFile,
@@ -39,22 +46,61 @@ pub fn process_tile(
     ncols: usize,
     device: Option<&GpuDevice>,
 ) -> anyhow::Result<TileRows> {
-    let data = input.read_objects(first, end)?;
     let bands = input.band_names.len();
-    let power = device
-        .map(|dev| {
-            tile_power(opts, &data, bands, |b| {
-                lomb_scargle_batch_gpu::<f64>(dev, b)
+    let per = (bands + 1) * ncols;
+    let mut values = vec![f64::NAN; (end - first) * per];
+    let mut reasons = vec![TOO_MANY_POINTS; (end - first) * (bands + 1)];
+    let offsets = input.read_offsets(first, end)?;
+    for run in point_runs(&offsets, opts.max_points) {
+        let data = input.read_objects(first + run.start, first + run.end)?;
+        let power = device
+            .map(|dev| {
+                tile_power(opts, &data, bands, |b| {
+                    lomb_scargle_batch_gpu::<f64>(dev, b)
+                })
             })
-        })
-        .transpose()?;
-    let (values, reasons) = process_objects(opts, &data, bands, ncols, power.as_ref());
+            .transpose()?;
+        let (v, r) = process_objects(opts, &data, bands, ncols, power.as_ref());
+        values[run.start * per..run.end * per].copy_from_slice(&v);
+        reasons[run.start * (bands + 1)..run.end * (bands + 1)].copy_from_slice(&r);
+    }
     Ok(TileRows {
         first_object: first,
         objects: end - first,
         values,
         reasons,
     })
+}
+
+/// Runs of consecutive objects (local indices, from the tile's `offsets`)
+/// holding at most `max_points` observations each; objects with more than
+/// `max_points` observations belong to no run.
+pub fn point_runs(offsets: &[u64], max_points: usize) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut points = 0u64;
+    for i in 0..offsets.len().saturating_sub(1) {
+        let n = offsets[i + 1].saturating_sub(offsets[i]);
+        if n > max_points as u64 {
+            if start < i {
+                runs.push(start..i);
+            }
+            start = i + 1;
+            points = 0;
+            continue;
+        }
+        if points + n > max_points as u64 && start < i {
+            runs.push(start..i);
+            start = i;
+            points = 0;
+        }
+        points += n;
+    }
+    let objects = offsets.len().saturating_sub(1);
+    if start < objects {
+        runs.push(start..objects);
+    }
+    runs
 }
 
 thread_local! {
@@ -258,6 +304,31 @@ mod tests {
             data.push_object(format!("obj{i}"), c.period);
         }
         data
+    }
+
+    /// Runs cover every object within the bound, in order, each run within
+    /// the bound; objects past it are in none (checked against a naive scan).
+    #[test]
+    fn point_runs_skip_large_objects_and_respect_the_bound() {
+        let lengths = [3u64, 4, 0, 11, 2, 2, 5, 10, 1, 12, 1];
+        let mut offsets = vec![0u64];
+        for n in lengths {
+            offsets.push(offsets.last().unwrap() + n);
+        }
+        for max in [1usize, 4, 5, 10, 11, 100] {
+            let runs = point_runs(&offsets, max);
+            let covered: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
+            let expected: Vec<usize> = (0..lengths.len())
+                .filter(|&i| lengths[i] <= max as u64)
+                .collect();
+            assert_eq!(covered, expected, "max {max}: {runs:?}");
+            for r in &runs {
+                let pts: u64 = lengths[r.clone()].iter().sum();
+                assert!(pts <= max as u64, "max {max}: run {r:?} has {pts}");
+                assert!(!r.is_empty());
+            }
+        }
+        assert_eq!(point_runs(&[0], 10), Vec::<std::ops::Range<usize>>::new());
     }
 
     /// The GPU hook-up without a GPU: the tile's curves batched, their power

@@ -195,6 +195,10 @@ pub const TOO_MANY_POINTS_FOR_SF: u8 = 23;
 /// such as 1e300): periodogram columns NaN, features kept.
 pub const BASELINE_TOO_LONG: u8 = 24;
 
+/// The object has more than `max_points` observations: it was not read,
+/// every row of it is NaN.
+pub const TOO_MANY_POINTS: u8 = 25;
+
 /// Every cleaning and feature [`Reason`], for naming codes.
 const ALL_REASONS: [Reason; 12] = [
     Reason::Empty,
@@ -213,7 +217,8 @@ const ALL_REASONS: [Reason; 12] = [
 
 /// Name of a row's reason code: codes 1..=12 are the cleaning and feature
 /// reasons of [`Reason`]; [`NO_DATA`], [`NO_PERIODOGRAM`], [`GRID_TOO_LARGE`]
-/// [`TOO_MANY_POINTS_FOR_SF`] and [`BASELINE_TOO_LONG`] the row's own;
+/// [`TOO_MANY_POINTS_FOR_SF`], [`BASELINE_TOO_LONG`] and [`TOO_MANY_POINTS`]
+/// the row's own;
 /// 0 (ok) is the empty string.
 pub fn reason_name(code: u8) -> &'static str {
     match code {
@@ -223,6 +228,7 @@ pub fn reason_name(code: u8) -> &'static str {
         GRID_TOO_LARGE => "grid_too_large",
         TOO_MANY_POINTS_FOR_SF => "too_many_points_for_sf",
         BASELINE_TOO_LONG => "baseline_too_long",
+        TOO_MANY_POINTS => "too_many_points",
         c => ALL_REASONS
             .iter()
             .find(|r| r.code() == c)
@@ -272,6 +278,7 @@ mod tests {
             "too_many_points_for_sf"
         );
         assert_eq!(reason_name(BASELINE_TOO_LONG), "baseline_too_long");
+        assert_eq!(reason_name(TOO_MANY_POINTS), "too_many_points");
         assert_eq!(reason_name(Reason::TooFewPoints.code()), "too_few_points");
         assert_eq!(reason_name(99), "unknown");
     }

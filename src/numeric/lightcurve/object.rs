@@ -45,6 +45,10 @@ pub struct ObjectOptions {
     /// ones get [`BASELINE_TOO_LONG`] (a time value far off would otherwise
     /// give a "period" longer than the age of the data).
     pub max_baseline: f64,
+    /// Most observations an object may have (all bands): a larger object is
+    /// never read, every row of it gets [`TOO_MANY_POINTS`] (bounds the
+    /// memory a tile holds, see the job's `process_tile`).
+    pub max_points: usize,
 }
 
 /// Default of [`ObjectOptions::max_frequencies`]: 16 MB of power per curve.
@@ -52,6 +56,9 @@ pub const DEFAULT_MAX_FREQUENCIES: usize = 2_000_000;
 /// Default of [`ObjectOptions::max_baseline`]: 10^5 days (274 years; the
 /// oldest photographic plates are about 135 years old).
 pub const DEFAULT_MAX_BASELINE: f64 = 1e5;
+/// Default of [`ObjectOptions::max_points`]: 10^6 observations, 33 MB read
+/// and a few times that in working buffers.
+pub const DEFAULT_MAX_POINTS: usize = 1_000_000;
 /// Default of [`ObjectOptions::max_sf_points`]: about 2 million pairs.
 pub const DEFAULT_MAX_SF_POINTS: usize = 2000;
 
