@@ -76,6 +76,26 @@ pub trait Comm {
     /// disjoint hyperslabs may be independent, from the main thread only.
     fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File>;
 
+    /// Rank 0's `bytes` replace everyone's (any length; collective).
+    fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
+        let mut len = [bytes.len() as u64];
+        self.broadcast_u64(&mut len);
+        let words = (len[0] as usize).div_ceil(8);
+        let mut packed = vec![0u64; words];
+        if self.rank() == 0 {
+            for (w, chunk) in packed.iter_mut().zip(bytes.chunks(8)) {
+                let mut b = [0u8; 8];
+                b[..chunk.len()].copy_from_slice(chunk);
+                *w = u64::from_le_bytes(b);
+            }
+        }
+        self.broadcast_u64(&mut packed);
+        if self.rank() != 0 {
+            *bytes = packed.iter().flat_map(|w| w.to_le_bytes()).collect();
+            bytes.truncate(len[0] as usize);
+        }
+    }
+
     /// Turns a per-rank result into a collective one: if any rank failed,
     /// every rank returns an error (the failing one its own, wrapped in
     /// [`Coordinated`]; the others [`PeerFailed`]), so no rank waits forever
@@ -215,14 +235,19 @@ impl MpiComm {
     fn gather_var<T: Equivalence + Default + Clone>(&self, local: &[T]) -> Option<Vec<Vec<T>>> {
         let root = self.world.process_at_rank(0);
         let n = local.len() as i32;
+        // an empty Rust slice of bytes points at address 1, which is OpenMPI's
+        // MPI_IN_PLACE: give MPI a real address for zero-length buffers
+        let spare = [T::default()];
+        let local = if local.is_empty() { &spare[..0] } else { local };
         if self.world.rank() == 0 {
             let mut counts = vec![0i32; self.size()];
             root.gather_into_root(&n, &mut counts[..]);
             let displs = displacements(&counts);
             let total: i32 = counts.iter().sum();
-            let mut all = vec![T::default(); total as usize];
+            let mut all = vec![T::default(); (total as usize).max(1)];
             {
-                let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+                let mut part =
+                    PartitionMut::new(&mut all[..total as usize], &counts[..], &displs[..]);
                 root.gather_varcount_into_root(local, &mut part);
             }
             Some(

@@ -156,10 +156,25 @@ pub struct LcArgs {
     /// Options every job takes.
     #[command(flatten)]
     pub job: JobArgs,
-    /// Input light-curve file.
-    #[arg(long, value_name = "FILE")]
+    /// Input light curves: a tessera HDF5 file; a Parquet file, a directory of
+    /// them or a HATS catalog (list columns, nested list-of-struct, or flat rows
+    /// with an id column); a text table or a directory of them (.csv, .tsv,
+    /// whitespace .txt/.dat, .ecsv, each optionally .gz; many objects per file
+    /// with an id column, or one object per file).
+    #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
-    /// Objects per tile, the unit of hand-out. [default: 256]
+    /// Which table column is which, e.g. id=objectid,time=hmjd,mag=mag,err=magerr,band=filtercode
+    /// (roles: id time mag flux err band flags; `id=` means one object per file).
+    /// Without it the usual names of ZTF, Rubin, Gaia, TESS/Kepler and tessera are
+    /// recognised; an unknown or ambiguous name exits 2 with the columns found.
+    #[arg(long, value_name = "ROLE=COL,...")]
+    pub columns: Option<String>,
+    /// With a flags column: drop points whose flags share a bit with MASK (counted
+    /// per row in /features/n_flagged). [default: -1, any non-zero flag]
+    #[arg(long, value_name = "MASK", allow_hyphen_values = true)]
+    pub reject_flags: Option<String>,
+    /// Objects per tile, the unit of hand-out for HDF5 input (a table's unit
+    /// is a row group or a file). [default: 256]
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub tile: Option<String>,
     /// Periodogram algorithm: fast (NUFFT, within 1e-9 of exact) or direct (exact). [default: fast]
@@ -181,11 +196,17 @@ impl LcArgs {
             ("periodogram", &self.periodogram),
             ("min_period", &self.min_period),
             ("max_period", &self.max_period),
+            ("reject_flags", &self.reject_flags),
         ];
         let l = self.job.layered(
             &flags,
             |_, v| flag_value(v),
-            |l| set_path(l, "input", &self.input),
+            |l| {
+                set_path(l, "input", &self.input);
+                if let Some(c) = &self.columns {
+                    l.set("columns", toml::Value::String(c.clone()), "--columns");
+                }
+            },
         )?;
         LcConfig::from_layered(&l)
     }

@@ -240,9 +240,10 @@ pub fn ingest_dir(
 }
 
 /// Indices of `bands` sorted with the usual optical filters first in
-/// wavelength order, then the rest alphabetically.
-fn canonical_band_order(bands: &[String]) -> Vec<usize> {
-    const KNOWN: [&str; 6] = ["u", "g", "r", "i", "z", "y"];
+/// wavelength order (ugrizy, then ZTF's zg, zr, zi), then the rest
+/// alphabetically.
+pub(crate) fn canonical_band_order(bands: &[String]) -> Vec<usize> {
+    const KNOWN: [&str; 9] = ["u", "g", "r", "i", "z", "y", "zg", "zr", "zi"];
     let key = |s: &str| {
         KNOWN
             .iter()

@@ -39,6 +39,9 @@ pub struct Ragged {
     pub band: Vec<u8>,
     /// Synthetic period per object, days; NaN when unknown (`/lightcurves/true_period`).
     pub true_period: Vec<f64>,
+    /// Observations dropped for their quality flags, per (object, band):
+    /// `object * bands + band`; empty when the input has no flags column.
+    pub flagged: Vec<u32>,
 }
 
 impl Ragged {
@@ -498,6 +501,7 @@ impl LcFile {
             err: read_f64("err")?,
             band,
             true_period,
+            flagged: Vec::new(),
         })
     }
 }

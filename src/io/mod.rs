@@ -1,6 +1,7 @@
 //! File input and output (I/O layer): atomic and parallel HDF5 outputs with
 //! provenance and timings, clean-up of unfinished files, the light-curve
-//! file schema, CSV light curves and FITS images.
+//! file schema, CSV light curves, survey tables (Parquet, HATS, text) and
+//! FITS images.
 
 pub mod cleanup;
 pub mod csv;
@@ -8,3 +9,5 @@ pub mod fits;
 pub mod identity;
 pub mod lcfile;
 pub mod output;
+pub mod source;
+pub mod table;

@@ -9,6 +9,7 @@ use toml::Value;
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::identity::refuse_input_as_output;
+use crate::io::table::columns::ColumnSpec;
 use crate::numeric::lightcurve::object::{
     ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_POINTS,
     DEFAULT_MAX_SF_POINTS,
@@ -17,7 +18,7 @@ use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, Si
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 27] = [
     "backend",
     "refine_peaks",
     "input",
@@ -43,6 +44,8 @@ pub const KEYS: [&str; 25] = [
     "max_sf_points",
     "max_baseline",
     "max_points",
+    "columns",
+    "reject_flags",
 ];
 
 /// A validated light-curve configuration.
@@ -50,6 +53,11 @@ pub const KEYS: [&str; 25] = [
 pub struct LcConfig {
     /// Input light-curve file.
     pub input: PathBuf,
+    /// Column mapping of a table input (`columns`: a `[columns]` table or
+    /// `--columns role=name,...`).
+    pub columns: ColumnSpec,
+    /// Flag bits that drop a point (`reject_flags`, default -1: any).
+    pub reject_flags: i64,
     /// Output features file.
     pub out: PathBuf,
     /// Rayon threads per rank (0 = auto).
@@ -91,7 +99,7 @@ impl LcConfig {
         l.check_keys(&KEYS)?;
         let input = PathBuf::from(l.string("input", "")?);
         if input.as_os_str().is_empty() {
-            return Err(usage("no input: give --input lc.h5 (made by tessera ingest csv or tessera synth lightcurves)"));
+            return Err(usage("no input: give --input PATH (a tessera HDF5 file, a Parquet file or directory, a HATS catalog, or CSV/ECSV tables)"));
         }
         let out = PathBuf::from(l.string("out", "features.h5")?);
         refuse_input_as_output(
@@ -99,6 +107,43 @@ impl LcConfig {
             &l.source_of("out"),
             &[(&l.source_of("input"), &input)],
         )?;
+        let columns = match l.get("columns") {
+            None => ColumnSpec::default(),
+            Some(Value::String(s)) => ColumnSpec::parse(s, &l.source_of("columns"))?,
+            Some(Value::Table(t)) => {
+                let mut spec = ColumnSpec::default();
+                for (role, v) in t {
+                    let Value::String(name) = v else {
+                        return Err(usage(format!(
+                            "config key 'columns.{role}' ({}): a column name in quotes, got {v}",
+                            l.source_of("columns")
+                        )));
+                    };
+                    spec.set(
+                        role,
+                        name,
+                        &format!("columns.{role} in {}", l.source_of("columns")),
+                    )?;
+                }
+                spec
+            }
+            Some(v) => {
+                return Err(usage(format!(
+                    "config key 'columns' ({}): a [columns] table or \"role=name,...\", got {v}",
+                    l.source_of("columns")
+                )))
+            }
+        };
+        let reject_flags = match l.get("reject_flags") {
+            None => -1,
+            Some(Value::Integer(m)) => *m,
+            Some(v) => {
+                return Err(usage(format!(
+                    "config key 'reject_flags' ({}): an integer bit mask, got {v}",
+                    l.source_of("reject_flags")
+                )))
+            }
+        };
         let threads = l.count_in("threads", 0, 0, 4096)? as usize;
         let tile = l.count("tile", 256, 1)? as usize;
         let sigma = l.float("sigma_clip", 3.0)?;
@@ -221,6 +266,8 @@ impl LcConfig {
         t.insert("backend".into(), Value::String(backend.name().into()));
         Ok(LcConfig {
             input,
+            columns,
+            reject_flags,
             out,
             threads,
             tile,

@@ -15,12 +15,14 @@ pub mod tile;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use ndarray::{s, Array2};
 
 use crate::comm::{Comm, Coordinated};
 use crate::gpu::Resolved;
-use crate::io::lcfile::{LcFile, Quantity};
+use crate::io::lcfile::Quantity;
 use crate::io::output::{self, Provenance};
+use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
@@ -36,6 +38,8 @@ struct FeatureDatasets {
     reason: hdf5::Dataset,
     object: hdf5::Dataset,
     band: hdf5::Dataset,
+    /// Observations dropped for their flags, per row (inputs with flags only).
+    flagged: Option<hdf5::Dataset>,
     /// Rows per object: one per band plus `multi`.
     rows_per_object: usize,
     /// Columns per row.
@@ -51,6 +55,7 @@ impl FeatureDatasets {
         objects: usize,
         rows_per_object: usize,
         ncols: usize,
+        flags: bool,
     ) -> anyhow::Result<FeatureDatasets> {
         let n_rows = objects * rows_per_object;
         let g = f.create_group("features")?;
@@ -75,11 +80,20 @@ impl FeatureDatasets {
             .chunk(chunk_rows)
             .shape(n_rows)
             .create("band")?;
+        let flagged = flags
+            .then(|| {
+                g.new_dataset::<u32>()
+                    .chunk(chunk_rows)
+                    .shape(n_rows)
+                    .create("n_flagged")
+            })
+            .transpose()?;
         Ok(FeatureDatasets {
             values,
             reason,
             object,
             band,
+            flagged,
             rows_per_object,
             ncols,
         })
@@ -97,6 +111,9 @@ impl FeatureDatasets {
         self.object.write_slice(&obj, s![r0..r1])?;
         let bnd: Vec<u8> = (r0..r1).map(|r| (r % per) as u8).collect();
         self.band.write_slice(&bnd, s![r0..r1])?;
+        if let Some(f) = &self.flagged {
+            f.write_slice(&rows.flagged, s![r0..r1])?;
+        }
         Ok(())
     }
 }
@@ -130,31 +147,33 @@ pub fn run_on(
     let start_time = output::now_rfc3339();
     let size = comm.size();
 
-    let input = comm.agree(timer.time(Phase::Read, || LcFile::open(&cfg.input)))?;
-    // the whole layout checked once, before any tile is computed
-    comm.agree(timer.time(Phase::Read, || {
-        if comm.rank() == 0 {
-            input.validate()
-        } else {
-            Ok(())
-        }
+    let mut input = comm.agree(timer.time(Phase::Read, || {
+        LcSource::open(&cfg.input, &cfg.columns, cfg.reject_flags)
     }))?;
-    if input.quantity == Quantity::Flux {
+    // the whole layout checked (HDF5) or the ids and bands surveyed (tables)
+    // once, before any tile is computed
+    let t_prepare = std::time::Instant::now();
+    input.prepare(comm)?;
+    timer.add(Phase::Read, t_prepare.elapsed().as_secs_f64());
+    if input.quantity() == Quantity::Flux {
         say0!("lightcurves: input holds fluxes; features describe flux values");
     }
-    let bands = input.band_names.len();
-    let objects = input.objects;
+    let bands = input.band_names().len();
+    let objects = input.objects();
     let ncols = cfg.object.layout().width();
     let rows_per_object = bands + 1;
-    let tiles = objects.div_ceil(cfg.tile) as u64;
+    let tiles = input.tiles(cfg.tile) as u64;
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let pool = build_pool(threads)?;
     // each rank opens the device of its node-local rank
     let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
     say0!(
-        "lightcurves: {objects} objects x {bands} bands from '{}' in {tiles} tiles of {}; {size} ranks x {threads} threads{}",
-        cfg.input.display(),
-        cfg.tile,
+        "lightcurves: {objects} objects x {bands} bands from {} in {tiles} tiles{}; {size} ranks x {threads} threads{}",
+        input.describe(),
+        match input {
+            LcSource::H5(_) => format!(" of {}", cfg.tile),
+            LcSource::Table(_) => String::new(),
+        },
         if device.is_some() {
             "; single-band periodograms on the GPU (direct method)"
         } else {
@@ -177,6 +196,7 @@ pub fn run_on(
         objects,
         rows_per_object,
         ncols,
+        input.has_flags(),
     ))?;
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
 
@@ -185,9 +205,16 @@ pub fn run_on(
         comm,
         tiles,
         |tile| {
-            let first = tile as usize * cfg.tile;
-            let end = (first + cfg.tile).min(objects);
-            pool.install(|| process_tile(&cfg.object, &input, first, end, ncols, device.as_ref()))
+            pool.install(|| {
+                process_tile(
+                    &cfg.object,
+                    &input,
+                    tile as usize,
+                    cfg.tile,
+                    ncols,
+                    device.as_ref(),
+                )
+            })
         },
         |_tile, rows: TileRows| {
             for &c in &rows.reasons {
@@ -257,7 +284,7 @@ pub fn run_on(
 /// and prints the summary.
 fn finish(
     cfg: &LcConfig,
-    input: &LcFile,
+    input: &LcSource,
     mut out: output::ClosedH5,
     mut provenance: Provenance,
     mut timer: PhaseTimer,
@@ -265,8 +292,8 @@ fn finish(
     threads: usize,
 ) -> anyhow::Result<PathBuf> {
     let t_write = std::time::Instant::now();
-    let bands = input.band_names.len();
-    let objects = input.objects;
+    let bands = input.band_names().len();
+    let objects = input.objects();
     let rows_per_object = bands + 1;
     let n_rows = objects * rows_per_object;
     let mut reason_counts = vec![0u64; 256];
@@ -292,11 +319,24 @@ fn finish(
         .map(|&c| format!("{c}={}", if c == 0 { "ok" } else { reason_name(c) }))
         .collect();
     output::write_str_list(&g, "reason_codes", &code_names)?;
-    let mut band_names = input.band_names.clone();
+    let mut band_names = input.band_names().to_vec();
     band_names.push("multi".into());
     output::write_str_list(&g, "band_names", &band_names)?;
     let objects_g = f.create_group("objects")?;
-    output::write_str_list(&objects_g, "object_id", &input.object_ids()?)?;
+    let ids = input.object_ids()?;
+    if input.integer_ids() {
+        let ints = ids
+            .iter()
+            .map(|s| s.parse::<i64>())
+            .collect::<Result<Vec<i64>, _>>()
+            .context("integer object ids")?;
+        objects_g
+            .new_dataset_builder()
+            .with_data(&ints)
+            .create("object_id")?;
+    } else {
+        output::write_str_list(&objects_g, "object_id", &ids)?;
+    }
     if let Some(p) = input.true_periods()? {
         objects_g
             .new_dataset_builder()

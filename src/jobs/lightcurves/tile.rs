@@ -6,7 +6,8 @@ use rayon::prelude::*;
 
 use crate::gpu::lombscargle::{lomb_scargle_batch_gpu, LightCurveBatch};
 use crate::gpu::GpuDevice;
-use crate::io::lcfile::{LcFile, Ragged};
+use crate::io::lcfile::Ragged;
+use crate::io::source::LcSource;
 use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
 use crate::numeric::lightcurve::columns::TOO_MANY_POINTS;
 use crate::numeric::lightcurve::object::{
@@ -24,52 +25,81 @@ pub struct TileRows {
     pub values: Vec<f64>,
     /// One reason code per row.
     pub reasons: Vec<u8>,
+    /// Observations dropped for their quality flags, per row (the multi
+    /// row: all bands); empty when the input has no flags.
+    pub flagged: Vec<u32>,
 }
 
-/// Reads and processes objects `first..end` with the current rayon pool.
-/// With `device`, the single-band periodograms of all the tile's (object,
-/// band) curves are computed first in one batched GPU call (direct method,
-/// [`lomb_scargle_batch_gpu`]) and handed to [`process_object`]; cleaning,
-/// features, peaks, FAP, refinement, folding, structure functions and the
-/// multiband periodogram stay on the CPU.
+/// Reads and processes the objects of tile `t` (`tile` objects each for an
+/// HDF5 input, one row group or file for a table) with the current rayon
+/// pool. With `device`, the single-band periodograms of all the tile's
+/// (object, band) curves are computed first in one batched GPU call (direct
+/// method, [`lomb_scargle_batch_gpu`]) and handed to [`process_object`];
+/// cleaning, features, peaks, FAP, refinement, folding, structure functions
+/// and the multiband periodogram stay on the CPU.
 ///
-/// Memory is bounded by `opts.max_points`, not by the data: the offsets
-/// are read first, an object with more observations is never read (its
-/// rows are NaN with [`TOO_MANY_POINTS`]), and the others are read and
-/// processed in runs of at most `max_points` observations. Every object is
-/// processed alone, so the rows do not depend on how the tile was split.
+/// Memory is bounded by `opts.max_points`, not by the data: from an HDF5
+/// file the offsets are read first and an object with more observations is
+/// never read (its rows are NaN with [`TOO_MANY_POINTS`]); the others are
+/// read and processed in runs of at most `max_points` observations. (A
+/// table's unit is read whole, then processed the same way.) Every object
+/// is processed alone, so the rows do not depend on how the tile was split.
 pub fn process_tile(
     opts: &ObjectOptions,
-    input: &LcFile,
-    first: usize,
-    end: usize,
+    input: &LcSource,
+    t: usize,
+    tile: usize,
     ncols: usize,
     device: Option<&GpuDevice>,
 ) -> anyhow::Result<TileRows> {
-    let bands = input.band_names.len();
+    let objects = input.tile_objects(t, tile);
+    let (first, n) = (objects.start, objects.len());
+    let bands = input.band_names().len();
     let per = (bands + 1) * ncols;
-    let mut values = vec![f64::NAN; (end - first) * per];
-    let mut reasons = vec![TOO_MANY_POINTS; (end - first) * (bands + 1)];
-    let offsets = input.read_offsets(first, end)?;
-    for run in point_runs(&offsets, opts.max_points) {
-        let data = input.read_objects(first + run.start, first + run.end)?;
-        let power = device
-            .map(|dev| {
-                tile_power(opts, &data, bands, |b| {
-                    lomb_scargle_batch_gpu::<f64>(dev, b)
-                })
-            })
-            .transpose()?;
-        let (v, r) = process_objects(opts, &data, bands, ncols, power.as_ref());
-        values[run.start * per..run.end * per].copy_from_slice(&v);
-        reasons[run.start * (bands + 1)..run.end * (bands + 1)].copy_from_slice(&r);
-    }
-    Ok(TileRows {
+    let mut out = TileRows {
         first_object: first,
-        objects: end - first,
-        values,
-        reasons,
-    })
+        objects: n,
+        values: vec![f64::NAN; n * per],
+        reasons: vec![TOO_MANY_POINTS; n * (bands + 1)],
+        flagged: if input.has_flags() {
+            vec![0; n * (bands + 1)]
+        } else {
+            Vec::new()
+        },
+    };
+    let mut process = |run: std::ops::Range<usize>, data: &Ragged| -> anyhow::Result<()> {
+        let power = device
+            .map(|dev| tile_power(opts, data, bands, |b| lomb_scargle_batch_gpu::<f64>(dev, b)))
+            .transpose()?;
+        let (v, r) = process_objects(opts, data, bands, ncols, power.as_ref());
+        out.values[run.start * per..run.end * per].copy_from_slice(&v);
+        out.reasons[run.start * (bands + 1)..run.end * (bands + 1)].copy_from_slice(&r);
+        Ok(())
+    };
+    match input {
+        LcSource::H5(file) => {
+            let offsets = file.read_offsets(first, first + n)?;
+            for run in point_runs(&offsets, opts.max_points) {
+                let data = file.read_objects(first + run.start, first + run.end)?;
+                process(run, &data)?;
+            }
+        }
+        LcSource::Table(table) => {
+            let data = table.read_unit(t)?;
+            for run in point_runs(&data.offsets, opts.max_points) {
+                process(run.clone(), &data.slice(run, bands))?;
+            }
+            if !out.flagged.is_empty() {
+                for i in 0..n {
+                    let counts = &data.flagged[i * bands..(i + 1) * bands];
+                    let rows = &mut out.flagged[i * (bands + 1)..(i + 1) * (bands + 1)];
+                    rows[..bands].copy_from_slice(counts);
+                    rows[bands] = counts.iter().sum();
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs of consecutive objects (local indices, from the tile's `offsets`)

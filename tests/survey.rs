@@ -1,0 +1,348 @@
+//! Survey containers: the shared SDSS Stripe 82 RR Lyrae written by the PyPI
+//! tools astronomers use (tests/ref/make_survey_tables.py: pyarrow,
+//! nested-pandas, hats-import, pandas, astropy) as list-column, nested and
+//! flat Parquet, a HATS catalog, one multi-object CSV and a gzipped ECSV.
+//! Every container must give features bit-identical to the directory of
+//! per-object CSV files holding the same values, under mpirun -n 1, 2 and 4;
+//! and each bad-input class exits with its code, names the file, row group
+//! or column, and leaves nothing behind.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use util::*;
+
+/// The tables, written once per test run under target/ by the generator
+/// (its virtual environment made by scripts/survey-venv.sh).
+fn tables() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = root.join("target/survey-tables");
+        let _ = std::fs::remove_dir_all(&dir);
+        let py = std::process::Command::new(root.join("scripts/survey-venv.sh"))
+            .output()
+            .expect("running scripts/survey-venv.sh");
+        assert!(
+            py.status.success(),
+            "scripts/survey-venv.sh failed (it installs pyarrow, nested-pandas, hats-import from PyPI): {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let python = String::from_utf8(py.stdout).unwrap().trim().to_string();
+        let o = std::process::Command::new(python)
+            .arg(root.join("tests/ref/make_survey_tables.py"))
+            .arg(root.join("../shared/data"))
+            .arg(&dir)
+            .output()
+            .expect("running make_survey_tables.py");
+        assert!(
+            o.status.success(),
+            "make_survey_tables.py: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        dir
+    })
+}
+
+/// A features file's rows keyed by object id: (band name, reason, value bits).
+type Rows = BTreeMap<String, Vec<(String, u8, Vec<u64>)>>;
+
+fn rows_by_id(path: &Path) -> Rows {
+    use hdf5::types::VarLenUnicode;
+    let f = hdf5::File::open(path).unwrap();
+    let values = f
+        .dataset("features/values")
+        .unwrap()
+        .read_2d::<f64>()
+        .unwrap();
+    let reason = f
+        .dataset("features/reason")
+        .unwrap()
+        .read_raw::<u8>()
+        .unwrap();
+    let object = f
+        .dataset("features/object")
+        .unwrap()
+        .read_raw::<u64>()
+        .unwrap();
+    let band = f
+        .dataset("features/band")
+        .unwrap()
+        .read_raw::<u8>()
+        .unwrap();
+    let names: Vec<String> = f
+        .dataset("features/band_names")
+        .unwrap()
+        .read_raw::<VarLenUnicode>()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let ids_ds = f.dataset("objects/object_id").unwrap();
+    let ids: Vec<String> = match ids_ds.read_raw::<i64>() {
+        Ok(v) if ids_ds.dtype().unwrap().is::<i64>() => v.iter().map(i64::to_string).collect(),
+        _ => ids_ds
+            .read_raw::<VarLenUnicode>()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut out = Rows::new();
+    for r in 0..values.nrows() {
+        out.entry(ids[object[r] as usize].clone())
+            .or_default()
+            .push((
+                names[band[r] as usize].clone(),
+                reason[r],
+                values.row(r).iter().map(|x| x.to_bits()).collect(),
+            ));
+    }
+    out
+}
+
+fn features(dir: &TestDir, ranks: usize, input: &Path, out: &str, extra: &[&str]) -> Rows {
+    let mut args = vec![
+        "lightcurves",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out,
+    ];
+    args.extend(extra);
+    let o = run_limited(launch(ranks, &args), Duration::from_secs(300), &dir.0);
+    assert_success(&o);
+    rows_by_id(&dir.path(out))
+}
+
+fn assert_same(want: &Rows, got: &Rows, what: &str) {
+    assert_eq!(want.len(), got.len(), "{what}: object count");
+    for (id, rows) in want {
+        let g = got
+            .get(id)
+            .unwrap_or_else(|| panic!("{what}: object {id} missing"));
+        assert_eq!(rows.len(), g.len(), "{what}: object {id} rows");
+        for (a, b) in rows.iter().zip(g) {
+            assert_eq!(a.0, b.0, "{what}: object {id} band order");
+            assert_eq!(a.1, b.1, "{what}: object {id} band {} reason", a.0);
+            assert!(a.2 == b.2, "{what}: object {id} band {} values differ", a.0);
+        }
+    }
+}
+
+#[test]
+fn every_container_gives_the_features_of_the_csv_directory() {
+    let t = tables();
+    let dir = TestDir::new("survey-same");
+    let mag = features(&dir, 1, &t.join("ref-mag"), "ref-mag.h5", &[]);
+    let flux = features(&dir, 1, &t.join("ref-flux"), "ref-flux.h5", &[]);
+    assert_eq!(mag.len(), 242);
+    // the structure function is O(N^2): every row must have been computed
+    assert!(mag.values().flatten().filter(|r| r.1 == 0).count() > 1000);
+    for (input, want) in [
+        ("ztf-lists.parquet", &mag),
+        ("ztf-nested.parquet", &mag),
+        ("hats", &mag),
+        ("multi.csv", &mag),
+        ("multi.ecsv.gz", &mag),
+        ("rubin-flat.parquet", &flux),
+        ("rubin-nested.parquet", &flux),
+    ] {
+        for ranks in [1, 2, 4] {
+            let got = features(
+                &dir,
+                ranks,
+                &t.join(input),
+                &format!("{input}-{ranks}.h5"),
+                &[],
+            );
+            assert_same(want, &got, &format!("{input} on {ranks} ranks"));
+        }
+    }
+}
+
+#[test]
+fn flagged_points_are_dropped_and_counted() {
+    let t = tables();
+    let dir = TestDir::new("survey-flags");
+    let want = features(&dir, 1, &t.join("ref-mag-unflagged"), "ref.h5", &[]);
+    let got = features(&dir, 2, &t.join("ztf-flags.parquet"), "flags.h5", &[]);
+    assert_same(&want, &got, "ztf-flags.parquet");
+    // n_flagged: points 3, 10, 17, ... of each object, per band, all bands on multi
+    let f = hdf5::File::open(dir.path("flags.h5")).unwrap();
+    let n = f
+        .dataset("features/n_flagged")
+        .unwrap()
+        .read_raw::<u32>()
+        .unwrap();
+    let total: u64 = n.iter().map(|&c| c as u64).sum();
+    let mut expected = 0u64;
+    for e in std::fs::read_dir(t.join("ref-mag")).unwrap() {
+        let lines = std::fs::read_to_string(e.unwrap().path())
+            .unwrap()
+            .lines()
+            .count()
+            - 1;
+        expected += (0..lines).filter(|k| k % 7 == 3).count() as u64;
+    }
+    assert_eq!(total, 2 * expected, "band rows plus multi rows");
+    // a mask that shares no bit with 32768 keeps every point
+    let all = features(
+        &dir,
+        1,
+        &t.join("ztf-flags.parquet"),
+        "noflags.h5",
+        &["--reject-flags", "1"],
+    );
+    let mag = features(&dir, 1, &t.join("ref-mag"), "mag.h5", &[]);
+    assert_same(&mag, &all, "ztf-flags.parquet --reject-flags 1");
+}
+
+/// Runs `args`, expecting exit `code` with every word in the message and no
+/// output file.
+fn refused(dir: &TestDir, args: &[&str], code: i32, words: &[&str]) {
+    let before = dir.listing();
+    let o = run_limited(plain(args), Duration::from_secs(60), &dir.0);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "{args:?}: '{w}' not in: {err}");
+    }
+    assert_eq!(dir.listing(), before, "{args:?}: files left");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(p.file_name().unwrap()));
+        } else {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_tables_are_named_and_exit_with_their_code() {
+    let t = tables();
+    let dir = TestDir::new("survey-bad");
+    // several objects, no recognised id column: never a silent merge
+    std::fs::write(
+        dir.path("snia.csv"),
+        "snid,mjd,mag,magerr,filtercode\nSN1,59000.1,18.0,0.1,zg\nSN2,59000.2,18.5,0.1,zr\n",
+    )
+    .unwrap();
+    refused(
+        &dir,
+        &["lightcurves", "--input", "snia.csv", "--out", "f.h5"],
+        2,
+        &["snia.csv", "snid looks like one", "--columns id=snid"],
+    );
+    // an unknown column name: the columns found and the file
+    refused(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            "snia.csv",
+            "--out",
+            "f.h5",
+            "--columns",
+            "id=snid,time=hmjd",
+        ],
+        2,
+        &[
+            "snia.csv",
+            "no column 'hmjd'",
+            "--columns",
+            "snid, mjd, mag, magerr, filtercode",
+        ],
+    );
+    let ok = run_limited(
+        plain(&[
+            "lightcurves",
+            "--input",
+            "snia.csv",
+            "--out",
+            "f.h5",
+            "--columns",
+            "id=snid",
+        ]),
+        Duration::from_secs(60),
+        &dir.0,
+    );
+    assert_success(&ok);
+    std::fs::remove_file(dir.path("f.h5")).unwrap();
+    // mixed list lengths within a row: the file, row group, column and row
+    let bad = t.join("bad-lengths.parquet");
+    refused(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            bad.to_str().unwrap(),
+            "--out",
+            "f.h5",
+        ],
+        1,
+        &[
+            "bad-lengths.parquet' row group 0, column 'mag'",
+            "row 5",
+            "mixed list lengths",
+        ],
+    );
+    // a corrupt footer
+    let mut bytes = std::fs::read(t.join("ztf-lists.parquet")).unwrap();
+    let n = bytes.len();
+    bytes[n - 12..n - 4].fill(0xff);
+    std::fs::write(dir.path("corrupt.parquet"), &bytes).unwrap();
+    refused(
+        &dir,
+        &["lightcurves", "--input", "corrupt.parquet", "--out", "f.h5"],
+        1,
+        &["corrupt.parquet", "not a readable Parquet file"],
+    );
+    // a HATS directory without its properties
+    copy_dir(&t.join("hats"), &dir.path("hats-broken"));
+    std::fs::remove_file(dir.path("hats-broken/hats.properties")).unwrap();
+    std::fs::remove_file(dir.path("hats-broken/properties")).unwrap();
+    refused(
+        &dir,
+        &["lightcurves", "--input", "hats-broken", "--out", "f.h5"],
+        2,
+        &["hats-broken", "no hats.properties or properties file"],
+    );
+    // a mapping for a tessera HDF5 input
+    std::fs::copy(t.join("ztf-lists.parquet"), dir.path("in.parquet")).unwrap();
+    let o = run_limited(
+        plain(&[
+            "ingest",
+            "csv",
+            t.join("ref-mag").to_str().unwrap(),
+            "--out",
+            "lc.h5",
+        ]),
+        Duration::from_secs(60),
+        &dir.0,
+    );
+    assert_success(&o);
+    refused(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            "lc.h5",
+            "--out",
+            "f.h5",
+            "--columns",
+            "time=hmjd",
+        ],
+        2,
+        &["lc.h5", "tessera HDF5 file", "does not apply"],
+    );
+}
