@@ -104,11 +104,26 @@ fn main() -> ExitCode {
         Command::Ingest(IngestCommand::Csv(a)) => {
             with_mpi(|comm| jobs::lcfiles::ingest(comm, &a.dir, &a.out, a.skip_bad, &command_line))
         }
+        Command::Ingest(IngestCommand::Table(a)) => match a.column_spec() {
+            Ok(spec) => with_mpi(|comm| {
+                jobs::lcfiles::ingest_table(
+                    comm,
+                    &a.input,
+                    &a.out,
+                    &spec,
+                    a.reject_flags,
+                    &command_line,
+                )
+            }),
+            Err(e) => report_before_mpi(e),
+        },
         Command::Synth(SynthCommand::Lightcurves(a)) => match a.to_params() {
             Ok((p, n)) => with_mpi(|comm| jobs::lcfiles::synth(comm, &p, n, &a.out, &command_line)),
             Err(e) => report_before_mpi(e),
         },
-        Command::Export(a) => with_mpi(|comm| jobs::lcfiles::export(comm, &a.input, &a.csv)),
+        Command::Export(a) => with_mpi(|comm| {
+            jobs::export::export(comm, &a.input, a.csv.as_deref(), a.parquet.as_deref())
+        }),
         // these two start other runs or read files: never MPI themselves
         Command::Scale(args) => without_mpi(
             scaling::study::Study::new(args.to_options())

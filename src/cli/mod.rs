@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 
 pub use jobs::{ImageArgs, JobArgs, LcArgs, McArgs};
 pub use tools::{
-    BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs, ReportArgs,
-    ScaleArgs, SynthImageArgs, SynthLcArgs,
+    BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs,
+    IngestTableArgs, ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -126,6 +126,10 @@ pub enum IngestCommand {
     /// object id), columns time,mag,magerr,band (or flux,fluxerr instead of mag,magerr;
     /// other columns ignored), into one HDF5 light-curve file.
     Csv(IngestCsvArgs),
+    /// A survey table (Parquet, HATS catalog, CSV/ECSV tables with many objects
+    /// per file) into one HDF5 light-curve file: the objects `tessera lightcurves
+    /// --input` would read, in the same order, for users who want a tessera copy.
+    Table(IngestTableArgs),
 }
 
 /// `tessera synth ...`.

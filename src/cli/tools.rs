@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{parse_count, usage};
+use crate::io::table::columns::ColumnSpec;
 use crate::jobs::bench::{BenchGpuOptions, BenchImageOptions, BenchLcOptions, BenchMcOptions};
 use crate::jobs::image::synth::{SynthImage, SynthKind};
 use crate::numeric::synth::SynthParams;
@@ -24,6 +25,30 @@ pub struct IngestCsvArgs {
     /// at the first one.
     #[arg(long)]
     pub skip_bad: bool,
+}
+
+/// Arguments of `tessera ingest table`.
+#[derive(Debug, Args, Clone)]
+pub struct IngestTableArgs {
+    /// A Parquet file, a directory of them, a HATS catalog, or text tables
+    /// (.csv/.tsv/.txt/.ecsv[.gz]) -- what `tessera lightcurves --input` reads.
+    pub input: PathBuf,
+    /// Output light-curve file.
+    #[arg(long, default_value = "lc.h5")]
+    pub out: PathBuf,
+    /// Which column is which, e.g. id=objectid,time=hmjd,mag=mag,err=magerr,band=filtercode.
+    #[arg(long, value_name = "ROLE=COL,...")]
+    pub columns: Option<String>,
+    /// With a flags column: drop points whose flags share a bit with MASK. [default: -1]
+    #[arg(long, value_name = "MASK", allow_hyphen_values = true, default_value_t = -1)]
+    pub reject_flags: i64,
+}
+
+impl IngestTableArgs {
+    /// The `--columns` mapping (usage errors exit 2).
+    pub fn column_spec(&self) -> anyhow::Result<ColumnSpec> {
+        ColumnSpec::parse(self.columns.as_deref().unwrap_or(""), "--columns")
+    }
 }
 
 /// Arguments of `tessera synth lightcurves`.
@@ -72,9 +97,13 @@ pub struct SynthLcArgs {
 pub struct ExportArgs {
     /// A features file written by tessera lightcurves.
     pub input: PathBuf,
-    /// CSV file to write.
-    #[arg(long)]
-    pub csv: PathBuf,
+    /// CSV file to write (pandas: `pd.read_csv`).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Parquet file to write (typed: integer or text ids, positions when the input
+    /// had them, band and reason as text, features as float64 with NaN).
+    #[arg(long, value_name = "FILE")]
+    pub parquet: Option<PathBuf>,
 }
 
 /// Arguments of `tessera synth image`.

@@ -123,6 +123,22 @@ impl LcSource {
         }
     }
 
+    /// Per-object columns carried from the input to `/objects` (rank 0):
+    /// `ra` and `dec` (degrees) as f64, `_healpix_29` as i64.
+    pub fn positions(&self) -> (Vec<(&'static str, &[f64])>, Option<&[i64]>) {
+        match self {
+            LcSource::Table(t) if !t.ra.is_empty() => (
+                vec![("ra", &t.ra[..]), ("dec", &t.dec[..])],
+                (!t.healpix29.is_empty()).then_some(&t.healpix29[..]),
+            ),
+            LcSource::Table(t) => (
+                Vec::new(),
+                (!t.healpix29.is_empty()).then_some(&t.healpix29[..]),
+            ),
+            LcSource::H5(_) => (Vec::new(), None),
+        }
+    }
+
     /// Whether the ids are 64-bit integers in the input.
     pub fn integer_ids(&self) -> bool {
         matches!(self, LcSource::Table(t) if t.integer_ids)

@@ -2,20 +2,18 @@
 //! `tessera synth lightcurves` and `tessera export`. They run on rank 0;
 //! other ranks of an `mpirun` launch wait and exit with it.
 
-use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
-use hdf5::types::VarLenUnicode;
 use rayon::prelude::*;
 
-use crate::comm::Comm;
+use crate::comm::{Comm, SerialComm};
 use crate::config::usage;
 use crate::io::csv;
 use crate::io::identity;
 use crate::io::lcfile::{self, LcWriter, Quantity, Ragged};
-use crate::io::output::{self, AtomicFile, AtomicH5, Provenance};
-use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
+use crate::io::output::{self, AtomicH5, Provenance};
+use crate::io::table::columns::ColumnSpec;
+use crate::io::table::TableSource;
 use crate::numeric::synth::{synth_curve, SynthParams};
 use crate::say0;
 
@@ -94,6 +92,59 @@ pub fn ingest(
     Ok(())
 }
 
+/// `tessera ingest table PATH --out FILE`: every unit of a survey table, in
+/// order, appended to one light-curve file (rank 0; one unit in memory at a
+/// time).
+pub fn ingest_table(
+    comm: &impl Comm,
+    input: &Path,
+    out: &Path,
+    spec: &ColumnSpec,
+    reject_flags: i64,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    identity::refuse_input_as_output(out, "--out", &[("the input", input)])?;
+    let start = output::now_rfc3339();
+    let mut table = TableSource::open(input, spec, reject_flags)?;
+    table.survey(&SerialComm)?;
+    // about 3 bytes of HDF5 per byte of (compressed) input, released if unused
+    let input_bytes = table.input_bytes();
+    let mut w = LcWriter::create(out, table.objects() as u64, input_bytes / 8)?;
+    let mut dropped = 0u64;
+    for u in 0..table.units() {
+        let data = table.read_unit(u)?;
+        dropped += data.flagged.iter().map(|&c| c as u64).sum::<u64>();
+        w.append(&data)?;
+    }
+    let (objects, observations) = w.counts();
+    let cfg = format!(
+        "input = {:?}\ncolumns = {:?}\nreject_flags = {reject_flags}\n",
+        input.display().to_string(),
+        table.mapping.columns_line()
+    );
+    let path = w.finish(
+        &table.band_names,
+        table.quantity(),
+        &[],
+        &provenance(comm, "ingest", command_line, cfg, start),
+    )?;
+    println!(
+        "ingested    {objects} objects, {observations} observations, bands {} ({}) from {} '{}'",
+        table.band_names.join(","),
+        table.quantity().name(),
+        table.kind,
+        input.display()
+    );
+    if table.mapping.flags.is_some() {
+        println!("flags       {dropped} observations dropped (reject_flags {reject_flags})");
+    }
+    println!("output      {}", path.display());
+    Ok(())
+}
+
 /// Objects generated and written per slab by `synth lightcurves`.
 const SYNTH_SLAB: u64 = 1 << 16;
 
@@ -143,152 +194,6 @@ pub fn synth(
         p.bands.join(",")
     );
     println!("output      {}", path.display());
-    Ok(())
-}
-
-fn csv_float(v: f64) -> String {
-    if v.is_nan() {
-        "nan".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// `tessera export FEATURES.h5 --csv OUT.csv`: one row per object and band
-/// (bands without observations are left out), for pandas.
-pub fn export(comm: &impl Comm, input: &Path, csv: &Path) -> anyhow::Result<()> {
-    if comm.rank() != 0 {
-        return Ok(());
-    }
-    identity::refuse_input_as_output(csv, "--csv", &[("the features-file argument", input)])?;
-    let f =
-        hdf5::File::open(input).with_context(|| format!("cannot open '{}'", input.display()))?;
-    let g = f.group("features").with_context(|| {
-        format!(
-            "'{}' has no /features group: is it a tessera lightcurves output?",
-            input.display()
-        )
-    })?;
-    let values = g.dataset("values")?;
-    let names: Vec<String> = values
-        .attr("columns")?
-        .read_1d::<VarLenUnicode>()?
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
-    let table = values.read_2d::<f64>()?;
-    let reasons = g.dataset("reason")?.read_1d::<u8>()?;
-    let objects = g.dataset("object")?.read_1d::<u64>()?;
-    let bands = g.dataset("band")?.read_1d::<u8>()?;
-    let band_names: Vec<String> = g
-        .dataset("band_names")?
-        .read_1d::<VarLenUnicode>()?
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
-    let ids: Vec<String> = f
-        .dataset("objects/object_id")?
-        .read_1d::<VarLenUnicode>()?
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
-    check_feature_rows(
-        input,
-        &table,
-        &names,
-        &reasons,
-        &objects,
-        &bands,
-        ids.len(),
-        band_names.len(),
-    )?;
-    // about 24 characters per value
-    let mut out = AtomicFile::create_reserved(csv, table.len() as u64 * 24)?;
-    let w = out.writer();
-    let rows = (|| -> std::io::Result<usize> {
-        write!(w, "object_id,band,reason")?;
-        for n in &names {
-            write!(w, ",{n}")?;
-        }
-        writeln!(w)?;
-        let mut rows = 0;
-        for (r, row) in table.rows().into_iter().enumerate() {
-            if reasons[r] == NO_DATA {
-                continue;
-            }
-            let id = &ids[objects[r] as usize];
-            write!(
-                w,
-                "{},{},{}",
-                id,
-                band_names[bands[r] as usize],
-                reason_name(reasons[r])
-            )?;
-            for v in row {
-                write!(w, ",{}", csv_float(*v))?;
-            }
-            writeln!(w)?;
-            rows += 1;
-        }
-        Ok(rows)
-    })()
-    .with_context(|| format!("writing '{}'", csv.display()))?;
-    out.commit()?;
-    println!(
-        "exported    {rows} rows x {} columns to {}",
-        names.len() + 3,
-        csv.display()
-    );
-    Ok(())
-}
-
-/// Checks a features file's row datasets against each other before any
-/// output is written: every row has a reason, an object and a band, and
-/// every object and band index names one. Errors name the file, the
-/// dataset and the first bad row.
-#[allow(clippy::too_many_arguments)]
-fn check_feature_rows(
-    input: &Path,
-    table: &ndarray::Array2<f64>,
-    names: &[String],
-    reasons: &ndarray::Array1<u8>,
-    objects: &ndarray::Array1<u64>,
-    bands: &ndarray::Array1<u8>,
-    n_ids: usize,
-    n_bands: usize,
-) -> anyhow::Result<()> {
-    let file = input.display();
-    let rows = table.nrows();
-    if table.ncols() != names.len() {
-        anyhow::bail!(
-            "'{file}': /features/values has {} columns but its 'columns' attribute names {}",
-            table.ncols(),
-            names.len()
-        );
-    }
-    for (name, len) in [
-        ("reason", reasons.len()),
-        ("object", objects.len()),
-        ("band", bands.len()),
-    ] {
-        if len != rows {
-            anyhow::bail!(
-                "'{file}': /features/{name} has {len} rows but /features/values has {rows}"
-            );
-        }
-    }
-    if let Some(r) = objects.iter().position(|&o| o as usize >= n_ids) {
-        anyhow::bail!(
-            "'{file}': /features/object[{r}] = {} but /objects/object_id has {n_ids} ids",
-            objects[r]
-        );
-    }
-    if let Some(r) = bands.iter().position(|&b| b as usize >= n_bands) {
-        anyhow::bail!(
-            "'{file}': /features/band[{r}] = {} but /features/band_names has {n_bands} names",
-            bands[r]
-        );
-    }
     Ok(())
 }
 

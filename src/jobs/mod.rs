@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod dispatch;
+pub mod export;
 pub mod image;
 pub mod lcfiles;
 pub mod lightcurves;

@@ -155,6 +155,13 @@ pub struct Mapping {
     pub band: Option<String>,
     /// Quality flags; a point whose flags meet `reject_flags` is dropped.
     pub flags: Option<String>,
+    /// Per-object position columns carried to `/objects` (`ra`, `dec` in
+    /// degrees, HATS's `_healpix_29`), when the table has them at its top level.
+    pub ra: Option<String>,
+    /// See [`Mapping::ra`].
+    pub dec: Option<String>,
+    /// See [`Mapping::ra`].
+    pub healpix29: Option<String>,
 }
 
 impl Mapping {
@@ -330,6 +337,17 @@ pub fn resolve(found: &Found, spec: &ColumnSpec) -> anyhow::Result<Mapping> {
         err: guess(&err, "ERR_COLUMN"),
         band,
         flags,
+        ra: found
+            .top
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case("ra"))
+            .cloned(),
+        dec: found
+            .top
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case("dec"))
+            .cloned(),
+        healpix29: found.top.iter().find(|c| *c == "_healpix_29").cloned(),
     };
     if !problems.is_empty() {
         return Err(usage(format!(

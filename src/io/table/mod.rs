@@ -102,6 +102,13 @@ pub struct UnitRows {
     pub bands: BandCodes,
     /// Quality flags of each observation (empty without a flags column).
     pub flags: Vec<i64>,
+    /// Per-object right ascension, declination (degrees) and `_healpix_29`
+    /// (read in the survey pass of one-row-per-object tables that have them).
+    pub ra: Vec<f64>,
+    /// See [`UnitRows::ra`].
+    pub dec: Vec<f64>,
+    /// See [`UnitRows::ra`].
+    pub healpix29: Vec<i64>,
 }
 
 /// A flat table's columns, one entry per observation (`id`, `band` and
@@ -183,6 +190,7 @@ impl FlatColumns {
             },
             bands,
             offsets,
+            ..Default::default()
         })
     }
 }
@@ -216,6 +224,13 @@ pub struct TableSource {
     pub band_names: Vec<String>,
     /// Object ids in unit order, on rank 0 after the survey.
     ids: Vec<String>,
+    /// Positions per object (rank 0, after the survey; empty when the input
+    /// has none): right ascension and declination, degrees.
+    pub ra: Vec<f64>,
+    /// See [`TableSource::ra`].
+    pub dec: Vec<f64>,
+    /// HATS's `_healpix_29` per object.
+    pub healpix29: Vec<i64>,
     /// Whether the id column holds integers (kept as 64-bit integers).
     pub integer_ids: bool,
     /// A point whose flags share a bit with this mask is dropped.
@@ -445,6 +460,9 @@ impl TableSource {
             unit_first: Vec::new(),
             band_names: Vec::new(),
             ids: Vec::new(),
+            ra: Vec::new(),
+            dec: Vec::new(),
+            healpix29: Vec::new(),
             integer_ids,
             reject_flags,
         })
@@ -453,6 +471,15 @@ impl TableSource {
     /// What the value column holds.
     pub fn quantity(&self) -> Quantity {
         self.mapping.quantity
+    }
+
+    /// Total size of the input files, bytes.
+    pub fn input_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     /// Number of units of work (tiles).
@@ -526,11 +553,17 @@ impl TableSource {
         // one record per unit: u, count, then ids and band names separated by 0x1f
         let mut bytes = Vec::new();
         for (u, rows) in &mine {
+            let bits = |v: &mut dyn Iterator<Item = u64>| {
+                v.map(|b| format!("{b:x}")).collect::<Vec<_>>().join("\x1f")
+            };
             let rec = format!(
-                "{u}\x1e{}\x1e{}\x1e{}\x1d",
+                "{u}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}\x1d",
                 rows.ids.len(),
                 rows.ids.join("\x1f"),
-                rows.bands.names.join("\x1f")
+                rows.bands.names.join("\x1f"),
+                bits(&mut rows.ra.iter().map(|x| x.to_bits())),
+                bits(&mut rows.dec.iter().map(|x| x.to_bits())),
+                bits(&mut rows.healpix29.iter().map(|&x| x as u64)),
             );
             bytes.extend_from_slice(rec.as_bytes());
         }
@@ -539,6 +572,7 @@ impl TableSource {
         if let Some(all) = gathered {
             let mut counts = vec![0usize; self.units.len()];
             let mut ids: Vec<Vec<String>> = vec![Vec::new(); self.units.len()];
+            let mut pos: Vec<[Vec<u64>; 3]> = vec![Default::default(); self.units.len()];
             let mut bands: Vec<String> = Vec::new();
             for rank_bytes in all {
                 let text = String::from_utf8_lossy(&rank_bytes).into_owned();
@@ -548,6 +582,13 @@ impl TableSource {
                     counts[u] = f[1].parse().expect("count");
                     if counts[u] > 0 {
                         ids[u] = f[2].split('\x1f').map(String::from).collect();
+                        for k in 0..3 {
+                            pos[u][k] = f[4 + k]
+                                .split('\x1f')
+                                .filter(|b| !b.is_empty())
+                                .map(|b| u64::from_str_radix(b, 16).expect("hex"))
+                                .collect();
+                        }
                     }
                     for b in f[3].split('\x1f').filter(|b| !b.is_empty()) {
                         if !bands.iter().any(|x| x == b) {
@@ -572,6 +613,18 @@ impl TableSource {
             )
             .into_bytes();
             self.ids = ids.into_iter().flatten().collect();
+            let n = self.ids.len();
+            let column = |k: usize| -> Vec<u64> {
+                let v: Vec<u64> = pos.iter().flat_map(|p| p[k].iter().copied()).collect();
+                if v.len() == n {
+                    v
+                } else {
+                    Vec::new()
+                }
+            };
+            self.ra = column(0).into_iter().map(f64::from_bits).collect();
+            self.dec = column(1).into_iter().map(f64::from_bits).collect();
+            self.healpix29 = column(2).into_iter().map(|b| b as i64).collect();
         }
         comm.broadcast_bytes(&mut summary);
         let text = String::from_utf8(summary).expect("utf-8 summary");

@@ -240,7 +240,12 @@ pub fn read_objects(
     } else {
         mapping.band.as_deref().into_iter().collect()
     };
-    let id: Vec<&str> = mapping.id.as_deref().into_iter().collect();
+    let mut id: Vec<&str> = mapping.id.as_deref().into_iter().collect();
+    if !want_observations {
+        id.extend(mapping.ra.as_deref());
+        id.extend(mapping.dec.as_deref());
+        id.extend(mapping.healpix29.as_deref());
+    }
     let batches = match shape {
         Shape::Nested(col) => batches(path, meta, Some(row_group), &id, Some((col, &obs_cols)))?,
         _ => {
@@ -263,6 +268,17 @@ pub fn read_objects(
                 let stem = path.file_stem().unwrap_or_default().to_string_lossy();
                 out.ids
                     .extend((first..first + rows).map(|r| format!("{stem}:{row_group}:{r}")));
+            }
+        }
+        if !want_observations {
+            if let (Some(ra), Some(dec)) = (&mapping.ra, &mapping.dec) {
+                let col = |n: &str| batch.column_by_name(n).expect("projected").clone();
+                out.ra.extend(to_f64(col(ra).as_ref(), &|| where_(ra))?);
+                out.dec.extend(to_f64(col(dec).as_ref(), &|| where_(dec))?);
+            }
+            if let Some(h) = &mapping.healpix29 {
+                let a = batch.column_by_name(h).expect("projected");
+                out.healpix29.extend(to_i64(a.as_ref(), &|| where_(h))?);
             }
         }
         // each observation column: (row offsets, values), broadcast when one value per row

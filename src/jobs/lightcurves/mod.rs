@@ -337,6 +337,16 @@ fn finish(
     } else {
         output::write_str_list(&objects_g, "object_id", &ids)?;
     }
+    let (positions, healpix) = input.positions();
+    for (name, v) in positions {
+        objects_g.new_dataset_builder().with_data(v).create(name)?;
+    }
+    if let Some(h) = healpix {
+        objects_g
+            .new_dataset_builder()
+            .with_data(h)
+            .create("_healpix_29")?;
+    }
     if let Some(p) = input.true_periods()? {
         objects_g
             .new_dataset_builder()

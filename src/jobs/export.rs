@@ -1,0 +1,360 @@
+//! `tessera export`: a features file as a CSV table for pandas and a typed
+//! Parquet table for the Arrow ecosystem (job-driver layer). One row per
+//! object and band (bands without observations left out): the object id
+//! (and its position when the input had one) first, then `band`, `reason`
+//! and every feature column. The output is written under a temporary name
+//! and renamed into place; a bad features file is an error naming the file,
+//! dataset and first bad row, with nothing written.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use hdf5::types::VarLenUnicode;
+
+use crate::comm::Comm;
+use crate::config::usage;
+use crate::io::identity;
+use crate::io::output::AtomicFile;
+use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
+
+/// Object ids as stored: 64-bit integers (from an integer id column) or text.
+pub enum Ids {
+    /// `/objects/object_id` of integers.
+    Int(Vec<i64>),
+    /// `/objects/object_id` of strings.
+    Text(Vec<String>),
+}
+
+impl Ids {
+    fn len(&self) -> usize {
+        match self {
+            Ids::Int(v) => v.len(),
+            Ids::Text(v) => v.len(),
+        }
+    }
+
+    fn text(&self, i: usize) -> String {
+        match self {
+            Ids::Int(v) => v[i].to_string(),
+            Ids::Text(v) => v[i].clone(),
+        }
+    }
+}
+
+/// A features file, checked.
+pub struct FeatureTable {
+    /// Feature column names.
+    pub names: Vec<String>,
+    /// Rows x columns.
+    pub values: ndarray::Array2<f64>,
+    /// Reason code per row.
+    pub reasons: Vec<u8>,
+    /// Object index per row.
+    pub objects: Vec<u64>,
+    /// Band index per row.
+    pub bands: Vec<u8>,
+    /// Band names (with `multi`).
+    pub band_names: Vec<String>,
+    /// Object ids.
+    pub ids: Ids,
+    /// Per-object positions carried from the input (`ra`, `dec`, `_healpix_29`).
+    pub positions: Vec<(String, Vec<f64>)>,
+    /// `_healpix_29` per object, when the input had it.
+    pub healpix29: Option<Vec<i64>>,
+}
+
+fn strings(ds: &hdf5::Dataset) -> anyhow::Result<Vec<String>> {
+    Ok(ds
+        .read_1d::<VarLenUnicode>()?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect())
+}
+
+impl FeatureTable {
+    /// Reads and checks a features file: every row has a reason, an object
+    /// and a band, and every index names one.
+    pub fn load(input: &Path) -> anyhow::Result<FeatureTable> {
+        let f = hdf5::File::open(input)
+            .with_context(|| format!("cannot open '{}'", input.display()))?;
+        let g = f.group("features").with_context(|| {
+            format!(
+                "'{}' has no /features group: is it a tessera lightcurves output?",
+                input.display()
+            )
+        })?;
+        let values_ds = g.dataset("values")?;
+        let names: Vec<String> = values_ds
+            .attr("columns")?
+            .read_1d::<VarLenUnicode>()?
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        let id_ds = f.dataset("objects/object_id")?;
+        let ids = if id_ds.dtype()?.is::<i64>() {
+            Ids::Int(id_ds.read_raw::<i64>()?)
+        } else {
+            Ids::Text(strings(&id_ds)?)
+        };
+        let objects_g = f.group("objects")?;
+        let mut positions = Vec::new();
+        for name in ["ra", "dec"] {
+            if objects_g.link_exists(name) {
+                positions.push((
+                    name.to_string(),
+                    objects_g.dataset(name)?.read_raw::<f64>()?,
+                ));
+            }
+        }
+        let healpix29 = if objects_g.link_exists("_healpix_29") {
+            Some(objects_g.dataset("_healpix_29")?.read_raw::<i64>()?)
+        } else {
+            None
+        };
+        let t = FeatureTable {
+            values: values_ds.read_2d::<f64>()?,
+            names,
+            reasons: g.dataset("reason")?.read_raw::<u8>()?,
+            objects: g.dataset("object")?.read_raw::<u64>()?,
+            bands: g.dataset("band")?.read_raw::<u8>()?,
+            band_names: strings(&g.dataset("band_names")?)?,
+            ids,
+            positions,
+            healpix29,
+        };
+        t.check(input)?;
+        Ok(t)
+    }
+
+    /// The consistency checks of [`FeatureTable::load`]; errors name the
+    /// file, the dataset and the first bad row.
+    fn check(&self, input: &Path) -> anyhow::Result<()> {
+        let file = input.display();
+        let rows = self.values.nrows();
+        if self.values.ncols() != self.names.len() {
+            bail!(
+                "'{file}': /features/values has {} columns but its 'columns' attribute names {}",
+                self.values.ncols(),
+                self.names.len()
+            );
+        }
+        for (name, len) in [
+            ("reason", self.reasons.len()),
+            ("object", self.objects.len()),
+            ("band", self.bands.len()),
+        ] {
+            if len != rows {
+                bail!("'{file}': /features/{name} has {len} rows but /features/values has {rows}");
+            }
+        }
+        let n_ids = self.ids.len();
+        if let Some(r) = self.objects.iter().position(|&o| o as usize >= n_ids) {
+            bail!(
+                "'{file}': /features/object[{r}] = {} but /objects/object_id has {n_ids} ids",
+                self.objects[r]
+            );
+        }
+        let n_bands = self.band_names.len();
+        if let Some(r) = self.bands.iter().position(|&b| b as usize >= n_bands) {
+            bail!(
+                "'{file}': /features/band[{r}] = {} but /features/band_names has {n_bands} names",
+                self.bands[r]
+            );
+        }
+        for (name, v) in &self.positions {
+            if v.len() != n_ids {
+                bail!(
+                    "'{file}': /objects/{name} has {} entries for {n_ids} objects",
+                    v.len()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows exported: every row but those of bands without observations.
+    pub fn exported_rows(&self) -> Vec<usize> {
+        (0..self.values.nrows())
+            .filter(|&r| self.reasons[r] != NO_DATA)
+            .collect()
+    }
+
+    /// Columns before the features: the id, positions, band and reason.
+    fn leading_names(&self) -> Vec<String> {
+        let mut v = vec!["object_id".to_string()];
+        v.extend(self.positions.iter().map(|(n, _)| n.clone()));
+        if self.healpix29.is_some() {
+            v.push("_healpix_29".into());
+        }
+        v.extend(["band".to_string(), "reason".to_string()]);
+        v
+    }
+
+    /// The Arrow batch of `rows` (the ones [`FeatureTable::exported_rows`] gives).
+    pub fn record_batch(&self, rows: &[usize]) -> anyhow::Result<RecordBatch> {
+        let obj = |r: &usize| self.objects[*r] as usize;
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        match &self.ids {
+            Ids::Int(v) => {
+                fields.push(Field::new("object_id", DataType::Int64, false));
+                arrays.push(Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| v[obj(r)]),
+                )));
+            }
+            Ids::Text(v) => {
+                fields.push(Field::new("object_id", DataType::Utf8, false));
+                arrays.push(Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| v[obj(r)].as_str()),
+                )));
+            }
+        }
+        for (name, v) in &self.positions {
+            fields.push(Field::new(name, DataType::Float64, false));
+            arrays.push(Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| v[obj(r)]),
+            )));
+        }
+        if let Some(h) = &self.healpix29 {
+            fields.push(Field::new("_healpix_29", DataType::Int64, false));
+            arrays.push(Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| h[obj(r)]),
+            )));
+        }
+        fields.push(Field::new("band", DataType::Utf8, false));
+        arrays.push(Arc::new(StringArray::from_iter_values(
+            rows.iter()
+                .map(|&r| self.band_names[self.bands[r] as usize].as_str()),
+        )));
+        fields.push(Field::new("reason", DataType::Utf8, false));
+        arrays.push(Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|&r| reason_name(self.reasons[r])),
+        )));
+        for (c, name) in self.names.iter().enumerate() {
+            fields.push(Field::new(name, DataType::Float64, false));
+            arrays.push(Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|&r| self.values[[r, c]]),
+            )));
+        }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    }
+}
+
+fn csv_float(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes the CSV table.
+fn write_csv(t: &FeatureTable, rows: &[usize], csv: &Path) -> anyhow::Result<()> {
+    // about 24 characters per value
+    let mut out = AtomicFile::create_reserved(csv, t.values.len() as u64 * 24)?;
+    let w = out.writer();
+    (|| -> std::io::Result<()> {
+        writeln!(
+            w,
+            "{}",
+            t.leading_names()
+                .into_iter()
+                .chain(t.names.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
+        for &r in rows {
+            let o = t.objects[r] as usize;
+            write!(w, "{}", t.ids.text(o))?;
+            for (_, v) in &t.positions {
+                write!(w, ",{}", csv_float(v[o]))?;
+            }
+            if let Some(h) = &t.healpix29 {
+                write!(w, ",{}", h[o])?;
+            }
+            write!(
+                w,
+                ",{},{}",
+                t.band_names[t.bands[r] as usize],
+                reason_name(t.reasons[r])
+            )?;
+            for v in t.values.row(r) {
+                write!(w, ",{}", csv_float(*v))?;
+            }
+            writeln!(w)?;
+        }
+        Ok(())
+    })()
+    .with_context(|| format!("writing '{}'", csv.display()))?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Writes the Parquet table (zstd-compressed, row groups of 64Ki rows).
+pub fn write_parquet(t: &FeatureTable, rows: &[usize], path: &Path) -> anyhow::Result<()> {
+    let mut out = AtomicFile::create_reserved(path, t.values.len() as u64 * 9)?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .set_max_row_group_row_count(Some(1 << 16))
+        .build();
+    let batch = t.record_batch(rows)?;
+    {
+        let mut w = parquet::arrow::ArrowWriter::try_new(out.writer(), batch.schema(), Some(props))
+            .with_context(|| format!("writing '{}'", path.display()))?;
+        for start in (0..rows.len()).step_by(1 << 16) {
+            let n = (1 << 16).min(rows.len() - start);
+            w.write(&batch.slice(start, n))
+                .with_context(|| format!("writing '{}'", path.display()))?;
+        }
+        w.close()
+            .with_context(|| format!("writing '{}'", path.display()))?;
+    }
+    out.commit()?;
+    Ok(())
+}
+
+/// `tessera export FEATURES.h5 [--csv OUT.csv] [--parquet OUT.parquet]`.
+pub fn export(
+    comm: &impl Comm,
+    input: &Path,
+    csv: Option<&Path>,
+    parquet: Option<&Path>,
+) -> anyhow::Result<()> {
+    if comm.rank() != 0 {
+        return Ok(());
+    }
+    if csv.is_none() && parquet.is_none() {
+        return Err(usage(
+            "export: say what to write: --csv features.csv and/or --parquet features.parquet",
+        ));
+    }
+    for (out, flag) in [(csv, "--csv"), (parquet, "--parquet")] {
+        if let Some(out) = out {
+            identity::refuse_input_as_output(out, flag, &[("the features-file argument", input)])?;
+        }
+    }
+    let t = FeatureTable::load(input)?;
+    let rows = t.exported_rows();
+    let width = t.leading_names().len() + t.names.len();
+    if let Some(csv) = csv {
+        write_csv(&t, &rows, csv)?;
+        println!(
+            "exported    {} rows x {width} columns to {}",
+            rows.len(),
+            csv.display()
+        );
+    }
+    if let Some(p) = parquet {
+        write_parquet(&t, &rows, p)?;
+        println!(
+            "exported    {} rows x {width} columns to {}",
+            rows.len(),
+            p.display()
+        );
+    }
+    Ok(())
+}
