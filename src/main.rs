@@ -122,7 +122,13 @@ fn main() -> ExitCode {
             Err(e) => report_before_mpi(e),
         },
         Command::Export(a) => with_mpi(|comm| {
-            jobs::export::export(comm, &a.input, a.csv.as_deref(), a.parquet.as_deref())
+            jobs::export::export(
+                comm,
+                &a.input,
+                a.csv.as_deref(),
+                a.parquet.as_deref(),
+                a.hats.as_deref(),
+            )
         }),
         // these two start other runs or read files: never MPI themselves
         Command::Scale(args) => without_mpi(

@@ -104,6 +104,10 @@ pub struct ExportArgs {
     /// had them, band and reason as text, features as float64 with NaN).
     #[arg(long, value_name = "FILE")]
     pub parquet: Option<PathBuf>,
+    /// HATS catalog directory to write, partitioned like the HATS input the features
+    /// came from (lsdb.read_hats opens it and can cross-match it with the input).
+    #[arg(long, value_name = "DIR")]
+    pub hats: Option<PathBuf>,
 }
 
 /// Arguments of `tessera synth image`.

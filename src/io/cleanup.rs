@@ -8,7 +8,7 @@ use std::sync::Mutex;
 /// aborts MPI, so no destructor would run).
 static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Records a temporary output file to delete if the process dies.
+/// Records a temporary output file (or directory) to delete if the process dies.
 pub fn register_temp_file(path: PathBuf) {
     if let Ok(mut v) = TEMP_FILES.lock() {
         v.push(path);
@@ -26,7 +26,12 @@ pub fn unregister_temp_file(path: &std::path::Path) {
 pub fn remove_registered_temp_files() {
     if let Ok(v) = TEMP_FILES.try_lock() {
         for p in v.iter() {
-            let _ = std::fs::remove_file(p);
+            // a temporary directory (export --hats) goes with its contents
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
 }

@@ -139,6 +139,14 @@ impl LcSource {
         }
     }
 
+    /// The (Norder, Npix) partitions of a HATS input (empty otherwise).
+    pub fn hats_partitions(&self) -> Vec<(u64, u64)> {
+        match self {
+            LcSource::Table(t) => t.hats_partitions(),
+            LcSource::H5(_) => Vec::new(),
+        }
+    }
+
     /// Whether the ids are 64-bit integers in the input.
     pub fn integer_ids(&self) -> bool {
         matches!(self, LcSource::Table(t) if t.integer_ids)

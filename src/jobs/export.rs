@@ -65,6 +65,8 @@ pub struct FeatureTable {
     pub positions: Vec<(String, Vec<f64>)>,
     /// `_healpix_29` per object, when the input had it.
     pub healpix29: Option<Vec<i64>>,
+    /// (Norder, Npix) of the HATS input's partitions, when it was one.
+    pub hats_partitions: Vec<(u64, u64)>,
 }
 
 fn strings(ds: &hdf5::Dataset) -> anyhow::Result<Vec<String>> {
@@ -115,7 +117,14 @@ impl FeatureTable {
         } else {
             None
         };
+        let hats_partitions = if objects_g.link_exists("hats_partitions") {
+            let a = objects_g.dataset("hats_partitions")?.read_2d::<u64>()?;
+            a.rows().into_iter().map(|r| (r[0], r[1])).collect()
+        } else {
+            Vec::new()
+        };
         let t = FeatureTable {
+            hats_partitions,
             values: values_ds.read_2d::<f64>()?,
             names,
             reasons: g.dataset("reason")?.read_raw::<u8>()?,
@@ -317,19 +326,116 @@ pub fn write_parquet(t: &FeatureTable, rows: &[usize], path: &Path) -> anyhow::R
     Ok(())
 }
 
-/// `tessera export FEATURES.h5 [--csv OUT.csv] [--parquet OUT.parquet]`.
+/// Writes a HATS catalog of the rows, partitioned like the HATS input the
+/// features came from: `dataset/Norder=K/Dir=D/Npix=N.parquet` per input
+/// partition (rows sorted by `_healpix_29`, then object and band),
+/// `dataset/_common_metadata`, `partition_info.csv`, and `hats.properties`
+/// (also as `properties`). Built in a temporary directory beside `dir` and
+/// renamed into place.
+pub fn write_hats(
+    t: &FeatureTable,
+    rows: &[usize],
+    dir: &Path,
+    input: &Path,
+) -> anyhow::Result<()> {
+    let Some(hpx) = &t.healpix29 else {
+        return Err(usage(format!(
+            "--hats: '{}' has no /objects/_healpix_29: export --hats needs features of a HATS catalog input",
+            input.display()
+        )));
+    };
+    if t.hats_partitions.is_empty() || t.positions.len() != 2 {
+        return Err(usage(format!(
+            "--hats: '{}' has no HATS partition list or no ra/dec: export --hats needs features of a HATS catalog input",
+            input.display()
+        )));
+    }
+    if dir.exists() {
+        return Err(usage(format!(
+            "--hats '{}' exists: tessera writes a new catalog directory and never replaces one; remove it or choose another name",
+            dir.display()
+        )));
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "features".into());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    crate::io::cleanup::register_temp_file(tmp.clone());
+    let result = (|| -> anyhow::Result<()> {
+        std::fs::create_dir_all(tmp.join("dataset"))
+            .with_context(|| format!("cannot create '{}'", tmp.display()))?;
+        let max_order = t.hats_partitions.iter().map(|p| p.0).max().unwrap_or(0);
+        // every row goes to the partition holding its object's _healpix_29
+        let mut by_partition: std::collections::BTreeMap<(u64, u64), Vec<usize>> =
+            t.hats_partitions.iter().map(|&p| (p, Vec::new())).collect();
+        for &r in rows {
+            let h = hpx[t.objects[r] as usize] as u64;
+            let home = t
+                .hats_partitions
+                .iter()
+                .find(|&&(k, n)| h >> (2 * (29 - k)) == n)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "'{}': object {} (_healpix_29 {h}) is in none of the HATS partitions",
+                        input.display(),
+                        t.ids.text(t.objects[r] as usize)
+                    )
+                })?;
+            by_partition.get_mut(home).expect("listed").push(r);
+        }
+        let mut max_rows = 0;
+        for ((k, n), mut part) in by_partition {
+            part.sort_by_key(|&r| (hpx[t.objects[r] as usize], t.objects[r], t.bands[r]));
+            max_rows = max_rows.max(part.len());
+            let d = tmp.join(format!("dataset/Norder={k}/Dir={}", n / 10_000 * 10_000));
+            std::fs::create_dir_all(&d)?;
+            write_parquet(t, &part, &d.join(format!("Npix={n}.parquet")))?;
+        }
+        // the schema alone, as hats-import writes it
+        write_parquet(t, &[], &tmp.join("dataset/_common_metadata"))?;
+        let mut info = String::from("Norder,Npix\n");
+        for (k, n) in &t.hats_partitions {
+            info.push_str(&format!("{k},{n}\n"));
+        }
+        std::fs::write(tmp.join("partition_info.csv"), info)?;
+        let props = format!(
+            "#HATS catalog\nobs_collection={name}\ndataproduct_type=object\nhats_nrows={}\nhats_col_ra=ra\nhats_col_dec=dec\nhats_col_healpix=_healpix_29\nhats_col_healpix_order=29\nhats_npix_suffix=.parquet\nhats_max_rows={max_rows}\nhats_order={max_order}\nhats_builder=tessera v{}\nhats_creation_date={}\nhats_version=v1.0\n",
+            rows.len(),
+            env!("CARGO_PKG_VERSION"),
+            crate::io::output::now_rfc3339()
+        );
+        std::fs::write(tmp.join("hats.properties"), &props)?;
+        std::fs::write(tmp.join("properties"), &props)?;
+        std::fs::rename(&tmp, dir)
+            .with_context(|| format!("cannot rename '{}' to '{}'", tmp.display(), dir.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    crate::io::cleanup::unregister_temp_file(&tmp);
+    result.with_context(|| format!("writing HATS catalog '{}'", dir.display()))
+}
+
+/// `tessera export FEATURES.h5 [--csv OUT.csv] [--parquet OUT.parquet] [--hats DIR]`.
 pub fn export(
     comm: &impl Comm,
     input: &Path,
     csv: Option<&Path>,
     parquet: Option<&Path>,
+    hats: Option<&Path>,
 ) -> anyhow::Result<()> {
     if comm.rank() != 0 {
         return Ok(());
     }
-    if csv.is_none() && parquet.is_none() {
+    if csv.is_none() && parquet.is_none() && hats.is_none() {
         return Err(usage(
-            "export: say what to write: --csv features.csv and/or --parquet features.parquet",
+            "export: say what to write: --csv features.csv, --parquet features.parquet and/or --hats DIR",
         ));
     }
     for (out, flag) in [(csv, "--csv"), (parquet, "--parquet")] {

@@ -473,6 +473,20 @@ impl TableSource {
         self.mapping.quantity
     }
 
+    /// The (Norder, Npix) of every partition of a HATS catalog, in order;
+    /// empty for other inputs.
+    pub fn hats_partitions(&self) -> Vec<(u64, u64)> {
+        if self.kind != "HATS catalog" {
+            return Vec::new();
+        }
+        self.files
+            .iter()
+            .map(|f| partition_key(f))
+            .filter(|(k, n, _)| *k != u64::MAX && *n != u64::MAX)
+            .map(|(k, n, _)| (k, n))
+            .collect()
+    }
+
     /// Total size of the input files, bytes.
     pub fn input_bytes(&self) -> u64 {
         self.files

@@ -321,18 +321,19 @@ pub fn read_objects(
                 }
             }
         };
-        // the object structure comes from the time column (or the band column alone)
-        let lead = if want_observations {
-            mapping.time.as_str()
-        } else {
-            match mapping.band.as_deref() {
-                Some(b) => b,
-                None => {
-                    out.offsets.extend(std::iter::repeat_n(0, rows));
-                    continue;
-                }
+        // the survey pass needs only the distinct band labels, list or scalar
+        if !want_observations {
+            if let Some(b) = mapping.band.as_deref() {
+                let (_, values) = column(b)?;
+                let codes = band_codes(values.as_ref(), &|| where_(b))?;
+                out.bands.merge(&codes);
             }
-        };
+            let last = *out.offsets.last().unwrap();
+            out.offsets.extend(std::iter::repeat_n(last, rows));
+            continue;
+        }
+        // the object structure comes from the time column
+        let lead = mapping.time.as_str();
         let (lead_offs, _) = column(lead)?;
         let Some(lead_offs) = lead_offs else {
             bail!(

@@ -347,6 +347,20 @@ fn finish(
             .with_data(h)
             .create("_healpix_29")?;
     }
+    let partitions = input.hats_partitions();
+    if !partitions.is_empty() {
+        let flat: Vec<u64> = partitions.iter().flat_map(|&(k, n)| [k, n]).collect();
+        let arr = Array2::from_shape_vec((partitions.len(), 2), flat)?;
+        objects_g
+            .new_dataset_builder()
+            .with_data(&arr)
+            .create("hats_partitions")?
+            .new_attr_builder()
+            .with_data(&output::varlen_str(
+                "Norder, Npix of each partition of the HATS input",
+            ))
+            .create("description")?;
+    }
     if let Some(p) = input.true_periods()? {
         objects_g
             .new_dataset_builder()
