@@ -72,17 +72,22 @@ for d in $(candidates | awk '!seen[$0]++'); do
   fi
   echo "NVRTC in $d: not usable: $(sed -n 's/^GPU backend: *not usable: //p' "$OUT/gpu-info-try.txt")"
 done
+how="usable"
+if [ -z "$NVRTC_DIR" ] && [ "${#tried[@]}" -gt 0 ]; then
+  # none made the GPU usable: keep the first, so that gpu info shows the real obstacle
+  NVRTC_DIR=${tried[0]}; how="not usable (tried ${tried[*]})"
+fi
 if [ -n "$NVRTC_DIR" ]; then
   export LD_LIBRARY_PATH="$NVRTC_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
-echo "== tessera gpu info (NVRTC folder: ${NVRTC_DIR:-none usable; tried ${tried[*]:-none found}})"
+echo "== tessera gpu info (NVRTC folder: ${NVRTC_DIR:-none found}, $how)"
 "$T" gpu info | tee "$OUT/gpu-info.txt"
 libs=$(sed -n 's/^library loaded: *//p' "$OUT/gpu-info.txt" | paste -sd' ' -)
 if grep -q '^GPU backend: *usable' "$OUT/gpu-info.txt"; then
   note "gpu info" ok "$(secs "$t0")" "$libs"
   usable=1
 else
-  note "gpu info" FAIL "$(secs "$t0")" "$(sed -n 's/^GPU backend: *//p' "$OUT/gpu-info.txt")"
+  note "gpu info" FAIL "$(secs "$t0")" "$(sed -n 's/^GPU backend: *//p' "$OUT/gpu-info.txt" | sed 's/; searched .*//')"
   usable=0
 fi
 fail=$((1 - usable))
@@ -90,9 +95,9 @@ fail=$((1 - usable))
 # ---- 2. selftest
 t0=$(now)
 echo "== tessera gpu selftest"
-timeout 240 "$T" gpu selftest | tee "$OUT/selftest.txt"
+timeout 240 "$T" gpu selftest 2>&1 | tee "$OUT/selftest.txt"
 rc=${PIPESTATUS[0]}
-verdict=$(grep '^selftest:' "$OUT/selftest.txt" | tail -1)
+verdict=$(grep -E '^(selftest:|error:)' "$OUT/selftest.txt" | tail -1 | sed 's/; searched .*//')
 if [ "$rc" = 0 ]; then note "gpu selftest" ok "$(secs "$t0")" "$verdict"; else note "gpu selftest" FAIL "$(secs "$t0")" "exit $rc: ${verdict:-see selftest.txt}"; fail=1; fi
 
 # ---- 3. the jobs, GPU against the carried CPU outputs
@@ -107,7 +112,7 @@ while IFS='|' read -r name args tols; do
   rc=$?
   tail -3 "$OUT/jobs/$name.log"
   if [ "$rc" != 0 ]; then
-    note "job $name" FAIL "$(secs "$t0")" "exit $rc: $(tail -1 "$OUT/jobs/$name.log")"; fail=1; continue
+    note "job $name" FAIL "$(secs "$t0")" "exit $rc: $(tail -1 "$OUT/jobs/$name.log" | sed 's/; searched .*//')"; fail=1; continue
   fi
   "$T" gpu compare "$OUT/jobs/$name.h5" "$H/ref/$name.h5" "${tolargs[@]}" | tee "$OUT/jobs/$name.compare.txt"
   rc=${PIPESTATUS[0]}
@@ -119,7 +124,7 @@ done < "$H/inputs/jobs.txt"
 # ---- 4. figures
 t0=$(now)
 echo "== tessera bench gpu"
-timeout 180 "$T" bench gpu | tee "$OUT/bench-gpu.txt"
+timeout 180 "$T" bench gpu 2>&1 | tee "$OUT/bench-gpu.txt"
 rc=${PIPESTATUS[0]}
 if [ "$rc" = 0 ]; then note "bench gpu" ok "$(secs "$t0")" "see below"; else note "bench gpu" FAIL "$(secs "$t0")" "exit $rc"; fi
 
@@ -128,7 +133,7 @@ t0=$(now)
 echo "== CuPy peers (same sizes)"
 PY=$(command -v python3 || command -v python || true)
 if [ -n "$PY" ] && "$PY" -c 'import cupy' 2>/dev/null; then
-  timeout 150 "$PY" "$H/gpu_bench_cupy.py" | tee "$OUT/cupy.txt"
+  timeout 150 "$PY" "$H/gpu_bench_cupy.py" 2>&1 | tee "$OUT/cupy.txt"
   rc=${PIPESTATUS[0]}
   if [ "$rc" = 0 ]; then note "CuPy peers" ok "$(secs "$t0")" "see below"; else note "CuPy peers" FAIL "$(secs "$t0")" "exit $rc"; fi
 else

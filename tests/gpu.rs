@@ -791,3 +791,38 @@ fn image_gpu_matches_cpu_direct() {
         }
     }
 }
+
+/// A memory cap that is not a number of bytes is a usage error (exit 2,
+/// naming the variable) before MPI starts, for `gpu` and `auto`, and for
+/// `gpu selftest`; `cpu` ignores it.
+#[test]
+fn a_bad_memory_cap_is_a_usage_error() {
+    let tmp = TestDir::new("memcap");
+    let out = tmp.path("x.h5");
+    for backend in ["gpu", "auto"] {
+        let a = mc_small(out.to_str().unwrap(), backend);
+        let mut cmd = plain(&strs(&a));
+        cmd.env("TESSERA_GPU_MEMORY_CAP", "lots");
+        let o = run(cmd, &tmp.0);
+        assert_eq!(o.status.code(), Some(2), "{backend}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("TESSERA_GPU_MEMORY_CAP='lots': expected a number of bytes"),
+            "{backend}: {}",
+            stderr(&o)
+        );
+        assert!(!out.exists());
+    }
+    let mut cmd = plain(&["gpu", "selftest"]);
+    cmd.env("TESSERA_GPU_MEMORY_CAP", "0");
+    let o = run(cmd, &tmp.0);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("TESSERA_GPU_MEMORY_CAP='0'"),
+        "{}",
+        stderr(&o)
+    );
+    let a = mc_small(out.to_str().unwrap(), "cpu");
+    let mut cmd = plain(&strs(&a));
+    cmd.env("TESSERA_GPU_MEMORY_CAP", "lots");
+    assert_success(&run(cmd, &tmp.0));
+}
