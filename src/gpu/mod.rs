@@ -114,7 +114,7 @@ pub struct Probe {
 impl Probe {
     /// Usable for computing: a device exists and kernels can be compiled.
     pub fn usable(&self) -> bool {
-        self.nvrtc_library && !self.devices.is_empty()
+        self.missing().is_none()
     }
 
     /// Why the GPU cannot be used, naming what is missing; `None` if usable.
@@ -591,6 +591,36 @@ mod tests {
             .parse::<Backend>()
             .unwrap_err()
             .contains("auto, cpu, gpu"));
+    }
+
+    /// NVRTC of a newer CUDA major version than the driver cannot make
+    /// kernels it loads (cubins load across minor versions): named, with
+    /// both versions and what to install.
+    #[test]
+    fn nvrtc_newer_than_the_driver_is_named() {
+        // driver 580 is CUDA 13.0
+        assert_eq!(version_mismatch(Some((13, 0)), Some(13000)), None);
+        assert_eq!(version_mismatch(Some((13, 2)), Some(13000)), None);
+        assert_eq!(version_mismatch(Some((12, 9)), Some(13000)), None);
+        let e = version_mismatch(Some((13, 0)), Some(12080)).unwrap();
+        assert!(e.contains("NVRTC 13.0") && e.contains("CUDA 12.8"), "{e}");
+        assert!(e.contains("nvidia-cuda-nvrtc-cu12"), "{e}");
+        assert_eq!(version_mismatch(None, Some(12080)), None);
+        assert_eq!(version_mismatch(Some((13, 0)), None), None);
+        let p = Probe {
+            driver_library: true,
+            nvrtc_library: true,
+            devices: vec![DeviceInfo {
+                ordinal: 0,
+                name: "x".into(),
+                compute_capability: (9, 0),
+                total_bytes: 1,
+            }],
+            version_mismatch: Some(e.clone()),
+            ..Probe::default()
+        };
+        assert!(!p.usable());
+        assert_eq!(p.missing(), Some(e));
     }
 
     #[test]
