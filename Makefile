@@ -5,6 +5,7 @@
 #   make test   the same set-up, then the whole test suite (unit + mpirun tests)
 #   make bench  benchmark figures (see README)
 #   make gpu-bench  GPU figures and the CuPy comparison (on a GPU machine; docs/gpu.md)
+#   make gpu-bundle the self-contained GPU check for a bare CUDA machine (docs/gpu.md)
 #   make scaling-report  strong + weak scaling of every job at 1, 2, 4 ranks on
 #               this machine -> docs/scaling/ (Markdown, CSV, PNG, SVG)
 
@@ -37,7 +38,7 @@ SCALING_REPEAT_image ?= 3
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 
-.PHONY: run test bench gpu-bench deps build clean scaling-report s82
+.PHONY: run test bench gpu-bench gpu-bundle deps build clean scaling-report s82
 
 deps:
 	@./scripts/ensure-deps.sh $(APT_PACKAGES)
@@ -52,9 +53,24 @@ run: build
 
 # scripts/nvrtc-lib.sh finds (or installs from PyPI into target/) an NVRTC
 # library for the kernel-compile test; it prints nothing when it cannot, and
-# that test then skips with the reason.
+# that test then skips with the reason. Its folder goes on LD_LIBRARY_PATH
+# too (the test processes load NVRTC from there, and a CUDA 13 NVRTC finds
+# its builtins library there). The GPU-versus-CPU tests are #[ignore]d;
+# they run (--include-ignored) when `tessera gpu info` finds a usable GPU
+# or TESSERA_REQUIRE_GPU=1 (then a missing device fails them), and the last
+# line says how many did not run and why.
 test: deps
-	TESSERA_NVRTC_LIB_DIR="$$(./scripts/nvrtc-lib.sh)" $(CARGO) test --release
+	@set -o pipefail; nvrtc="$$(./scripts/nvrtc-lib.sh)"; \
+	export TESSERA_NVRTC_LIB_DIR="$$nvrtc" LD_LIBRARY_PATH="$${nvrtc:+$$nvrtc:}$${LD_LIBRARY_PATH:-}"; \
+	$(CARGO) build --release || exit $$?; \
+	why="$$($(BIN) gpu info | sed -n 's/^GPU backend: *not usable: //p' | sed 's/; searched .*//')"; \
+	extra=""; if [ -z "$$why" ] || [ "$${TESSERA_REQUIRE_GPU:-0}" = 1 ]; then extra=--include-ignored; fi; \
+	mkdir -p target; \
+	$(CARGO) test --release --no-fail-fast -- $$extra 2>&1 | tee target/test.log; rc=$$?; \
+	n=$$(grep -o '[0-9]* ignored' target/test.log | awk '{s += $$1} END {print s + 0}'); \
+	if [ -n "$$extra" ]; then echo "GPU tests: all ran (--include-ignored; TESSERA_REQUIRE_GPU=$${TESSERA_REQUIRE_GPU:-0})"; \
+	else echo "GPU tests: $$n did not run (ignored: they need a CUDA device; $$why). Run them on a GPU machine: TESSERA_REQUIRE_GPU=1 make test"; fi; \
+	exit $$rc
 
 bench: build
 	$(BIN) bench mc
@@ -62,6 +78,12 @@ bench: build
 
 gpu-bench: build
 	./scripts/gpu-bench.sh
+
+# A self-contained directory (and .tar.gz) under target/gpu-bundle/ for a
+# bare CUDA machine: stripped binary, the MPI and HDF5 libraries, inputs,
+# CPU reference outputs, gpu-check.sh (docs/gpu.md).
+gpu-bundle: build
+	./scripts/gpu-bundle.sh
 
 scaling-report: build
 	rm -rf $(SCALING_RUNS)

@@ -44,6 +44,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Gpu(GpuCommand::CompileKernels { arch }) => compile_kernels(arch),
+        Command::Gpu(GpuCommand::Selftest) => gpu_selftest(),
+        Command::Gpu(GpuCommand::Compare {
+            got,
+            reference,
+            tol,
+        }) => gpu_compare(&got, &reference, &tol),
         Command::Bench(BenchCommand::Gpu(args)) => match bench::gpu(&args.to_options()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -150,6 +156,76 @@ fn with_backend<C>(
     Ok((cfg, backend))
 }
 
+/// `tessera gpu compare`: no MPI; exit 2 on a bad --tol.
+fn gpu_compare(got: &std::path::Path, reference: &std::path::Path, tol: &[String]) -> ExitCode {
+    use tessera::gpu::compare::{compare, table, Tolerance};
+    let tols: Result<Vec<Tolerance>, String> = tol.iter().map(|t| t.parse()).collect();
+    let tols = match tols {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match compare(got, reference, &tols) {
+        Ok(diffs) => {
+            print!("{}", table(&diffs));
+            if diffs.iter().all(|d| d.ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: gpu compare: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `tessera gpu selftest`: no MPI; exit 2 without a usable device.
+fn gpu_selftest() -> ExitCode {
+    if let Err(e) = tessera::gpu::memory_cap_from_env() {
+        eprintln!("error: gpu selftest: {e}");
+        return ExitCode::from(2);
+    }
+    let p = tessera::gpu::probe();
+    if let Some(why) = p.missing() {
+        eprintln!("error: gpu selftest: no usable GPU: {why}");
+        eprint!("{}", p.report());
+        return ExitCode::from(2);
+    }
+    let mut dev = match tessera::gpu::GpuDevice::for_rank(0, 1) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: gpu selftest: no usable GPU: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    for l in &p.libraries {
+        println!("library: {l}");
+    }
+    println!("gpu selftest on {}", dev.describe());
+    let rows = tessera::gpu::selftest::run(&mut dev, &mut |r| {
+        print!("{}", tessera::gpu::selftest::line(r));
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    });
+    match rows {
+        Ok(rows) => {
+            println!("\n{}", tessera::gpu::selftest::table(&rows));
+            if rows.iter().all(|r| r.ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: gpu selftest: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// `tessera gpu compile-kernels`: NVRTC only, no device and no MPI.
 fn compile_kernels(arch: Option<String>) -> ExitCode {
     let arch: Option<&'static str> = arch.map(|a| &*Box::leak(a.into_boxed_str()));
@@ -161,9 +237,10 @@ fn compile_kernels(arch: Option<String>) -> ExitCode {
             }
             for r in reports {
                 println!(
-                    "kernels/{}: {} bytes of PTX, entry points {} ({:.2} s)",
+                    "kernels/{}: {} bytes of {}, entry points {} ({:.2} s)",
                     r.file,
                     r.ptx_bytes,
+                    if r.cubin { "cubin" } else { "PTX" },
                     r.entry_points_found.join(", "),
                     r.seconds
                 );

@@ -113,9 +113,34 @@ pub enum GpuCommand {
     /// Compiles every kernel in kernels/ with NVRTC (no device needed) and
     /// prints the PTX sizes; exit 1 if NVRTC is missing or a kernel fails.
     CompileKernels {
-        /// Virtual architecture, e.g. compute_80. [default: NVRTC's]
+        /// Virtual architecture for PTX, e.g. compute_90, or a real one for
+        /// a cubin, e.g. sm_90 (what a job on an H100/H200 loads). [default:
+        /// NVRTC's]
         #[arg(long)]
         arch: Option<String>,
+    },
+    /// Runs every kernel against its CPU twin on generated inputs on device
+    /// 0 (Monte Carlo for each integrand, Lomb-Scargle f64/f32, convolution
+    /// f64/f32 on both memory paths, the multi-launch and memory-capped
+    /// chunked paths) and prints a table of max errors against the stated
+    /// tolerances with kernel and transfer times. Starts no MPI. Exit 0 when
+    /// all hold, 1 otherwise, 2 when no GPU is usable (saying what is
+    /// missing). See docs/gpu.md.
+    Selftest,
+    /// Compares an output file with a reference output (e.g. a `--backend
+    /// gpu` run with the CPU's), every numeric dataset outside /provenance,
+    /// /timings and /gpu_timings: exit 0 when each is within its tolerance
+    /// (default: equal), 1 otherwise. For machines without h5diff.
+    Compare {
+        /// The output to check.
+        got: std::path::PathBuf,
+        /// The reference output.
+        reference: std::path::PathBuf,
+        /// NAME=rel:X (largest difference relative to the reference's
+        /// largest magnitude) or NAME=abs:X, for datasets whose path
+        /// contains NAME; repeatable; the first match applies.
+        #[arg(long = "tol", value_name = "NAME=rel:X|NAME=abs:X")]
+        tol: Vec<String>,
     },
 }
 

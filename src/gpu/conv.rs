@@ -67,6 +67,30 @@ pub fn convolve_padded_cpu(ext: &[f64], kernel: &[f64], s: PaddedShape) -> Vec<f
     out
 }
 
+/// CPU twin of the GPU convolution in f32: the same order and f32 FMA as
+/// the f32 kernels, so the two are expected to agree to rounding (the tests
+/// allow 1e-6 of the output's scale).
+pub fn convolve_padded_cpu_f32(ext: &[f32], kernel: &[f32], s: PaddedShape) -> Vec<f32> {
+    assert_eq!(ext.len(), s.ext_rows() * s.ext_cols());
+    assert_eq!(kernel.len(), s.kh * s.kw);
+    let kflip = flip(kernel);
+    let ec = s.ext_cols();
+    let mut out = vec![0.0f32; s.rows * s.cols];
+    for i in 0..s.rows {
+        for j in 0..s.cols {
+            let mut acc = 0.0f32;
+            for p in 0..s.kh {
+                let row = &ext[(i + p) * ec + j..(i + p) * ec + j + s.kw];
+                for (k, e) in kflip[p * s.kw..(p + 1) * s.kw].iter().zip(row) {
+                    acc = k.mul_add(*e, acc);
+                }
+            }
+            out[i * s.cols + j] = acc;
+        }
+    }
+    out
+}
+
 /// Seconds spent in each phase of a GPU convolution, summed over strips
 /// (each phase synchronised, so the three are measured separately).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -92,6 +116,19 @@ pub fn convolve_padded_gpu<T: ConvReal>(
     ext: &[T],
     kernel: &[T],
     s: PaddedShape,
+) -> anyhow::Result<(Vec<T>, ConvTimings)> {
+    convolve_padded_gpu_capped(dev, ext, kernel, s, launch::CONV_MAX_GRID_Y)
+}
+
+/// [`convolve_padded_gpu`] with at most `max_grid_y` row blocks per launch
+/// (lowered by the tests and `gpu selftest` to exercise the multi-launch
+/// path, which otherwise needs strips over a million rows tall).
+pub fn convolve_padded_gpu_capped<T: ConvReal>(
+    dev: &GpuDevice,
+    ext: &[T],
+    kernel: &[T],
+    s: PaddedShape,
+    max_grid_y: u32,
 ) -> anyhow::Result<(Vec<T>, ConvTimings)> {
     anyhow::ensure!(s.kh > 0 && s.kw > 0, "empty kernel");
     anyhow::ensure!(
@@ -143,7 +180,8 @@ pub fn convolve_padded_gpu<T: ConvReal>(
             rows: rows as u32,
             cols: s.cols as u32,
         };
-        t.shared_memory = launch::conv2d(dev, &args, &ext_d, &kflip_d, &mut out_d)?;
+        t.shared_memory =
+            launch::conv2d_capped(dev, &args, &ext_d, &kflip_d, &mut out_d, max_grid_y)?;
         st.synchronize().map_err(cuda("running conv2d"))?;
         let t2 = Instant::now();
         st.memcpy_dtoh(&out_d, &mut out[r.start * s.cols..r.end * s.cols])
@@ -160,7 +198,6 @@ pub fn convolve_padded_gpu<T: ConvReal>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::probe;
 
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum Boundary {
@@ -325,14 +362,11 @@ mod tests {
     }
 
     /// GPU vs CPU twin and naive reference, f64 within 1e-12 (printed:
-    /// measured difference and H2D/kernel/D2H times). Skips without a device.
+    /// measured difference and H2D/kernel/D2H times).
     #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
     fn gpu_matches_cpu_for_every_mode_and_boundary() {
-        if let Some(why) = probe().missing() {
-            eprintln!("SKIP gpu_matches_cpu_for_every_mode_and_boundary: {why}");
-            return;
-        }
-        let dev = GpuDevice::for_rank(0, 1).unwrap();
+        let dev = crate::gpu::test_device();
         for (h, w, kh, kw) in CASES.into_iter().chain([(300, 257, 61, 61)]) {
             let img = data(h * w, 5);
             let k = data(kh * kw, 7);
@@ -348,5 +382,90 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// f32 on the device against the f32 twin (1e-6 of the scale), on both
+    /// sides of the 48 KiB shared/global switch for each precision (f64:
+    /// 47 x 47 shared, 48 x 48 global; f32: 70 x 70 shared, 71 x 71 global).
+    #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
+    fn gpu_f32_and_the_shared_global_switch() {
+        let dev = crate::gpu::test_device();
+        for (k, elem, shared) in [(47, 8, true), (48, 8, false), (70, 4, true), (71, 4, false)] {
+            assert_eq!(
+                launch::conv_shared_bytes(k, k, elem) <= launch::CONV_MAX_SHARED,
+                shared,
+                "k {k}, {elem}-byte elements"
+            );
+            let (h, w) = (67, 45);
+            let img = data(h * w, 11);
+            let kern = data(k * k, 13);
+            let (ext, s) = pad(&img, h, w, k, k, Mode::Same, Boundary::Reflect);
+            if elem == 8 {
+                let (got, t) = convolve_padded_gpu(&dev, &ext, &kern, s).unwrap();
+                assert_eq!(t.shared_memory, shared, "f64 k {k}");
+                let d = max_rel(&got, &convolve_padded_cpu(&ext, &kern, s));
+                eprintln!("f64 k{k}x{k} shared {shared}: {d:.1e}");
+                assert!(d <= 1e-12, "f64 k {k}: {d:e}");
+            } else {
+                let ext32: Vec<f32> = ext.iter().map(|&x| x as f32).collect();
+                let k32: Vec<f32> = kern.iter().map(|&x| x as f32).collect();
+                let (got, t) = convolve_padded_gpu(&dev, &ext32, &k32, s).unwrap();
+                assert_eq!(t.shared_memory, shared, "f32 k {k}");
+                let twin = convolve_padded_cpu_f32(&ext32, &k32, s);
+                let to64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+                let d = max_rel(&to64(&got), &to64(&twin));
+                eprintln!("f32 k{k}x{k} shared {shared}: {d:.1e}");
+                assert!(d <= 1e-6, "f32 k {k}: {d:e}");
+            }
+        }
+    }
+
+    /// The multi-launch path over row blocks (grid y capped at 2 blocks,
+    /// so a 100-row strip takes 4 launches), and strip splitting by a
+    /// small memory budget (the cap override): same result as the twin.
+    #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
+    fn gpu_row_block_launches_and_strips() {
+        let mut dev = crate::gpu::test_device();
+        let (h, w, kh, kw) = (100, 37, 7, 5);
+        let img = data(h * w, 3);
+        let k = data(kh * kw, 4);
+        let (ext, s) = pad(&img, h, w, kh, kw, Mode::Same, Boundary::Nearest);
+        let twin = convolve_padded_cpu(&ext, &k, s);
+        let (got, t) = convolve_padded_gpu_capped(&dev, &ext, &k, s, 2).unwrap();
+        assert_eq!(t.strips, 1);
+        assert!(max_rel(&got, &twin) <= 1e-12);
+        // about 10 output rows per strip
+        dev.memory_cap = Some(((kh - 1) * s.ext_cols() + kh * kw + 10 * (s.ext_cols() + w)) * 8);
+        let (got, t) = convolve_padded_gpu(&dev, &ext, &k, s).unwrap();
+        eprintln!("strips under the cap: {}", t.strips);
+        assert!(t.strips >= 5, "{} strips", t.strips);
+        assert!(max_rel(&got, &twin) <= 1e-12);
+    }
+
+    /// A strip taller than 65 535 row blocks (1 048 577 x 3, f32): the
+    /// launch the uncapped grid could not make.
+    #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
+    fn gpu_strip_taller_than_the_grid_limit() {
+        let dev = crate::gpu::test_device();
+        let (h, w, kh, kw) = (65_535 * 16 + 17, 3, 3, 3);
+        let img: Vec<f32> = data(h * w, 21).iter().map(|&x| x as f32).collect();
+        let k: Vec<f32> = data(kh * kw, 22).iter().map(|&x| x as f32).collect();
+        let s = PaddedShape {
+            rows: h - kh + 1,
+            cols: w - kw + 1,
+            kh,
+            kw,
+        };
+        let (got, _) = convolve_padded_gpu(&dev, &img, &k, s).unwrap();
+        let twin = convolve_padded_cpu_f32(&img, &k, s);
+        let bad = got
+            .iter()
+            .zip(&twin)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-6)
+            .count();
+        assert_eq!(bad, 0, "{bad} of {} pixels differ", got.len());
     }
 }

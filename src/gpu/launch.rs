@@ -247,13 +247,19 @@ impl ConvReal for f32 {
     const GLOBAL: &'static str = "conv2d_global_f32";
 }
 
-/// Convolves a padded strip; returns whether the shared-memory kernel ran.
-pub fn conv2d<T: ConvReal>(
+/// CUDA's limit on gridDim.y: row blocks per convolution launch.
+pub const CONV_MAX_GRID_Y: u32 = 65_535;
+
+/// Convolves a padded strip, at most `max_grid_y` row blocks (at most
+/// [`CONV_MAX_GRID_Y`]) per launch; returns whether the shared-memory
+/// kernel ran. Tests lower `max_grid_y` to exercise the multi-launch path.
+pub fn conv2d_capped<T: ConvReal>(
     dev: &GpuDevice,
     a: &ConvLaunch,
     ext: &CudaSlice<T>,
     kflip: &CudaSlice<T>,
     out: &mut CudaSlice<T>,
+    max_grid_y: u32,
 ) -> anyhow::Result<bool> {
     let (kh, kw, rows, cols) = (
         a.kh as usize,
@@ -269,35 +275,50 @@ pub fn conv2d<T: ConvReal>(
         "conv2d: padded input too short"
     );
     anyhow::ensure!(out.len() >= rows * cols, "conv2d: output too short");
+    anyhow::ensure!(
+        (1..=CONV_MAX_GRID_Y).contains(&max_grid_y),
+        "conv2d: row blocks per launch"
+    );
     if rows == 0 || cols == 0 {
         return Ok(false);
     }
     let shared = conv_shared_bytes(kh, kw, std::mem::size_of::<T>());
     let use_shared = shared <= CONV_MAX_SHARED;
     let f = dev.function(&CONVOLVE2D, if use_shared { T::SHARED } else { T::GLOBAL })?;
-    let cfg = LaunchConfig {
-        grid_dim: (a.cols.div_ceil(CONV_TILE), a.rows.div_ceil(CONV_TILE), 1),
-        block_dim: (CONV_TILE, CONV_TILE, 1),
-        shared_mem_bytes: if use_shared { shared as u32 } else { 0 },
-    };
     let out_stride = a.cols;
-    let mut b = dev.stream.launch_builder(&f);
-    b.arg(ext)
-        .arg(&a.ext_stride)
-        .arg(kflip)
-        .arg(&a.kh)
-        .arg(&a.kw)
-        .arg(&a.rows)
-        .arg(&a.cols)
-        .arg(out)
-        .arg(&out_stride);
-    // SAFETY: the arguments follow conv2d_{shared,global}_{f64,f32}'s
-    // parameter list (const REAL*, u32, const REAL*, u32 x4, REAL*, u32)
-    // with REAL = T. Threads read ext rows < rows + kh - 1 and columns <
-    // cols + kw - 1 <= ext_stride, all inside ext (checked above), the
-    // kernel's kh * kw entries, and write out[i * cols + j] for i < rows, j
-    // < cols (checked above). The shared variant gets exactly the dynamic
-    // shared memory its patch and kernel need, within the 48 KiB limit.
-    unsafe { b.launch(cfg) }.map_err(cuda("launching conv2d"))?;
+    let rows_per_launch = max_grid_y as usize * CONV_TILE as usize;
+    let stride = a.ext_stride as usize;
+    for r0 in (0..rows).step_by(rows_per_launch) {
+        let n = (rows - r0).min(rows_per_launch);
+        let n_rows = n as u32;
+        let ext_v = ext.slice(r0 * stride..(r0 + n + kh - 1) * stride);
+        let mut out_v = out.slice_mut(r0 * cols..(r0 + n) * cols);
+        let cfg = LaunchConfig {
+            grid_dim: (a.cols.div_ceil(CONV_TILE), n_rows.div_ceil(CONV_TILE), 1),
+            block_dim: (CONV_TILE, CONV_TILE, 1),
+            shared_mem_bytes: if use_shared { shared as u32 } else { 0 },
+        };
+        let mut b = dev.stream.launch_builder(&f);
+        b.arg(&ext_v)
+            .arg(&a.ext_stride)
+            .arg(kflip)
+            .arg(&a.kh)
+            .arg(&a.kw)
+            .arg(&n_rows)
+            .arg(&a.cols)
+            .arg(&mut out_v)
+            .arg(&out_stride);
+        // SAFETY: the arguments follow conv2d_{shared,global}_{f64,f32}'s
+        // parameter list (const REAL*, u32, const REAL*, u32 x4, REAL*, u32)
+        // with REAL = T. This launch covers output rows r0..r0 + n: threads
+        // read ext_v rows < n + kh - 1 and columns < cols + kw - 1 <=
+        // ext_stride, all inside the view (rows + kh - 1 padded rows exist,
+        // checked above), the kernel's kh * kw entries, and write out_v[i *
+        // cols + j] for i < n, j < cols, inside the view. The grid's y
+        // extent is n / 16 <= max_grid_y <= 65 535 (checked above). The
+        // shared variant gets exactly the dynamic shared memory its patch
+        // and kernel need, within the 48 KiB limit.
+        unsafe { b.launch(cfg) }.map_err(cuda("launching conv2d"))?;
+    }
     Ok(use_shared)
 }

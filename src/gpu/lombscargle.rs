@@ -6,8 +6,10 @@
 //! Tolerance: in f64 the power is within 1e-5 absolute of the CPU twin (the
 //! test asserts it and prints the measured difference; both reduce the phase
 //! to [-1/2, 1/2] turns, so only summation order and sincospi vs sin_cos
-//! differ). In f32 a phase `f dt` of thousands of turns keeps only ~1e-4
-//! turns, so expect power errors of order 1e-3 on long baselines.
+//! differ). In f32 the kernel forms CC, SS, CS in a covariance form from
+//! the half angle (no cancellation near zero frequency) and finishes in
+//! f64; a phase `f dt` of thousands of turns keeps only ~1e-4 turns, so
+//! power errors are of order 1e-3 on long baselines ([`F32_TOLERANCE`]).
 
 use crate::gpu::chunks;
 use crate::gpu::launch::{self, LsBatch, LsReal, LS_MAX_CURVES_PER_LAUNCH};
@@ -119,6 +121,15 @@ impl FromF64 for f32 {
     }
 }
 
+/// The stated f32 tolerance: max |power difference| from the f64 CPU twin
+/// on the test batches. The kernel's f32 arithmetic emulated on the CPU
+/// gives 1.5e-3 over whole autofrequency grids (1000-day baselines) and
+/// 4e-7 at the lowest frequencies (test
+/// `kernel_arithmetic_emulated_keeps_f32_power_at_low_frequencies`); this
+/// allows about three times that for the device's sincospif. Not yet
+/// measured on a device (docs/gpu.md).
+pub const F32_TOLERANCE: f64 = 5e-3;
+
 /// Device bytes curve `c` needs: 3 point arrays, its power, its table entries.
 fn curve_bytes<T>(points: usize, nf: usize) -> usize {
     let e = std::mem::size_of::<T>();
@@ -213,7 +224,6 @@ pub fn lomb_scargle_batch_gpu<T: FromF64>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::probe;
     use crate::numeric::periodogram::gpu_twin::lomb_scargle_direct;
     use crate::numeric::periodogram::{autofrequency, GridOptions};
 
@@ -274,14 +284,11 @@ mod tests {
     }
 
     /// GPU vs CPU direct method: f64 within 1e-5 (printed: the measured
-    /// maximum difference), f32 difference printed. Skips without a device.
+    /// maximum difference), f32 within [`F32_TOLERANCE`].
     #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
     fn gpu_batch_matches_cpu_direct() {
-        if let Some(why) = probe().missing() {
-            eprintln!("SKIP gpu_batch_matches_cpu_direct: {why}");
-            return;
-        }
-        let dev = GpuDevice::for_rank(0, 1).unwrap();
+        let dev = crate::gpu::test_device();
         let b = ragged_batch(300, 4000);
         let cpu = lomb_scargle_batch_cpu(&b).unwrap();
         let g64 = lomb_scargle_batch_gpu::<f64>(&dev, &b).unwrap();
@@ -295,5 +302,168 @@ mod tests {
         let (d64, d32) = (maxdiff(&g64), maxdiff(&g32));
         eprintln!("Lomb-Scargle GPU vs CPU direct, {} curves, {} powers: max |dP| f64 {d64:.2e}, f32 {d32:.2e}", b.curves(), cpu.len());
         assert!(d64 <= 1e-5, "f64: {d64:e}");
+        assert!(d32 <= F32_TOLERANCE, "f32: {d32:e}");
+    }
+
+    /// Past 65 535 curves (two launches: the second with first_curve =
+    /// 65 535), and chunks under a small memory cap: the same power as the
+    /// CPU twin (f64 within 1e-5).
+    #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
+    fn gpu_many_curves_and_small_memory() {
+        let mut dev = crate::gpu::test_device();
+        let b = ragged_batch(70_000, 16);
+        let cpu = lomb_scargle_batch_cpu(&b).unwrap();
+        let maxdiff = |g: &[f64]| {
+            g.iter()
+                .zip(&cpu)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        };
+        let g = lomb_scargle_batch_gpu::<f64>(&dev, &b).unwrap();
+        assert!(maxdiff(&g) <= 1e-5, "{:e}", maxdiff(&g));
+        // the last curves (launched with first_curve > 0) got power
+        let po = b.power_offsets();
+        let last = b.curves() - 1;
+        assert!(g[po[last]..po[last + 1]].iter().any(|&x| x > 0.0));
+        dev.memory_cap = Some(200_000);
+        let g = lomb_scargle_batch_gpu::<f64>(&dev, &b).unwrap();
+        assert!(maxdiff(&g) <= 1e-5, "under the cap: {:e}", maxdiff(&g));
+    }
+
+    /// The kernel's arithmetic on the CPU: `f32` rounds every operation
+    /// to f32 (exact emulation of f32 + and *; sincospi taken as the
+    /// rounded f64 sine and cosine), else f64. `old` is the kernel before
+    /// the covariance form (sums of cos, sin, cos 2x, sin 2x; CC = (1 +
+    /// C2)/2 - C^2 and the rest in the working precision).
+    fn emulate(b: &LightCurveBatch, f32: bool, old: bool) -> Vec<f64> {
+        let q = |x: f64| if f32 { f64::from(x as f32) } else { x };
+        let po = b.power_offsets();
+        let mut power = vec![0.0; po[b.curves()]];
+        for c in 0..b.curves() {
+            let Some(p) = b.prepared(c) else { continue };
+            let g = &b.grids[c];
+            let dt: Vec<f64> = p.dt.iter().map(|&x| q(x)).collect();
+            let w: Vec<f64> = p.w.iter().map(|&x| q(x)).collect();
+            let wy: Vec<f64> = p.wy.iter().map(|&x| q(x)).collect();
+            for k in 0..g.n {
+                let f = g.f0 + g.df * k as f64;
+                if old {
+                    let sc = |cycles: f64| {
+                        let r = q(cycles - cycles.round_ties_even());
+                        let (s, c) = (std::f64::consts::TAU * r).sin_cos();
+                        (q(s), q(c))
+                    };
+                    let mut v = [0.0f64; 6];
+                    for j in 0..dt.len() {
+                        let cycles = f * dt[j];
+                        let (s1, c1) = sc(cycles);
+                        let (s2, c2) = sc(2.0 * cycles);
+                        for (acc, (a, x)) in v.iter_mut().zip([
+                            (w[j], c1),
+                            (w[j], s1),
+                            (wy[j], c1),
+                            (wy[j], s1),
+                            (w[j], c2),
+                            (w[j], s2),
+                        ]) {
+                            *acc = q(*acc + q(a * x));
+                        }
+                    }
+                    let [c1s, s1s, ycs, yss, c2s, s2s] = v;
+                    let cc = q(q(0.5 * q(1.0 + c2s)) - q(c1s * c1s));
+                    let ss = q(q(0.5 * q(1.0 - c2s)) - q(s1s * s1s));
+                    let cs = q(q(0.5 * s2s) - q(c1s * s1s));
+                    let d = q(q(cc * ss) - q(cs * cs));
+                    let num = q(q(q(q(ss * ycs) * ycs) + q(q(cc * yss) * yss))
+                        - q(q(q(2.0 * cs) * ycs) * yss));
+                    let y2 = q(p.yy);
+                    power[po[c] + k] = if d > 0.0 && y2 > 0.0 {
+                        q(num / q(y2 * d))
+                    } else {
+                        0.0
+                    };
+                } else {
+                    let mut v = [0.0f64; 7];
+                    for j in 0..dt.len() {
+                        let cycles = f * dt[j];
+                        let r = q(cycles - 2.0 * (0.5 * cycles).round_ties_even());
+                        let (sh, ch) = (std::f64::consts::PI * r).sin_cos();
+                        let (sh, ch) = (q(sh), q(ch));
+                        let h = q(sh * sh);
+                        let s1 = q(q(2.0 * sh) * ch);
+                        let wh = q(w[j] * h);
+                        for (acc, t) in v.iter_mut().zip([
+                            q(w[j] * s1),
+                            wh,
+                            q(wh * h),
+                            q(q(w[j] * s1) * s1),
+                            q(wh * s1),
+                            q(wy[j] * h),
+                            q(wy[j] * s1),
+                        ]) {
+                            *acc = q(*acc + t);
+                        }
+                    }
+                    let [s_, a_, d_, b_, e_, yh, ys] = v;
+                    let yc = -2.0 * yh;
+                    let cc = 4.0 * (d_ - a_ * a_);
+                    let ss = b_ - s_ * s_;
+                    let cs = 2.0 * (a_ * s_ - e_);
+                    let d = cc * ss - cs * cs;
+                    let num = ss * yc * yc + cc * ys * ys - 2.0 * cs * yc * ys;
+                    power[po[c] + k] = if d > 0.0 && p.yy > 0.0 {
+                        q(num / (p.yy * d))
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        power
+    }
+
+    /// No device: the kernel's arithmetic emulated on the CPU against the
+    /// f64 twin. In f64 the covariance form agrees within 1e-9. In f32, at
+    /// very low frequencies (0.02 to 0.2 turns across the baseline, where
+    /// cos x is near 1) the old form lost the power entirely (printed) and
+    /// the covariance form keeps it within F32_TOLERANCE; over whole
+    /// autofrequency grids too.
+    #[test]
+    fn kernel_arithmetic_emulated_keeps_f32_power_at_low_frequencies() {
+        let maxdiff = |g: &[f64], cpu: &[f64]| {
+            g.iter()
+                .zip(cpu)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        };
+        let mut low = ragged_batch(60, 20);
+        for (c, g) in low.grids.iter_mut().enumerate() {
+            let r = low.offsets[c]..low.offsets[c + 1];
+            let span = low.t[r.clone()]
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+                - low.t[r].iter().fold(f64::INFINITY, |m, &x| m.min(x));
+            // 0.02 to 0.2 turns across the baseline
+            g.f0 = 0.02 / span.max(1e-9);
+            g.df = g.f0 / 2.0;
+        }
+        let full = ragged_batch(60, 4000);
+        let cpu_low = lomb_scargle_batch_cpu(&low).unwrap();
+        let cpu_full = lomb_scargle_batch_cpu(&full).unwrap();
+        let f64_low = maxdiff(&emulate(&low, false, false), &cpu_low);
+        let f64_full = maxdiff(&emulate(&full, false, false), &cpu_full);
+        let new_low = maxdiff(&emulate(&low, true, false), &cpu_low);
+        let old_low = maxdiff(&emulate(&low, true, true), &cpu_low);
+        let new_full = maxdiff(&emulate(&full, true, false), &cpu_full);
+        let old_full = maxdiff(&emulate(&full, true, true), &cpu_full);
+        eprintln!("emulated kernel vs f64 twin, max |dP|: f64 {f64_low:.1e} (low), {f64_full:.1e} (whole grids); f32 covariance form {new_low:.1e} (low), {new_full:.1e} (whole); f32 old form {old_low:.1e} (low), {old_full:.1e} (whole)");
+        assert!(
+            f64_low <= 1e-9 && f64_full <= 1e-9,
+            "{f64_low:e} {f64_full:e}"
+        );
+        assert!(new_low <= F32_TOLERANCE, "{new_low:e}");
+        assert!(new_full <= F32_TOLERANCE, "{new_full:e}");
+        assert!(old_low > 10.0 * new_low, "{old_low:e} vs {new_low:e}");
     }
 }

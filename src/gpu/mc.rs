@@ -98,18 +98,7 @@ pub fn block_moments_gpu(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::probe;
     use crate::numeric::montecarlo::{block_moments, BlockScratch};
-
-    fn device_or_skip(test: &str) -> Option<GpuDevice> {
-        match probe().missing() {
-            Some(why) => {
-                eprintln!("SKIP {test}: {why}");
-                None
-            }
-            None => Some(GpuDevice::for_rank(0, 1).expect("opening device 0")),
-        }
-    }
 
     fn cpu_blocks(
         p: &McProblem,
@@ -130,12 +119,11 @@ mod tests {
 
     /// GPU vs CPU on the same blocks: pi exactly, norm2 within 1e-12
     /// relative (mean and M2 of every block and of the merged result); the
-    /// measured differences are printed. Skips without a device.
+    /// measured differences are printed.
     #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
     fn gpu_blocks_match_cpu_blocks() {
-        let Some(dev) = device_or_skip("gpu_blocks_match_cpu_blocks") else {
-            return;
-        };
+        let dev = crate::gpu::test_device();
         type Case = (Integrand, Vec<(f64, f64)>, f64);
         let cases: Vec<Case> = vec![
             (Integrand::Pi, vec![(0.0, 1.0); 2], 0.0),
@@ -176,5 +164,30 @@ mod tests {
                 assert!(dmean <= tol && dm2 <= tol, "{integrand}: {dmean:e} {dm2:e}");
             }
         }
+    }
+
+    /// The multi-launch path: 70 000 blocks of 256 samples (past the 2^16
+    /// blocks of one launch), starting at block 2^25 (sample 2^33: the
+    /// Philox counter's high word is non-zero), the last block short; and
+    /// the same under a memory cap of 1000 blocks per launch. pi: exact.
+    #[test]
+    #[ignore = "needs a CUDA device; run with TESSERA_REQUIRE_GPU=1 cargo test --release -- --include-ignored"]
+    fn gpu_multi_launch_and_high_counter_words() {
+        let mut dev = crate::gpu::test_device();
+        let p = McProblem::new(Integrand::Pi, &[(0.0, 1.0); 2], 7);
+        let bs = 256u64;
+        let first = 1u64 << 25;
+        let end = first + 70_000;
+        let total = end * bs - 100;
+        let cpu = cpu_blocks(&p, bs, total, first, end);
+        let mut launches = 0;
+        let gpu = block_moments_gpu(&dev, &p, bs, total, first, end, |_| launches += 1).unwrap();
+        assert!(launches >= 2, "{launches} launches");
+        assert_eq!(gpu, cpu);
+        dev.memory_cap = Some(1000 * BYTES_PER_BLOCK + 64);
+        let mut launches = 0;
+        let gpu = block_moments_gpu(&dev, &p, bs, total, first, end, |_| launches += 1).unwrap();
+        assert!(launches >= 70, "{launches} launches under the cap");
+        assert_eq!(gpu, cpu);
     }
 }

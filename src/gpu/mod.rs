@@ -12,11 +12,13 @@
 //! without CUDA; no cudarc function is called before the probe finds it.
 
 pub mod chunks;
+pub mod compare;
 pub mod conv;
 pub mod kernels;
 mod launch;
 pub mod lombscargle;
 pub mod mc;
+pub mod selftest;
 
 use std::fmt;
 use std::str::FromStr;
@@ -102,12 +104,17 @@ pub struct Probe {
     pub devices: Vec<DeviceInfo>,
     /// Why no device is listed although the driver loaded (cuInit failed...).
     pub driver_error: Option<String>,
+    /// The files the CUDA libraries were loaded from (from /proc/self/maps).
+    pub libraries: Vec<String>,
+    /// Why the kernels NVRTC makes cannot load on this driver (NVRTC of a
+    /// newer CUDA major version than the driver's); `None` when they can.
+    pub version_mismatch: Option<String>,
 }
 
 impl Probe {
     /// Usable for computing: a device exists and kernels can be compiled.
     pub fn usable(&self) -> bool {
-        self.nvrtc_library && !self.devices.is_empty()
+        self.missing().is_none()
     }
 
     /// Why the GPU cannot be used, naming what is missing; `None` if usable.
@@ -123,9 +130,11 @@ impl Probe {
             Some("the CUDA driver found no GPU device (check CUDA_VISIBLE_DEVICES)".into())
         } else if !self.nvrtc_library {
             Some(format!(
-                "the NVRTC library (libnvrtc.so, needed to compile the kernels) was not found; install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and add its lib directory to LD_LIBRARY_PATH; searched {:?}",
+                "the NVRTC library (libnvrtc.so, needed to compile the kernels) was not found; install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu13` (or -cu12) and add its lib directory to LD_LIBRARY_PATH; searched {:?}",
                 lib_names("nvrtc")
             ))
+        } else if let Some(why) = &self.version_mismatch {
+            Some(why.clone())
         } else {
             None
         }
@@ -151,6 +160,9 @@ impl Probe {
         ));
         if let Some(e) = &self.driver_error {
             s.push_str(&format!("driver error:                   {e}\n"));
+        }
+        for l in &self.libraries {
+            s.push_str(&format!("library loaded:                 {l}\n"));
         }
         s.push_str(&format!(
             "devices:                        {}\n",
@@ -214,7 +226,18 @@ fn probe_now() -> Probe {
     }
     if p.driver_library {
         if let Err(e) = cudarc::driver::result::init() {
-            p.driver_error = Some(format!("cuInit failed: {e}"));
+            p.libraries = loaded_cuda_libraries();
+            p.driver_error = Some(match p.libraries.iter().find(|l| is_stub(l)) {
+                Some(stub) => format!(
+                    "cuInit failed ({:?}) because the libcuda loaded is the CUDA toolkit's stub {stub}, which only serves linking: remove its stubs directory from LD_LIBRARY_PATH (and /etc/ld.so.conf.d) so that the NVIDIA driver's libcuda.so.1 loads",
+                    e.0
+                ),
+                None if e.0 == cudarc::driver::sys::CUresult::CUDA_ERROR_STUB_LIBRARY => format!(
+                    "cuInit failed ({:?}): the libcuda loaded is a stub library, not the NVIDIA driver's; remove the CUDA toolkit's lib64/stubs from LD_LIBRARY_PATH",
+                    e.0
+                ),
+                None => format!("cuInit failed: {e}"),
+            });
             return p;
         }
         let mut v = 0;
@@ -235,7 +258,49 @@ fn probe_now() -> Probe {
             p.devices.push(device_info(ordinal));
         }
     }
+    p.version_mismatch = version_mismatch(p.nvrtc_version, p.driver_version);
+    p.libraries = loaded_cuda_libraries();
     p
+}
+
+/// Whether a library path is the CUDA toolkit's link-time stub.
+fn is_stub(path: &str) -> bool {
+    path.contains("/stubs/")
+}
+
+/// The CUDA libraries (libcuda, libnvrtc and NVRTC's builtins) mapped into
+/// this process, as file paths; empty where /proc/self/maps is unreadable.
+pub fn loaded_cuda_libraries() -> Vec<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mut libs: Vec<String> = Vec::new();
+    for line in maps.lines() {
+        let Some(path) = line.split_whitespace().nth(5) else {
+            continue;
+        };
+        let file = path.rsplit('/').next().unwrap_or(path);
+        if (file.starts_with("libcuda.") || file.starts_with("libnvrtc"))
+            && !libs.iter().any(|l| l == path)
+        {
+            libs.push(path.to_string());
+        }
+    }
+    libs
+}
+
+/// The kernels are compiled to a cubin for the device's `sm_XY` (see
+/// [`kernels::device_image`]), which a driver loads when NVRTC's CUDA major
+/// version is not newer than the driver's (CUDA's minor version
+/// compatibility); PTX would also need NVRTC's minor version not newer. A
+/// newer major version cannot load: that is reported here, before any job
+/// starts.
+pub fn version_mismatch(nvrtc: Option<(i32, i32)>, driver: Option<i32>) -> Option<String> {
+    let ((major, minor), d) = (nvrtc?, driver?);
+    let (dmajor, dminor) = (d / 1000, (d % 1000) / 10);
+    (major > dmajor).then(|| {
+        format!(
+            "NVRTC {major}.{minor} makes kernels for CUDA {major}, which the driver (CUDA {dmajor}.{dminor}) cannot load: use an NVRTC of CUDA {dmajor}.x (e.g. `pip install nvidia-cuda-nvrtc-cu{dmajor}` and put its lib directory first on LD_LIBRARY_PATH) or update the NVIDIA driver"
+        )
+    })
 }
 
 fn device_info(ordinal: usize) -> DeviceInfo {
@@ -284,6 +349,9 @@ pub enum Resolved {
 /// an error whose message names what is missing (the caller makes it exit
 /// 2); `auto` falls back to the CPU and says why.
 pub fn resolve_backend(requested: Backend) -> Result<Resolved, String> {
+    if requested != Backend::Cpu {
+        memory_cap_from_env()?;
+    }
     match requested {
         Backend::Cpu => Ok(Resolved::Cpu { reason: None }),
         Backend::Auto => Ok(match probe().missing() {
@@ -307,10 +375,32 @@ pub fn open_for_job(
     backend: &Resolved,
     comm: &impl crate::comm::Comm,
 ) -> anyhow::Result<Option<GpuDevice>> {
-    let device = comm.agree(match backend {
+    let opened = match backend {
         Resolved::Gpu => GpuDevice::for_rank(comm.node_rank(), comm.node_size()).map(Some),
         Resolved::Cpu { .. } => Ok(None),
-    })?;
+    };
+    // `auto`: a device that does not open, or kernels that do not compile or
+    // load, on any rank send every rank to the CPU (saying why)
+    let (device, backend) = if requested == Backend::Auto && matches!(backend, Resolved::Gpu) {
+        let ok = comm.all_ok(opened.is_ok());
+        match opened {
+            Ok(d) if ok => (d, backend.clone()),
+            Ok(_) => (
+                None,
+                Resolved::Cpu {
+                    reason: Some("another rank could not open its GPU (see its message)".into()),
+                },
+            ),
+            Err(e) => {
+                let why = format!("{e:#}");
+                crate::say!("{job}: backend auto: this rank's GPU failed: {why}");
+                (None, Resolved::Cpu { reason: Some(why) })
+            }
+        }
+    } else {
+        (comm.agree(opened)?, backend.clone())
+    };
+    let backend = &backend;
     match (backend, &device) {
         (Resolved::Cpu { reason: Some(why) }, _) => {
             crate::say0!("{job}: backend auto: using the CPU because {why}")
@@ -364,6 +454,9 @@ pub struct GpuDevice {
     pub info: DeviceInfo,
     /// Ranks of this node that share the device (they split its memory).
     pub sharers: usize,
+    /// Most bytes [`GpuDevice::memory_budget`] returns (`TESSERA_GPU_MEMORY_CAP`
+    /// at open, or set by `tessera gpu selftest`): forces the chunked paths.
+    pub memory_cap: Option<usize>,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
 }
 
@@ -380,36 +473,56 @@ impl GpuDevice {
         let ctx = CudaContext::new(ordinal)
             .map_err(|e| anyhow::anyhow!("opening CUDA device {ordinal}: {e}"))?;
         let stream = ctx.default_stream();
-        Ok(GpuDevice {
+        let dev = GpuDevice {
             ctx,
             stream,
             info: p.devices[ordinal].clone(),
             // ranks r, r + count, r + 2 count, ... of this node share it
             sharers: node_size.saturating_sub(ordinal).div_ceil(count).max(1),
+            memory_cap: memory_cap_from_env().map_err(anyhow::Error::msg)?,
             modules: Mutex::new(HashMap::new()),
-        })
+        };
+        // compile and load every kernel now, so that a toolkit the driver
+        // cannot use fails here (where `auto` can still fall back), not mid-job
+        for k in kernels::ALL {
+            dev.module(&k)?;
+        }
+        Ok(dev)
     }
 
     /// Entry point `name` of kernel file `k`: compiled once per process for
     /// this device's architecture, loaded once per device.
     pub fn function(&self, k: &kernels::KernelSource, name: &str) -> anyhow::Result<CudaFunction> {
-        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-        let module = match modules.get(k.file) {
-            Some(m) => m.clone(),
-            None => {
-                let ptx = kernels::ptx(k, Some(kernels::arch_for(self.info.compute_capability)))
-                    .map_err(anyhow::Error::msg)?;
-                let m = self
-                    .ctx
-                    .load_module(ptx)
-                    .map_err(cuda(&format!("loading the PTX of kernels/{}", k.file)))?;
-                modules.insert(k.file, m.clone());
-                m
-            }
-        };
-        module
+        self.module(k)?
             .load_function(name)
             .map_err(cuda(&format!("finding {name} in kernels/{}", k.file)))
+    }
+
+    /// The loaded module of kernel file `k` (compiled to a cubin for this
+    /// device's `sm_XY` on first use).
+    fn module(&self, k: &kernels::KernelSource) -> anyhow::Result<Arc<CudaModule>> {
+        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = modules.get(k.file) {
+            return Ok(m.clone());
+        }
+        let arch = kernels::sm_for(self.info.compute_capability);
+        let image = kernels::device_image(k, arch).map_err(anyhow::Error::msg)?;
+        let m = self.ctx.load_module(image).map_err(|e| {
+            anyhow::anyhow!(
+                "loading kernels/{} ({arch} cubin from NVRTC {}) on the driver of CUDA {}: {e}",
+                k.file,
+                probe()
+                    .nvrtc_version
+                    .map_or("?".into(), |(a, b)| format!("{a}.{b}")),
+                probe().driver_version.map_or("?".into(), |v| format!(
+                    "{}.{}",
+                    v / 1000,
+                    (v % 1000) / 10
+                )),
+            )
+        })?;
+        modules.insert(k.file, m.clone());
+        Ok(m)
     }
 
     /// `NAME (device i, cc X.Y)`, for logs and `/provenance/device`.
@@ -430,8 +543,34 @@ impl GpuDevice {
             .ctx
             .mem_get_info()
             .map_err(|e| anyhow::anyhow!("cuMemGetInfo: {e}"))?;
-        Ok(chunks::budget(free, self.sharers))
+        let b = chunks::budget(free, self.sharers);
+        Ok(self.memory_cap.map_or(b, |cap| b.min(cap)))
     }
+}
+
+/// `TESSERA_GPU_MEMORY_CAP` (bytes, e.g. `65536` or `64e3`): the most device
+/// memory a rank plans for, to force the chunked paths; unset or empty: none.
+/// [`resolve_backend`] checks it before MPI starts (a bad value exits 2).
+pub fn memory_cap_from_env() -> Result<Option<usize>, String> {
+    match std::env::var("TESSERA_GPU_MEMORY_CAP") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<f64>() {
+            Ok(x) if x >= 1.0 && x.is_finite() => Ok(Some(x as usize)),
+            _ => Err(format!(
+                "TESSERA_GPU_MEMORY_CAP='{v}': expected a number of bytes of at least 1 (e.g. 65536), or unset it"
+            )),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// The device of the `#[ignore]`d device tests (run with `--include-ignored`):
+/// device 0, or a panic naming what is missing.
+#[doc(hidden)]
+pub fn test_device() -> GpuDevice {
+    if let Some(why) = probe().missing() {
+        panic!("this test needs a usable CUDA device (it is ignored unless asked for with --include-ignored): {why}");
+    }
+    GpuDevice::for_rank(0, 1).expect("opening CUDA device 0")
 }
 
 /// A CUDA driver error with context, as an `anyhow` error.
@@ -452,6 +591,36 @@ mod tests {
             .parse::<Backend>()
             .unwrap_err()
             .contains("auto, cpu, gpu"));
+    }
+
+    /// NVRTC of a newer CUDA major version than the driver cannot make
+    /// kernels it loads (cubins load across minor versions): named, with
+    /// both versions and what to install.
+    #[test]
+    fn nvrtc_newer_than_the_driver_is_named() {
+        // driver 580 is CUDA 13.0
+        assert_eq!(version_mismatch(Some((13, 0)), Some(13000)), None);
+        assert_eq!(version_mismatch(Some((13, 2)), Some(13000)), None);
+        assert_eq!(version_mismatch(Some((12, 9)), Some(13000)), None);
+        let e = version_mismatch(Some((13, 0)), Some(12080)).unwrap();
+        assert!(e.contains("NVRTC 13.0") && e.contains("CUDA 12.8"), "{e}");
+        assert!(e.contains("nvidia-cuda-nvrtc-cu12"), "{e}");
+        assert_eq!(version_mismatch(None, Some(12080)), None);
+        assert_eq!(version_mismatch(Some((13, 0)), None), None);
+        let p = Probe {
+            driver_library: true,
+            nvrtc_library: true,
+            devices: vec![DeviceInfo {
+                ordinal: 0,
+                name: "x".into(),
+                compute_capability: (9, 0),
+                total_bytes: 1,
+            }],
+            version_mismatch: Some(e.clone()),
+            ..Probe::default()
+        };
+        assert!(!p.usable());
+        assert_eq!(p.missing(), Some(e));
     }
 
     #[test]
