@@ -346,3 +346,95 @@ fn bad_tables_are_named_and_exit_with_their_code() {
         &["lc.h5", "tessera HDF5 file", "does not apply"],
     );
 }
+
+/// The exports open in the tools users have: pandas reads the Parquet table
+/// with typed columns, lsdb reads the exported HATS catalog and cross-matches
+/// it with the input catalog, one row per (object, band) at its object.
+#[test]
+fn exports_open_in_pandas_and_lsdb() {
+    let t = tables();
+    let dir = TestDir::new("survey-export");
+    let hats = t.join("hats");
+    let o = run_limited(
+        mpirun(
+            2,
+            &[
+                "lightcurves",
+                "--input",
+                hats.to_str().unwrap(),
+                "--out",
+                "f.h5",
+            ],
+        ),
+        Duration::from_secs(300),
+        &dir.0,
+    );
+    assert_success(&o);
+    let o = run_limited(
+        plain(&[
+            "export",
+            "f.h5",
+            "--parquet",
+            "f.parquet",
+            "--hats",
+            "fh",
+            "--csv",
+            "f.csv",
+        ]),
+        Duration::from_secs(60),
+        &dir.0,
+    );
+    assert_success(&o);
+    let csv = std::fs::read_to_string(dir.path("f.csv")).unwrap();
+    assert!(
+        csv.starts_with("object_id,ra,dec,_healpix_29,band,reason,"),
+        "{}",
+        &csv[..80]
+    );
+    assert_eq!(csv.lines().count(), 1 + 242 * 6);
+    let python = String::from_utf8(
+        std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/survey-venv.sh"),
+        )
+        .output()
+        .unwrap()
+        .stdout,
+    )
+    .unwrap();
+    let o = std::process::Command::new(python.trim())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ref/check_exports.py"))
+        .args(["f.parquet", "fh", hats.to_str().unwrap()])
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for want in [
+        "\"parquet_rows\": 1452",
+        "\"object_id\": \"int64\"",
+        "\"ra\": \"float64\"",
+        "\"_healpix_29\": \"int64\"",
+        "\"period\": \"float64\"",
+        "\"parquet_columns_first\": [\"object_id\", \"ra\", \"dec\", \"_healpix_29\", \"band\", \"reason\"]",
+        "\"hats_rows\": 1452",
+        "\"hats_partitions\": 16",
+        "\"crossmatch_rows\": 1452",
+        "\"crossmatch_same_id\": 1452",
+        "\"periods_equal\": true",
+    ] {
+        assert!(out.contains(want), "{want} not in {out}");
+    }
+    // a second export onto the catalog directory is refused, the catalog kept
+    let o = run_limited(
+        plain(&["export", "f.h5", "--hats", "fh"]),
+        Duration::from_secs(60),
+        &dir.0,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("never replaces one"), "{}", stderr(&o));
+    assert!(dir.path("fh/hats.properties").exists());
+}

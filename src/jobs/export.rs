@@ -462,5 +462,14 @@ pub fn export(
             p.display()
         );
     }
+    if let Some(d) = hats {
+        write_hats(&t, &rows, d, input)?;
+        println!(
+            "exported    {} rows x {width} columns to HATS catalog {} ({} partitions)",
+            rows.len(),
+            d.display(),
+            t.hats_partitions.len()
+        );
+    }
     Ok(())
 }
