@@ -14,7 +14,7 @@ CARGO ?= cargo
 RANKS ?= 2
 OUT ?= out
 BIN := target/release/tessera
-APT_PACKAGES := libhdf5-openmpi-dev libclang-dev pkg-config hdf5-tools openmpi-bin
+APT_PACKAGES := libhdf5-openmpi-dev libclang-dev pkg-config hdf5-tools openmpi-bin libcfitsio-dev
 
 # OpenMPI refuses to run as root unless told, and binds each rank to one core
 # when ranks <= 2 (rayon would then get one thread).

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure the system libraries tessera builds against are present:
-# OpenMPI, parallel (OpenMPI) HDF5, libclang for bindgen, pkg-config.
+# OpenMPI, parallel (OpenMPI) HDF5, CFITSIO, libclang for bindgen, pkg-config.
 # Installs them with apt-get when possible; otherwise says what to load.
 set -euo pipefail
 
 have_all() {
   command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 &&
     pkg-config --exists hdf5-openmpi 2>/dev/null &&
+    pkg-config --exists cfitsio 2>/dev/null &&
     { ldconfig -p 2>/dev/null | grep -q 'libclang' || ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; }
 }
 
@@ -31,9 +32,10 @@ fi
 
 cat >&2 <<MSG
 tessera needs OpenMPI (mpicc, mpirun), HDF5 built against OpenMPI (pkg-config
-name hdf5-openmpi), libclang and pkg-config, and cannot install them here.
+name hdf5-openmpi), CFITSIO (pkg-config name cfitsio), libclang and
+pkg-config, and cannot install them here.
   Debian/Ubuntu:  sudo apt-get install ${*}
-  On a cluster:   module load openmpi hdf5/parallel llvm   (names vary by site;
+  On a cluster:   module load openmpi hdf5/parallel cfitsio llvm   (names vary by site;
                   'module spider hdf5' lists them), then make sure
                   'pkg-config --exists hdf5-openmpi' or HDF5_DIR points at the
                   parallel HDF5 build.

@@ -1,7 +1,8 @@
 //! Survey containers: the shared SDSS Stripe 82 RR Lyrae written by the PyPI
 //! tools astronomers use (tests/ref/make_survey_tables.py: pyarrow,
 //! nested-pandas, hats-import, pandas, astropy) as list-column, nested and
-//! flat Parquet, a HATS catalog, one multi-object CSV and a gzipped ECSV.
+//! flat Parquet, a HATS catalog, one multi-object CSV, a gzipped ECSV and
+//! TESS-layout FITS light curves (one file per object, astropy).
 //! Every container must give features bit-identical to the directory of
 //! per-object CSV files holding the same values, under mpirun -n 1, 2 and 4;
 //! and each bad-input class exits with its code, names the file, row group
@@ -200,6 +201,111 @@ fn flagged_points_are_dropped_and_counted() {
     );
     let mag = features(&dir, 1, &t.join("ref-mag"), "mag.h5", &[]);
     assert_same(&mag, &all, "ztf-flags.parquet --reject-flags 1");
+}
+
+#[test]
+fn tess_fits_light_curves_give_the_features_of_their_csv_files() {
+    let t = tables();
+    let dir = TestDir::new("survey-tess");
+    let want = features(&dir, 1, &t.join("ref-flux-r"), "ref-flux-r.h5", &[]);
+    assert_eq!(want.len(), 242);
+    for ranks in [1, 2] {
+        let got = features(
+            &dir,
+            ranks,
+            &t.join("tess"),
+            &format!("tess-{ranks}.h5"),
+            &["--columns", "flux=PDCSAP_FLUX"],
+        );
+        assert_same(&want, &got, &format!("tess/ on {ranks} ranks"));
+    }
+    // one file is one object, named by its stem
+    let one = t.join("tess/1013184.fits");
+    let got = features(
+        &dir,
+        1,
+        &one,
+        "one.h5",
+        &["--columns", "flux=PDCSAP_FLUX,err=PDCSAP_FLUX_ERR"],
+    );
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["1013184"]);
+    assert_same(
+        &BTreeMap::from([("1013184".to_string(), want["1013184"].clone())]),
+        &got,
+        "tess/1013184.fits",
+    );
+    // SAP_FLUX (0.98 times the fluxes) is read when asked for: not the same
+    let sap = features(
+        &dir,
+        1,
+        &t.join("tess"),
+        "sap.h5",
+        &["--columns", "flux=SAP_FLUX"],
+    );
+    assert_eq!(sap.len(), 242);
+    assert!(sap["1013184"] != want["1013184"]);
+}
+
+#[test]
+fn tess_fits_without_a_flux_mapping_or_tables_is_refused() {
+    let t = tables();
+    let dir = TestDir::new("survey-tess-bad");
+    let tess = t.join("tess");
+    // SAP_FLUX and PDCSAP_FLUX: ambiguous, exit 2 naming both and a line that works
+    refused(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            tess.to_str().unwrap(),
+            "--out",
+            "f.h5",
+        ],
+        2,
+        &[
+            "1013184.fits",
+            "flux could be any of PDCSAP_FLUX, SAP_FLUX",
+            "--columns time=TIME,flux=PDCSAP_FLUX,err=PDCSAP_FLUX_ERR",
+        ],
+    );
+    // a FITS image is not a light curve: exit 1 naming the file
+    let mut image = b"SIMPLE  =                    T".to_vec();
+    for card in [
+        "BITPIX  =                  -32",
+        "NAXIS   =                    2",
+        "NAXIS1  =                    2",
+        "NAXIS2  =                    2",
+        "END",
+    ] {
+        image.resize(image.len().next_multiple_of(80), b' ');
+        image.extend_from_slice(card.as_bytes());
+    }
+    image.resize(2880, b' ');
+    image.resize(2 * 2880, 0);
+    std::fs::write(dir.path("image.fits"), &image).unwrap();
+    refused(
+        &dir,
+        &["lightcurves", "--input", "image.fits", "--out", "f.h5"],
+        1,
+        &["image.fits': no table HDU (1 HDU, all images)"],
+    );
+    // a truncated table names the file and the HDU
+    let bytes = std::fs::read(tess.join("1013184.fits")).unwrap();
+    std::fs::write(dir.path("cut.fits"), &bytes[..bytes.len() - 2880]).unwrap();
+    refused(
+        &dir,
+        &[
+            "lightcurves",
+            "--input",
+            "cut.fits",
+            "--out",
+            "f.h5",
+            "--columns",
+            "flux=PDCSAP_FLUX",
+        ],
+        1,
+        &["cut.fits' HDU 1", "truncated"],
+    );
 }
 
 /// Runs `args`, expecting exit `code` with every word in the message and no

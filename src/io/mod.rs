@@ -1,8 +1,9 @@
 //! File input and output (I/O layer): atomic and parallel HDF5 outputs with
 //! provenance and timings, clean-up of unfinished files, the light-curve
-//! file schema, CSV light curves, survey tables (Parquet, HATS, text) and
-//! FITS images.
+//! file schema, CSV light curves, survey tables (Parquet, HATS, text, FITS),
+//! FITS images and the CFITSIO handle behind FITS reading.
 
+pub mod cfitsio;
 pub mod cleanup;
 pub mod csv;
 pub mod fits;

@@ -20,6 +20,11 @@ OUT_DIR/
   ref-mag-unflagged/      the per-object CSVs without those points: the reference for ztf-flags
   rubin-nested.parquet    Rubin names, the forced sources as list<struct> (diaObjectForcedSource)
   bad-lengths.parquet     list columns whose lengths differ within row 5 (an error case)
+  tess/<id>.fits          TESS layout (astropy): primary HDU, then LIGHTCURVE with TIME,
+                          SAP_FLUX, SAP_FLUX_ERR (fluxes x 0.98, so reading them shows),
+                          PDCSAP_FLUX, PDCSAP_FLUX_ERR (the r-band fluxes), QUALITY (all 0),
+                          CADENCENO; one object per file
+  ref-flux-r/<id>.csv     exactly the r-band points of tess/ (time,flux,fluxerr): its reference
 """
 
 import glob
@@ -147,6 +152,38 @@ def main(shared, out):
             gzip.open(os.path.join(out, "multi.ecsv.gz"), "wb") as fout:
         fout.write(fin.read())
     os.remove(os.path.join(out, "multi.ecsv"))
+    # (e) TESS-layout FITS light curves, one object per file, single band (r)
+    from astropy.io import fits
+    os.makedirs(os.path.join(out, "tess"), exist_ok=True)
+    os.makedirs(os.path.join(out, "ref-flux-r"), exist_ok=True)
+    for oid, g in groups.items():
+        r = g[g["band"] == "r"]
+        if len(r) == 0:
+            continue
+        r[["time", "flux", "fluxerr"]].to_csv(
+            os.path.join(out, "ref-flux-r", f"{oid}.csv"), index=False)
+        primary = fits.PrimaryHDU()
+        primary.header["TELESCOP"] = "TESS"
+        primary.header["OBJECT"] = f"S82 RR Lyrae {oid}"
+        primary.header["TICID"] = int(oid)
+        n = len(r)
+        lc = fits.BinTableHDU.from_columns([
+            fits.Column(name="TIME", format="D", unit="BJD - 2457000, days",
+                        array=r["time"].to_numpy()),
+            fits.Column(name="CADENCENO", format="J", array=np.arange(n, dtype=np.int32)),
+            fits.Column(name="SAP_FLUX", format="D", unit="e-/s",
+                        array=0.98 * r["flux"].to_numpy()),
+            fits.Column(name="SAP_FLUX_ERR", format="D", unit="e-/s",
+                        array=0.98 * r["fluxerr"].to_numpy()),
+            fits.Column(name="PDCSAP_FLUX", format="D", unit="e-/s",
+                        array=r["flux"].to_numpy()),
+            fits.Column(name="PDCSAP_FLUX_ERR", format="D", unit="e-/s",
+                        array=r["fluxerr"].to_numpy()),
+            fits.Column(name="QUALITY", format="J", array=np.zeros(n, dtype=np.int32)),
+        ], name="LIGHTCURVE")
+        fits.HDUList([primary, lc]).writeto(
+            os.path.join(out, "tess", f"{oid}.fits"), overwrite=True)
+
     print(f"wrote {len(ids)} objects, {len(flat)} observations to {out}")
 
 

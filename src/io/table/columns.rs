@@ -303,7 +303,18 @@ pub fn resolve(found: &Found, spec: &ColumnSpec) -> anyhow::Result<Mapping> {
             .copied()
             .collect(),
     };
-    let err = pick("err", obs, &err_names)?;
+    // the value column's own uncertainty (PDCSAP_FLUX_ERR beside
+    // SAP_FLUX_ERR, mag_err) settles what the usual names leave ambiguous
+    let own_err = value.as_ref().and_then(|v| {
+        let own = [format!("{v}_err"), format!("{v}err"), format!("{v}_error")];
+        obs.iter()
+            .find(|n| own.iter().any(|o| n.eq_ignore_ascii_case(o)))
+            .cloned()
+    });
+    let err = match own_err {
+        Some(e) if spec.get("err").is_none() => Some(e),
+        _ => pick("err", obs, &err_names)?,
+    };
     let band = pick("band", obs, &BAND_NAMES)?;
     let flags = pick("flags", obs, &FLAG_NAMES)?;
     let mut problems = problems.into_inner();
@@ -406,7 +417,7 @@ mod tests {
             (m.value.as_str(), m.err.as_str()),
             ("psfFlux", "psfFluxErr")
         );
-        let tess = names("TIME,SAP_FLUX,PDCSAP_FLUX,PDCSAP_FLUX_ERR,QUALITY");
+        let tess = names("TIME,SAP_FLUX,SAP_FLUX_ERR,PDCSAP_FLUX,PDCSAP_FLUX_ERR,QUALITY");
         let e = resolve(
             &Found {
                 what: "tess.fits",
@@ -422,7 +433,8 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("--columns time=TIME,flux=PDCSAP_FLUX"), "{e}");
-        let spec = ColumnSpec::parse("flux=PDCSAP_FLUX,err=PDCSAP_FLUX_ERR", "--columns").unwrap();
+        // naming the flux picks its own uncertainty among the two
+        let spec = ColumnSpec::parse("flux=PDCSAP_FLUX", "--columns").unwrap();
         let m = resolve(
             &Found {
                 what: "tess.fits",
@@ -433,9 +445,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (m.value.as_str(), m.flags.as_deref()),
-            ("PDCSAP_FLUX", Some("QUALITY"))
+            (m.value.as_str(), m.err.as_str(), m.flags.as_deref()),
+            ("PDCSAP_FLUX", "PDCSAP_FLUX_ERR", Some("QUALITY"))
         );
+        let spec = ColumnSpec::parse("flux=SAP_FLUX", "--columns").unwrap();
+        let m = resolve(
+            &Found {
+                what: "tess.fits",
+                top: &tess,
+                observations: None,
+            },
+            &spec,
+        )
+        .unwrap();
+        assert_eq!(m.err, "SAP_FLUX_ERR");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Survey tables as light-curve input (I/O layer): Parquet files, directories
-//! of them and HATS catalogs, and text tables (CSV, TSV, whitespace, ECSV,
-//! gzipped), many objects per file, read in place without a conversion
+//! of them and HATS catalogs, text tables (CSV, TSV, whitespace, ECSV,
+//! gzipped), many objects per file, and FITS binary-table light curves
+//! (TESS/Kepler, one object per file), read in place without a conversion
 //! step.
 //!
 //! The unit of work is a Parquet row group (one row per object) or a whole
-//! file (one row per observation, grouped by id; text tables), in the order
+//! file (one row per observation, grouped by id; text and FITS tables), in the order
 //! of the sorted paths, then row order. [`TableSource::survey`] is one cheap
 //! collective pass over the id and band columns (each rank its share of the
 //! units) that fixes the object count of every unit, the band names and the
@@ -12,6 +13,7 @@
 //! files.
 
 pub mod columns;
+pub mod fits_lc;
 pub mod parquet;
 pub mod text;
 
@@ -44,6 +46,8 @@ pub enum Format {
     Parquet,
     /// Delimited text (CSV, TSV, whitespace, ECSV; optionally gzipped).
     Text,
+    /// FITS binary tables (the first table HDU of each file), through CFITSIO.
+    Fits,
 }
 
 /// Band labels as small codes into `names` (at most 255 bands).
@@ -207,7 +211,7 @@ struct Unit {
 pub struct TableSource {
     /// The path the user gave.
     pub path: PathBuf,
-    /// Parquet or text.
+    /// Parquet, text or FITS.
     pub format: Format,
     /// What the input is, for messages (`HATS catalog`, `Parquet file`, ...).
     pub kind: &'static str,
@@ -294,6 +298,20 @@ pub fn is_text_name(p: &Path) -> bool {
         .any(|e| n.ends_with(e))
 }
 
+/// Whether `p` names a FITS file (`.fits`, `.fit`, `.fts`, each optionally
+/// `.gz`, or `.fz`).
+pub fn is_fits_name(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_ascii_lowercase();
+    let n = n.strip_suffix(".gz").unwrap_or(&n);
+    [".fits", ".fit", ".fts", ".fz"]
+        .iter()
+        .any(|e| n.ends_with(e))
+}
+
 /// The files of a table input and what it is.
 fn discover(path: &Path) -> anyhow::Result<(Format, &'static str, Vec<PathBuf>)> {
     if !path.exists() {
@@ -302,6 +320,9 @@ fn discover(path: &Path) -> anyhow::Result<(Format, &'static str, Vec<PathBuf>)>
     if path.is_file() {
         if is_parquet_name(path) {
             return Ok((Format::Parquet, "Parquet file", vec![path.to_path_buf()]));
+        }
+        if is_fits_name(path) {
+            return Ok((Format::Fits, "FITS table", vec![path.to_path_buf()]));
         }
         return Ok((Format::Text, "text table", vec![path.to_path_buf()]));
     }
@@ -332,12 +353,16 @@ fn discover(path: &Path) -> anyhow::Result<(Format, &'static str, Vec<PathBuf>)>
     if !parquet.is_empty() {
         return Ok((Format::Parquet, "Parquet directory", parquet));
     }
+    let fits = files_under(path, &is_fits_name)?;
+    if !fits.is_empty() {
+        return Ok((Format::Fits, "directory of FITS tables", fits));
+    }
     let text = files_under(path, &is_text_name)?;
     if !text.is_empty() {
         return Ok((Format::Text, "directory of text tables", text));
     }
     Err(usage(format!(
-        "'{}' holds no light curves tessera reads (Parquet, HATS, .csv/.tsv/.ecsv/.txt[.gz], or a tessera HDF5 file)",
+        "'{}' holds no light curves tessera reads (Parquet, HATS, .csv/.tsv/.ecsv/.txt[.gz], .fits/.fit[.gz]/.fz, or a tessera HDF5 file)",
         path.display()
     )))
 }
@@ -408,8 +433,12 @@ impl TableSource {
                 }
                 (metas, mapping, shape, integer_ids)
             }
-            Format::Text => {
-                let top = text::header(first)?;
+            Format::Text | Format::Fits => {
+                let top = if format == Format::Fits {
+                    fits_lc::header(first)?
+                } else {
+                    text::header(first)?
+                };
                 let mapping = columns::resolve(
                     &Found {
                         what: &what,
@@ -525,6 +554,7 @@ impl TableSource {
             (Shape::Flat, _) => {
                 let flat = match self.format {
                     Format::Text => text::read(file, &self.mapping)?,
+                    Format::Fits => fits_lc::read(file, &self.mapping)?,
                     Format::Parquet => parquet::read_flat(
                         file,
                         self.metas[unit.file].as_ref().expect("parquet"),

@@ -1,0 +1,451 @@
+//! CFITSIO, through the C bindings the `fitsio` crate ships (I/O layer):
+//! one safe handle over the few calls tessera makes, so every `unsafe` FITS
+//! call is in this file. Files are opened with `fits_open_diskfile`, so a
+//! name is a name (CFITSIO's extended syntax, `file.fits[1]`, is not
+//! parsed); gzip-compressed files are read transparently. Column reads go in
+//! bounded chunks, so memory grows only with data actually read, never with
+//! a row count a header claims.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use anyhow::bail;
+use fitsio::sys;
+
+/// Rows per CFITSIO read call: bounds the memory a lying header can cost.
+const CHUNK_ROWS: usize = 1 << 16;
+
+/// What an HDU holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HduKind {
+    /// An image (the primary array, an IMAGE extension or a tile-compressed image).
+    Image,
+    /// An ASCII table extension.
+    AsciiTable,
+    /// A binary table extension.
+    BinaryTable,
+}
+
+impl HduKind {
+    /// Whether the HDU is a table of either kind.
+    pub fn is_table(self) -> bool {
+        matches!(self, HduKind::AsciiTable | HduKind::BinaryTable)
+    }
+}
+
+/// The type of a table column as CFITSIO reports it after scaling
+/// (`fits_get_eqcoltypell`).
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnType {
+    /// CFITSIO type code (`TDOUBLE`, `TSTRING`, ...); negative for a
+    /// variable-length array column.
+    pub code: i32,
+    /// Elements per cell (characters for a string column).
+    pub repeat: i64,
+    /// Bytes (characters) per element.
+    pub width: i64,
+}
+
+impl ColumnType {
+    /// Whether the column holds text.
+    pub fn is_string(&self) -> bool {
+        self.code == sys::TSTRING as i32
+    }
+
+    /// Whether the column holds real or integer numbers, one per cell.
+    pub fn is_scalar_number(&self) -> bool {
+        let c = self.code;
+        c > 0
+            && self.repeat == 1
+            && ![
+                sys::TSTRING,
+                sys::TLOGICAL,
+                sys::TBIT,
+                sys::TCOMPLEX,
+                sys::TDBLCOMPLEX,
+            ]
+            .contains(&(c as u32))
+    }
+}
+
+/// Serialises CFITSIO calls when the library was built without
+/// `--enable-reentrant` (Debian's is reentrant: then this is never taken).
+fn serial() -> Option<MutexGuard<'static, ()>> {
+    static REENTRANT: OnceLock<bool> = OnceLock::new();
+    static LOCK: Mutex<()> = Mutex::new(());
+    // SAFETY: fits_is_reentrant reads a compile-time constant of the library.
+    let reentrant = *REENTRANT.get_or_init(|| unsafe { sys::fits_is_reentrant() } != 0);
+    (!reentrant).then(|| LOCK.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The text of a CFITSIO status and the library's error-message stack.
+fn cfitsio_message(status: c_int) -> String {
+    let mut text = [0 as c_char; 31];
+    // SAFETY: ffgerr writes at most 30 characters and a NUL into `text`.
+    unsafe { sys::ffgerr(status, text.as_mut_ptr()) };
+    // SAFETY: `text` is NUL-terminated (zero-initialised, ffgerr terminates).
+    let mut out = unsafe { CStr::from_ptr(text.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    let mut detail = Vec::new();
+    loop {
+        let mut msg = [0 as c_char; sys::FLEN_ERRMSG as usize];
+        // SAFETY: ffgmsg writes at most FLEN_ERRMSG bytes including the NUL.
+        let n = unsafe { sys::ffgmsg(msg.as_mut_ptr()) };
+        if n == 0 {
+            break;
+        }
+        // SAFETY: as above, NUL-terminated.
+        let m = unsafe { CStr::from_ptr(msg.as_ptr()) }.to_string_lossy();
+        let m = m.trim();
+        if !m.is_empty() && detail.len() < 4 {
+            detail.push(m.to_string());
+        }
+    }
+    if !detail.is_empty() {
+        out = format!("{out} ({})", detail.join("; "));
+    }
+    format!("{out}, CFITSIO status {status}")
+}
+
+/// An open FITS file, read-only; closed on drop.
+pub struct Fits {
+    ptr: *mut sys::fitsfile,
+    path: PathBuf,
+    /// The 0-based HDU the file is positioned at, for messages.
+    hdu: usize,
+    _serial: Option<MutexGuard<'static, ()>>,
+}
+
+impl Drop for Fits {
+    fn drop(&mut self) {
+        let mut status = 0;
+        // SAFETY: `ptr` came from a successful ffdkopn and is closed once, here.
+        unsafe { sys::ffclos(self.ptr, &mut status) };
+    }
+}
+
+impl Fits {
+    /// Opens `path` read-only (gzip-compressed files are decompressed in memory).
+    pub fn open(path: &Path) -> anyhow::Result<Fits> {
+        let guard = serial();
+        let name = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+            anyhow::anyhow!(
+                "'{}': a path with a NUL byte cannot be opened",
+                path.display()
+            )
+        })?;
+        let mut ptr = std::ptr::null_mut();
+        let mut status = 0;
+        // SAFETY: `name` is a NUL-terminated path; on success CFITSIO stores a
+        // valid handle in `ptr`, on failure it leaves it null.
+        unsafe { sys::ffdkopn(&mut ptr, name.as_ptr(), sys::READONLY as c_int, &mut status) };
+        if status != 0 || ptr.is_null() {
+            bail!(
+                "'{}': not a readable FITS file: {}",
+                path.display(),
+                cfitsio_message(status)
+            );
+        }
+        Ok(Fits {
+            ptr,
+            path: path.to_path_buf(),
+            hdu: 0,
+            _serial: guard,
+        })
+    }
+
+    /// The file, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// An error naming the file and current HDU.
+    fn fail(&self, what: &str, status: c_int) -> anyhow::Error {
+        anyhow::anyhow!(
+            "'{}' HDU {}: {what}: {}",
+            self.path.display(),
+            self.hdu,
+            cfitsio_message(status)
+        )
+    }
+
+    /// Number of HDUs in the file.
+    pub fn hdu_count(&mut self) -> anyhow::Result<usize> {
+        let mut n = 0;
+        let mut status = 0;
+        // SAFETY: valid handle; `n` receives the count.
+        unsafe { sys::ffthdu(self.ptr, &mut n, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot count the HDUs", status));
+        }
+        Ok(n.max(0) as usize)
+    }
+
+    /// Moves to HDU `index` (0 = primary) and says what it holds. The data
+    /// of an uncompressed file must fit in the file's length.
+    pub fn move_to(&mut self, index: usize) -> anyhow::Result<HduKind> {
+        let mut kind = 0;
+        let mut status = 0;
+        self.hdu = index;
+        let number = c_int::try_from(index + 1).unwrap_or(c_int::MAX);
+        // SAFETY: valid handle; `kind` receives the HDU type.
+        unsafe { sys::ffmahd(self.ptr, number, &mut kind, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot move to this HDU", status));
+        }
+        let (mut head, mut start, mut end) = (0, 0, 0);
+        // SAFETY: valid handle, positioned at an HDU.
+        unsafe { sys::ffghadll(self.ptr, &mut head, &mut start, &mut end, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot locate the data", status));
+        }
+        if !is_gzip(&self.path) {
+            let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+            // a last block short of its padding (careless writers) is let pass
+            if u64::try_from(end).unwrap_or(u64::MAX) > len.next_multiple_of(2880) {
+                bail!(
+                    "'{}' HDU {index}: the header puts the data's end at byte {end} but the file has {len} bytes (truncated?)",
+                    self.path.display()
+                );
+            }
+        }
+        Ok(match kind as u32 {
+            sys::ASCII_TBL => HduKind::AsciiTable,
+            sys::BINARY_TBL => HduKind::BinaryTable,
+            _ => HduKind::Image,
+        })
+    }
+
+    /// A string keyword of the current HDU, `None` when absent.
+    pub fn read_key_string(&mut self, key: &str) -> anyhow::Result<Option<String>> {
+        let name = CString::new(key).expect("keyword without NUL");
+        let mut value = [0 as c_char; sys::FLEN_VALUE as usize];
+        let mut status = 0;
+        // SAFETY: valid handle; `value` has FLEN_VALUE bytes as CFITSIO requires;
+        // a null comment pointer means "not wanted".
+        unsafe {
+            sys::ffgkys(
+                self.ptr,
+                name.as_ptr(),
+                value.as_mut_ptr(),
+                std::ptr::null_mut(),
+                &mut status,
+            )
+        };
+        if status == sys::KEY_NO_EXIST as c_int {
+            // clear the message stack left by the miss
+            let _ = cfitsio_message(status);
+            return Ok(None);
+        }
+        if status != 0 {
+            return Err(self.fail(&format!("cannot read keyword {key}"), status));
+        }
+        // SAFETY: CFITSIO NUL-terminates `value`.
+        let s = unsafe { CStr::from_ptr(value.as_ptr()) }.to_string_lossy();
+        Ok(Some(s.trim_end().to_string()))
+    }
+
+    /// The current HDU as `N` or `N (EXTNAME)`, for messages.
+    pub fn hdu_label(&mut self) -> String {
+        match self.read_key_string("EXTNAME") {
+            Ok(Some(n)) if !n.is_empty() => format!("{} ({n})", self.hdu),
+            _ => self.hdu.to_string(),
+        }
+    }
+
+    /// `'path' HDU N (EXTNAME)`, for messages.
+    pub fn place(&mut self) -> String {
+        let label = self.hdu_label();
+        format!("'{}' HDU {label}", self.path.display())
+    }
+
+    /// Column names of the current (table) HDU, `TTYPEn` in order (`COLn`
+    /// for an unnamed column).
+    pub fn column_names(&mut self) -> anyhow::Result<Vec<String>> {
+        let mut n = 0;
+        let mut status = 0;
+        // SAFETY: valid handle positioned at a table HDU.
+        unsafe { sys::ffgncl(self.ptr, &mut n, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot count the columns", status));
+        }
+        (1..=n.max(0))
+            .map(|k| {
+                Ok(self
+                    .read_key_string(&format!("TTYPE{k}"))?
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| format!("COL{k}")))
+            })
+            .collect()
+    }
+
+    /// Number of rows of the current (table) HDU.
+    pub fn rows(&mut self) -> anyhow::Result<usize> {
+        let mut n = 0;
+        let mut status = 0;
+        // SAFETY: valid handle positioned at a table HDU.
+        unsafe { sys::ffgnrwll(self.ptr, &mut n, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot read the row count", status));
+        }
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// The type of column `col` (1-based) after scaling.
+    pub fn column_type(&mut self, col: usize) -> anyhow::Result<ColumnType> {
+        let (mut code, mut repeat, mut width) = (0, 0, 0);
+        let mut status = 0;
+        // SAFETY: valid handle positioned at a table HDU; outputs are plain integers.
+        unsafe {
+            sys::ffeqtyll(
+                self.ptr,
+                col as c_int,
+                &mut code,
+                &mut repeat,
+                &mut width,
+                &mut status,
+            )
+        };
+        if status != 0 {
+            return Err(self.fail(&format!("cannot read the type of column {col}"), status));
+        }
+        Ok(ColumnType {
+            code,
+            repeat,
+            width,
+        })
+    }
+
+    /// Column `col` (1-based, one number per cell) as f64; null cells
+    /// (`TNULLn`, or NaN in a float column) are NaN.
+    pub fn read_f64(&mut self, col: usize, rows: usize) -> anyhow::Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for first in (0..rows).step_by(CHUNK_ROWS) {
+            let n = CHUNK_ROWS.min(rows - first);
+            let at = out.len();
+            out.resize(at + n, f64::NAN);
+            let mut anynul = 0;
+            let mut status = 0;
+            // SAFETY: `out[at..]` has room for the `n` values requested; a NaN
+            // null value makes CFITSIO write NaN for undefined cells.
+            unsafe {
+                sys::ffgcvd(
+                    self.ptr,
+                    col as c_int,
+                    first as i64 + 1,
+                    1,
+                    n as i64,
+                    f64::NAN,
+                    out[at..].as_mut_ptr(),
+                    &mut anynul,
+                    &mut status,
+                )
+            };
+            if status != 0 {
+                return Err(self.fail(&format!("cannot read column {col}"), status));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Column `col` (1-based, one integer per cell) as i64; null cells are
+    /// `null`.
+    pub fn read_i64(&mut self, col: usize, rows: usize, null: i64) -> anyhow::Result<Vec<i64>> {
+        let mut out = Vec::new();
+        for first in (0..rows).step_by(CHUNK_ROWS) {
+            let n = CHUNK_ROWS.min(rows - first);
+            let at = out.len();
+            out.resize(at + n, null);
+            let mut anynul = 0;
+            let mut status = 0;
+            // SAFETY: `out[at..]` has room for the `n` values requested.
+            unsafe {
+                sys::ffgcvjj(
+                    self.ptr,
+                    col as c_int,
+                    first as i64 + 1,
+                    1,
+                    n as i64,
+                    null,
+                    out[at..].as_mut_ptr(),
+                    &mut anynul,
+                    &mut status,
+                )
+            };
+            if status != 0 {
+                return Err(self.fail(&format!("cannot read column {col}"), status));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Column `col` (1-based, a string column of `width` characters) as
+    /// trimmed strings.
+    pub fn read_strings(
+        &mut self,
+        col: usize,
+        rows: usize,
+        width: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        if width > 1 << 16 {
+            bail!(
+                "'{}' HDU {}: column {col} holds strings of {width} characters",
+                self.path.display(),
+                self.hdu
+            );
+        }
+        let stride = width + 1;
+        let chunk = CHUNK_ROWS.min(rows.max(1));
+        let mut buf = vec![0 as c_char; chunk * stride];
+        let mut out = Vec::new();
+        let empty = CString::default();
+        for first in (0..rows).step_by(CHUNK_ROWS) {
+            let n = CHUNK_ROWS.min(rows - first);
+            buf.fill(0);
+            let mut ptrs: Vec<*mut c_char> = buf
+                .chunks_exact_mut(stride)
+                .take(n)
+                .map(|c| c.as_mut_ptr())
+                .collect();
+            let mut anynul = 0;
+            let mut status = 0;
+            // SAFETY: each of the `n` pointers has `width + 1` bytes, as
+            // CFITSIO writes at most `width` characters and a NUL per cell.
+            unsafe {
+                sys::ffgcvs(
+                    self.ptr,
+                    col as c_int,
+                    first as i64 + 1,
+                    1,
+                    n as i64,
+                    empty.as_ptr() as *mut c_char,
+                    ptrs.as_mut_ptr(),
+                    &mut anynul,
+                    &mut status,
+                )
+            };
+            if status != 0 {
+                return Err(self.fail(&format!("cannot read column {col}"), status));
+            }
+            for p in ptrs {
+                // SAFETY: zero-filled and at most `width` bytes written: NUL-terminated.
+                let s = unsafe { CStr::from_ptr(p) }.to_string_lossy();
+                out.push(s.trim().to_string());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether the file starts with the gzip magic bytes.
+fn is_gzip(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
+}

@@ -1,0 +1,255 @@
+//! FITS binary-table light curves (I/O layer), read through CFITSIO: the
+//! TESS and Kepler layout, one object per file (named by the file stem),
+//! `TIME`, `PDCSAP_FLUX`/`SAP_FLUX`, their `_ERR` and `QUALITY` in the
+//! first table HDU. A mapped id column groups a file into several objects,
+//! as for text tables. Null cells (`TNULLn`, NaN) read as NaN; a null flag
+//! reads as 0. Errors name the file, the HDU and the column.
+
+use std::path::Path;
+
+use anyhow::bail;
+
+use super::columns::Mapping;
+use super::FlatColumns;
+use crate::io::cfitsio::{Fits, HduKind};
+
+/// Opens `path` at its first table HDU; a file with no table is an error
+/// naming the file and what it holds.
+fn open_first_table(path: &Path) -> anyhow::Result<Fits> {
+    let mut f = Fits::open(path)?;
+    let n = f.hdu_count()?;
+    let mut kinds = Vec::new();
+    for hdu in 0..n {
+        let kind = f.move_to(hdu)?;
+        if kind.is_table() {
+            return Ok(f);
+        }
+        kinds.push(kind);
+    }
+    bail!(
+        "'{}': no table HDU ({n} HDU{}, {}): not a FITS light curve (an image goes to `tessera image`)",
+        path.display(),
+        if n == 1 { "" } else { "s" },
+        if kinds.iter().all(|k| *k == HduKind::Image) {
+            "all images"
+        } else {
+            "none a table"
+        }
+    )
+}
+
+/// The column names of the first table HDU of `path`.
+pub fn header(path: &Path) -> anyhow::Result<Vec<String>> {
+    open_first_table(path)?.column_names()
+}
+
+/// The 1-based number of column `name` (exact, then without case).
+fn column(f: &mut Fits, names: &[String], name: &str) -> anyhow::Result<usize> {
+    let hit = names
+        .iter()
+        .position(|n| n == name)
+        .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(name)));
+    match hit {
+        Some(k) => Ok(k + 1),
+        None => bail!(
+            "{}: no column '{name}' (the first file of the input has it); columns: {}",
+            f.place(),
+            names.join(", ")
+        ),
+    }
+}
+
+/// Reads a numeric column as f64, refusing text and vector cells.
+fn numbers(f: &mut Fits, names: &[String], name: &str, rows: usize) -> anyhow::Result<Vec<f64>> {
+    let c = column(f, names, name)?;
+    let t = f.column_type(c)?;
+    if !t.is_scalar_number() {
+        bail!(
+            "{}, column '{name}': not one number per row (CFITSIO type {}, repeat {})",
+            f.place(),
+            t.code,
+            t.repeat
+        );
+    }
+    f.read_f64(c, rows)
+}
+
+/// Reads a label column (id or band): text as trimmed strings, integers
+/// in decimal.
+fn labels(f: &mut Fits, names: &[String], name: &str, rows: usize) -> anyhow::Result<Vec<String>> {
+    let c = column(f, names, name)?;
+    let t = f.column_type(c)?;
+    if t.is_string() {
+        return f.read_strings(c, rows, t.width.max(t.repeat).max(1) as usize);
+    }
+    if t.is_scalar_number() {
+        return Ok(f
+            .read_i64(c, rows, 0)?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect());
+    }
+    bail!(
+        "{}, column '{name}': labels must be text or integers (CFITSIO type {})",
+        f.place(),
+        t.code
+    )
+}
+
+/// Reads the mapped columns of the first table HDU of `path` as flat rows,
+/// in file order. Without an id column the rows are one object.
+pub fn read(path: &Path, mapping: &Mapping) -> anyhow::Result<FlatColumns> {
+    let mut f = open_first_table(path)?;
+    let names = f.column_names()?;
+    let rows = f.rows()?;
+    let mut out = FlatColumns {
+        time: numbers(&mut f, &names, &mapping.time, rows)?,
+        value: numbers(&mut f, &names, &mapping.value, rows)?,
+        err: numbers(&mut f, &names, &mapping.err, rows)?,
+        ..FlatColumns::default()
+    };
+    if let Some(id) = &mapping.id {
+        out.id = labels(&mut f, &names, id, rows)?;
+        if let Some(r) = out.id.iter().position(String::is_empty) {
+            bail!(
+                "{}, column '{id}': row {r} has an empty object id",
+                f.place()
+            );
+        }
+    }
+    if let Some(band) = &mapping.band {
+        out.band = labels(&mut f, &names, band, rows)?;
+        if let Some(r) = out.band.iter().position(String::is_empty) {
+            bail!("{}, column '{band}': row {r} has an empty band", f.place());
+        }
+    }
+    if let Some(flags) = &mapping.flags {
+        let c = column(&mut f, &names, flags)?;
+        let t = f.column_type(c)?;
+        if !t.is_scalar_number() {
+            bail!(
+                "{}, column '{flags}': flags must be one integer per row (CFITSIO type {})",
+                f.place(),
+                t.code
+            );
+        }
+        out.flags = f.read_i64(c, rows, 0)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::lcfile::Quantity;
+    use fitsio::tables::{ColumnDataType, ColumnDescription};
+    use fitsio::FitsFile;
+
+    fn tess_mapping(flux: &str) -> Mapping {
+        Mapping {
+            id: None,
+            time: "TIME".into(),
+            value: flux.into(),
+            quantity: Quantity::Flux,
+            err: format!("{flux}_ERR"),
+            band: None,
+            flags: Some("QUALITY".into()),
+        }
+    }
+
+    /// A TESS-like file: an empty primary HDU, then LIGHTCURVE.
+    fn write_tess(path: &Path, time: &[f64], flux: &[f64], err: &[f32], quality: &[i32]) {
+        let _ = std::fs::remove_file(path);
+        let mut f = FitsFile::create(path).open().unwrap();
+        let col = |name: &str, t| ColumnDescription::new(name).with_type(t).create().unwrap();
+        let cols = [
+            col("TIME", ColumnDataType::Double),
+            col("PDCSAP_FLUX", ColumnDataType::Double),
+            col("PDCSAP_FLUX_ERR", ColumnDataType::Float),
+            col("QUALITY", ColumnDataType::Int),
+        ];
+        let hdu = f.create_table("LIGHTCURVE", &cols).unwrap();
+        hdu.write_col(&mut f, "TIME", time).unwrap();
+        hdu.write_col(&mut f, "PDCSAP_FLUX", flux).unwrap();
+        hdu.write_col(&mut f, "PDCSAP_FLUX_ERR", err).unwrap();
+        hdu.write_col(&mut f, "QUALITY", quality).unwrap();
+    }
+
+    #[test]
+    fn a_tess_table_reads_with_nan_and_flags() {
+        let dir = std::env::temp_dir().join(format!("tessera-fits-lc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tic1.fits");
+        let time = [1325.0, 1325.5, 1326.0, 1326.25];
+        let flux = [100.5, f64::NAN, 99.25, 101.0];
+        let err = [0.5f32, 0.5, f32::NAN, 0.25];
+        write_tess(&path, &time, &flux, &err, &[0, 0, 128, 0]);
+        assert_eq!(
+            header(&path).unwrap(),
+            ["TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR", "QUALITY"]
+        );
+        let got = read(&path, &tess_mapping("PDCSAP_FLUX")).unwrap();
+        assert!(got.id.is_empty() && got.band.is_empty());
+        assert_eq!(got.time, time);
+        assert_eq!(got.value[0], 100.5);
+        assert!(got.value[1].is_nan());
+        assert_eq!((got.value[2], got.value[3]), (99.25, 101.0));
+        assert_eq!((got.err[0], got.err[3]), (0.5, 0.25));
+        assert!(got.err[2].is_nan());
+        assert_eq!(got.flags, [0, 0, 128, 0]);
+        let rows = got.clone().group("tic1").unwrap();
+        assert_eq!(rows.ids, ["tic1"]);
+        assert_eq!(rows.offsets, [0, 4]);
+        // gzipped, as archives serve them: the same values
+        let gz = dir.join("tic1.fits.gz");
+        {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(
+                std::fs::File::create(&gz).unwrap(),
+                flate2::Compression::default(),
+            );
+            z.write_all(&std::fs::read(&path).unwrap()).unwrap();
+            z.finish().unwrap();
+        }
+        let unzipped = read(&gz, &tess_mapping("PDCSAP_FLUX")).unwrap();
+        assert_eq!(unzipped.time, time);
+        assert_eq!(unzipped.flags, got.flags);
+
+        // a missing column names the file, the HDU and the columns
+        let e = read(&path, &tess_mapping("SAP_FLUX"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tic1.fits' HDU 1 (LIGHTCURVE): no column 'SAP_FLUX'"),
+            "{e}"
+        );
+        assert!(
+            e.contains("TIME, PDCSAP_FLUX, PDCSAP_FLUX_ERR, QUALITY"),
+            "{e}"
+        );
+
+        // an image-only FITS file is not a light curve
+        let img = dir.join("image.fits");
+        let _ = std::fs::remove_file(&img);
+        {
+            let desc = fitsio::images::ImageDescription {
+                data_type: fitsio::images::ImageType::Float,
+                dimensions: &[4, 4],
+            };
+            FitsFile::create(&img)
+                .with_custom_primary(&desc)
+                .open()
+                .unwrap();
+        }
+        let e = header(&img).unwrap_err().to_string();
+        assert!(
+            e.contains("image.fits': no table HDU (1 HDU, all images)"),
+            "{e}"
+        );
+        // not FITS at all
+        std::fs::write(dir.join("text.fits"), "time,flux\n1,2\n").unwrap();
+        let e = header(&dir.join("text.fits")).unwrap_err().to_string();
+        assert!(e.contains("text.fits': not a readable FITS file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
