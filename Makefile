@@ -38,7 +38,7 @@ SCALING_REPEAT_image ?= 3
 SCALING_RANKS ?= 1,2,4
 SCALING_RUNS := $(OUT)/scaling-runs
 
-.PHONY: run test bench gpu-bench gpu-bundle deps build clean scaling-report s82
+.PHONY: run test bench gpu-bench gpu-bundle deps build clean scaling-report s82 bench-hats
 
 deps:
 	@./scripts/ensure-deps.sh $(APT_PACKAGES)
@@ -99,6 +99,11 @@ clean:
 
 # The real-data acceptance set: SDSS Stripe 82 RR Lyrae periods against Sesar et al. (2010).
 S82 ?= ../shared/data/sdss-s82-rrlyrae
+# survey scale: lightcurves over a HATS catalog of 10^6 synthetic objects (made by
+# hats-import) against the same objects from tessera's HDF5, mpirun -n 2
+bench-hats: build
+	scripts/bench-hats.sh 1000000 40 2
+
 s82: build
 	@mkdir -p $(OUT)
 	$(BIN) ingest csv $(S82)/light-curves --out $(OUT)/s82.h5
