@@ -559,3 +559,81 @@ fn usage_errors_exit_2_before_mpi() {
         assert!(dir.listing().is_empty());
     }
 }
+
+/// Tile-compressed copies (astropy CompImageHDU: lossless GZIP_2 floats,
+/// RICE_1 integers) and an IMAGE extension picked by `--hdu` give the
+/// /convolved of the plain FITS file, bit for bit; `--hdu` naming a table or
+/// a missing HDU exits 1 naming it.
+#[test]
+fn compressed_fits_and_hdu_choice_give_the_plain_result() {
+    let dir = TestDir::new("img-fits-compressed");
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--rows", "45", "--cols", "38", "--seed", "9", "--format", "fits",
+            "--out", "in.fits",
+        ],
+    );
+    synth(
+        &dir,
+        &[
+            "--kind", "gradient", "--size", "30", "--dtype", "i16", "--format", "fits", "--out",
+            "i16.fits",
+        ],
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let py = std::process::Command::new(root.join("scripts/survey-venv.sh"))
+        .output()
+        .expect("running scripts/survey-venv.sh");
+    assert!(
+        py.status.success(),
+        "scripts/survey-venv.sh (astropy): {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let python = String::from_utf8(py.stdout).unwrap().trim().to_string();
+    let o = std::process::Command::new(python)
+        .arg(root.join("tests/ref/make_compressed_fits.py"))
+        .args(["in.fits", "i16.fits", "."])
+        .current_dir(&dir.0)
+        .output()
+        .expect("running make_compressed_fits.py");
+    assert!(
+        o.status.success(),
+        "make_compressed_fits.py: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let extra = ["--kernel", "gaussian:2:7", "--tile", "16"];
+    let convolve = |input: &str, out: &str, more: &[&str]| {
+        let mut a = extra.to_vec();
+        a.extend_from_slice(more);
+        assert_success(&run(mpirun(2, &image_args(input, out, &a)), &dir.0));
+        bits(&dir.path(out), "convolved")
+    };
+    let want = convolve("in.fits", "plain.h5", &[]);
+    assert!(convolve("gzip-f64.fits", "gzip.h5", &[]) == want, "GZIP_2");
+    assert!(
+        convolve("multi.fits", "sci.h5", &["--hdu", "SCI"]) == want,
+        "--hdu SCI"
+    );
+    assert!(
+        convolve("multi.fits", "two.h5", &["--hdu", "2"]) == want,
+        "--hdu 2"
+    );
+    let want = convolve("i16.fits", "i16.h5", &["--convert"]);
+    assert!(
+        convolve("rice-i16.fits", "rice.h5", &["--convert"]) == want,
+        "RICE_1"
+    );
+    for (hdu, words) in [
+        ("1", "HDU 1: not an image with data (BINTABLE"),
+        ("7", "no HDU 7"),
+    ] {
+        let o = run(
+            plain(&image_args("multi.fits", "bad.h5", &["--hdu", hdu])),
+            &dir.0,
+        );
+        assert_eq!(o.status.code(), Some(1), "--hdu {hdu}: {}", stderr(&o));
+        assert!(stderr(&o).contains(words), "{}", stderr(&o));
+        assert!(!dir.path("bad.h5").exists());
+    }
+}

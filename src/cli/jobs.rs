@@ -224,6 +224,10 @@ pub struct ImageArgs {
     /// HDF5 dataset holding the 2-D image. [default: /image]
     #[arg(long, value_name = "PATH")]
     pub dataset: Option<String>,
+    /// FITS HDU holding the image: its number (0 = primary) or EXTNAME.
+    /// [default: the first image HDU with data, tile-compressed ones included]
+    #[arg(long, value_name = "N|NAME")]
+    pub hdu: Option<String>,
     /// Kernel: radial:SIZE (the lecture's sqrt(x^2+y^2) on linspace(-2, 2)),
     /// gaussian:SIGMA:SIZE, box:SIZE, tophat:RADIUS[:SIZE] (odd sizes), or
     /// file:PATH (text rows of numbers, or PATH.h5[:/dataset]). [default: radial:15]
@@ -258,6 +262,7 @@ impl ImageArgs {
     pub fn layered(&self) -> anyhow::Result<Layered> {
         let flags = [
             ("dataset", &self.dataset),
+            ("hdu", &self.hdu),
             ("kernel", &self.kernel),
             ("mode", &self.mode),
             ("boundary", &self.boundary),
@@ -265,7 +270,7 @@ impl ImageArgs {
             ("tile", &self.tile),
         ];
         let text = |key: &str, v: &str| {
-            if key == "dataset" || key == "kernel" {
+            if key == "dataset" || key == "kernel" || key == "hdu" {
                 Value::String(v.to_string())
             } else {
                 flag_value(v)

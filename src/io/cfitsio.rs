@@ -440,6 +440,58 @@ impl Fits {
     }
 }
 
+impl Fits {
+    /// Rows `r0..r0 + rows`, columns `c0..c0 + cols` of the current (2-D,
+    /// plain or tile-compressed) image HDU as f64 physical values, row-major;
+    /// undefined pixels (`BLANK`, NaN) are NaN.
+    pub fn read_image_window(
+        &mut self,
+        r0: usize,
+        c0: usize,
+        rows: usize,
+        cols: usize,
+    ) -> anyhow::Result<Vec<f64>> {
+        let mut out = vec![f64::NAN; rows * cols];
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let long = |v: usize| std::os::raw::c_long::try_from(v).unwrap_or(0);
+        // FITS pixel numbers are 1-based, the first axis the column
+        let mut blc = [long(c0 + 1), long(r0 + 1)];
+        let mut trc = [long(c0 + cols), long(r0 + rows)];
+        let mut inc = [1 as std::os::raw::c_long; 2];
+        let mut nulval = f64::NAN;
+        let mut anynul = 0;
+        let mut status = 0;
+        // SAFETY: valid handle at a 2-D image HDU; `out` holds exactly the
+        // rows x cols values of the window CFITSIO writes (TDOUBLE).
+        unsafe {
+            sys::ffgsv(
+                self.ptr,
+                sys::TDOUBLE as c_int,
+                blc.as_mut_ptr(),
+                trc.as_mut_ptr(),
+                inc.as_mut_ptr(),
+                &mut nulval as *mut f64 as *mut std::ffi::c_void,
+                out.as_mut_ptr() as *mut std::ffi::c_void,
+                &mut anynul,
+                &mut status,
+            )
+        };
+        if status != 0 {
+            return Err(self.fail(
+                &format!(
+                    "cannot read rows {r0}..{} columns {c0}..{}",
+                    r0 + rows,
+                    c0 + cols
+                ),
+                status,
+            ));
+        }
+        Ok(out)
+    }
+}
+
 /// Whether the file starts with the gzip magic bytes.
 fn is_gzip(path: &Path) -> bool {
     use std::io::Read;

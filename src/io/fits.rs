@@ -1,6 +1,10 @@
 //! A minimal FITS image reader and writer (I/O layer): enough for the image
 //! job to read a 2-D primary or IMAGE-extension HDU tile by tile, seeking to
-//! each row of a window instead of loading the image.
+//! each row of a window instead of loading the image. Tile-compressed images
+//! (a BINTABLE with `ZIMAGE = T`, what fpack and astropy's `CompImageHDU`
+//! write) are read through CFITSIO ([`crate::io::cfitsio`]) window by window;
+//! the hand-written header walk stays in front of it, so every HDU's size is
+//! checked against the file length before CFITSIO or tessera allocates.
 //!
 //! FITS (Pence et al. 2010, A&A 524, A42, "Definition of the Flexible Image
 //! Transport System"): 2880-byte blocks of 80-character header cards, then
@@ -15,6 +19,38 @@ use anyhow::{bail, Context};
 
 const BLOCK: u64 = 2880;
 const CARD: usize = 80;
+
+/// Which HDU holds the image: its number (0 = primary) or its `EXTNAME`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FitsHdu {
+    /// HDU number, 0 = primary.
+    Number(usize),
+    /// `EXTNAME`, compared without case.
+    Name(String),
+}
+
+impl FitsHdu {
+    /// `3` is a number, anything else an `EXTNAME`.
+    pub fn parse(s: &str) -> Result<FitsHdu, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("hdu: empty; give an HDU number (0 = primary) or an EXTNAME".into());
+        }
+        Ok(match s.parse::<usize>() {
+            Ok(n) => FitsHdu::Number(n),
+            Err(_) => FitsHdu::Name(s.to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for FitsHdu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitsHdu::Number(n) => write!(f, "{n}"),
+            FitsHdu::Name(s) => write!(f, "{s}"),
+        }
+    }
+}
 
 /// A 2-D image HDU found in a FITS file.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,8 +69,10 @@ pub struct FitsImage {
     pub bscale: f64,
     /// BZERO: offset added to scaled raw values (0 if absent).
     pub bzero: f64,
-    /// Byte offset of the first pixel.
+    /// Byte offset of the first pixel (of the compressed table when `compressed`).
     pub data_start: u64,
+    /// A tile-compressed image, read through CFITSIO.
+    pub compressed: bool,
 }
 
 /// True if the file starts like a FITS file (`SIMPLE  =`).
@@ -150,6 +188,17 @@ impl FitsImage {
     /// extension) and checks that it is a 2-D image tessera can read.
     /// `convert` must be true for integer BITPIX (8, 16, 32, 64).
     pub fn open(path: &Path, convert: bool) -> anyhow::Result<FitsImage> {
+        FitsImage::open_hdu(path, convert, None)
+    }
+
+    /// As [`FitsImage::open`], at HDU `choice` when given (an error naming
+    /// the HDU when it is not a 2-D image); without a choice, the first
+    /// image with data, plain or tile-compressed.
+    pub fn open_hdu(
+        path: &Path,
+        convert: bool,
+        choice: Option<&FitsHdu>,
+    ) -> anyhow::Result<FitsImage> {
         let mut f =
             File::open(path).with_context(|| format!("cannot open input '{}'", path.display()))?;
         let len = f.metadata()?.len();
@@ -157,16 +206,46 @@ impl FitsImage {
         let mut hdu = 0usize;
         loop {
             if pos >= len {
-                bail!(
-                    "FITS file '{}': no HDU with image data found",
-                    path.display()
-                );
+                match choice {
+                    Some(c) => bail!(
+                        "FITS file '{}': no HDU {c} (--hdu / hdu; the file has {hdu} HDUs)",
+                        path.display()
+                    ),
+                    None => bail!(
+                        "FITS file '{}': no HDU with image data found",
+                        path.display()
+                    ),
+                }
             }
             f.seek(SeekFrom::Start(pos))?;
             let (h, hbytes) = read_header(&mut f, path)?;
-            let naxis = h.int("NAXIS").unwrap_or(0);
-            let is_image = hdu == 0 || h.get("XTENSION").map(|x| x.trim()) == Some("IMAGE");
+            let xtension = h.get("XTENSION").map(|x| x.trim().to_string());
+            let compressed = xtension.as_deref() == Some("BINTABLE")
+                && h.get("ZIMAGE").map(str::trim) == Some("T");
+            // a compressed image describes itself with Z keywords
+            let z = |k: &str| {
+                if compressed {
+                    format!("Z{k}")
+                } else {
+                    k.to_string()
+                }
+            };
+            let naxis = h.int(&z("NAXIS")).unwrap_or(0);
+            let is_image = hdu == 0 || xtension.as_deref() == Some("IMAGE") || compressed;
             let what = format!("FITS file '{}', HDU {hdu}", path.display());
+            let chosen = match choice {
+                None => is_image && naxis > 0,
+                Some(FitsHdu::Number(n)) => *n == hdu,
+                Some(FitsHdu::Name(name)) => h
+                    .get("EXTNAME")
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(name)),
+            };
+            if chosen && !(is_image && naxis > 0) {
+                bail!(
+                    "{what}: not an image with data ({}, NAXIS = {naxis}); --hdu must name an image HDU",
+                    xtension.as_deref().unwrap_or("primary HDU")
+                );
+            }
             // sizes are checked against the file before anything is allocated
             let nbytes = match data_bytes(&h) {
                 Some(n) if n <= len => n,
@@ -175,16 +254,16 @@ impl FitsImage {
                     len
                 ),
             };
-            if is_image && naxis > 0 {
+            if chosen {
                 if naxis != 2 {
                     bail!("{what}: the image has {naxis} axes (NAXIS = {naxis}); a 2-D image is needed");
                 }
-                let cols = h.int("NAXIS1").unwrap_or(-1);
-                let rows = h.int("NAXIS2").unwrap_or(-1);
+                let cols = h.int(&z("NAXIS1")).unwrap_or(-1);
+                let rows = h.int(&z("NAXIS2")).unwrap_or(-1);
                 if cols < 0 || rows < 0 {
                     bail!("{what}: missing NAXIS1/NAXIS2");
                 }
-                let bitpix = h.int("BITPIX").unwrap_or(0);
+                let bitpix = h.int(&z("BITPIX")).unwrap_or(0);
                 match bitpix {
                     -64 | -32 => {}
                     8 | 16 | 32 | 64 if convert => {}
@@ -202,7 +281,18 @@ impl FitsImage {
                     bscale: scaling(&h, "BSCALE", 1.0, &what)?,
                     bzero: scaling(&h, "BZERO", 0.0, &what)?,
                     data_start: pos + hbytes,
+                    compressed,
                 };
+                if compressed {
+                    // the compressed table's size was checked above; a tile
+                    // is decompressed at a time, each no larger than the image
+                    let tile = h.int("ZTILE1").unwrap_or(cols).max(1) as u64
+                        * h.int("ZTILE2").unwrap_or(1).max(1) as u64;
+                    if tile > (rows.max(1) as u64).saturating_mul(cols.max(1) as u64) {
+                        bail!("{what}: ZTILE1 x ZTILE2 is larger than the image");
+                    }
+                    return Ok(img);
+                }
                 let end = (rows as u64)
                     .checked_mul(cols as u64)
                     .and_then(|n| n.checked_mul(img.bytes_per_pixel()))
@@ -237,6 +327,14 @@ impl FitsImage {
         cols: usize,
         mut sink: impl FnMut(f64),
     ) -> anyhow::Result<()> {
+        if self.compressed {
+            let mut f = crate::io::cfitsio::Fits::open(&self.path)?;
+            f.move_to(self.hdu)?;
+            for v in f.read_image_window(r0, c0, rows, cols)? {
+                sink(v);
+            }
+            return Ok(());
+        }
         let mut f = File::open(&self.path)
             .with_context(|| format!("cannot open input '{}'", self.path.display()))?;
         let bpp = self.bytes_per_pixel() as usize;

@@ -8,16 +8,18 @@ use toml::Value;
 
 use crate::config::{usage, Layered};
 use crate::gpu::Backend;
+use crate::io::fits::FitsHdu;
 use crate::io::identity::refuse_input_as_output;
 use crate::numeric::conv2d::{
     build_kernel, Boundary, ConvError, ConvMethod, ConvMode, Kernel, KernelSpec, Shape2,
 };
 
 /// Config keys of the `image` job (configs/image.toml documents each).
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "backend",
     "input",
     "dataset",
+    "hdu",
     "kernel",
     "normalize",
     "mode",
@@ -41,6 +43,9 @@ pub struct ImageConfig {
     pub input: PathBuf,
     /// HDF5 dataset holding the 2-D image (ignored for FITS).
     pub dataset: String,
+    /// FITS HDU holding the image (number or EXTNAME); `None`: the first
+    /// image HDU with data.
+    pub hdu: Option<FitsHdu>,
     /// The kernel spec as given, e.g. `radial:15` (see [`parse_kernel`]).
     pub kernel_spec: String,
     /// The kernel built from the spec, in f64.
@@ -285,6 +290,20 @@ impl ImageConfig {
         if dataset.is_empty() {
             return Err(usage("config key 'dataset': empty dataset path"));
         }
+        let hdu = match l.get("hdu") {
+            None => None,
+            Some(Value::Integer(n)) if *n >= 0 => Some(FitsHdu::Number(*n as usize)),
+            Some(Value::String(s)) => Some(
+                FitsHdu::parse(s)
+                    .map_err(|e| usage(format!("{} (from {})", e, l.source_of("hdu"))))?,
+            ),
+            Some(v) => {
+                return Err(usage(format!(
+                    "config key 'hdu' (from {}): {v} is not an HDU number or EXTNAME",
+                    l.source_of("hdu")
+                )))
+            }
+        };
         let normalize = l.boolean("normalize", false)?;
         let kernel_spec = l.string("kernel", "radial:15")?;
         let mode = parse_choice(
@@ -341,6 +360,7 @@ impl ImageConfig {
         Ok(ImageConfig {
             input: PathBuf::from(input),
             dataset,
+            hdu,
             kernel_spec,
             kernel,
             normalize,
@@ -362,6 +382,9 @@ impl ImageConfig {
         let s = |v: &str| Value::String(v.to_string());
         t.insert("input".into(), s(&self.input.display().to_string()));
         t.insert("dataset".into(), s(&self.dataset));
+        if let Some(h) = &self.hdu {
+            t.insert("hdu".into(), s(&h.to_string()));
+        }
         t.insert("kernel".into(), s(&self.kernel_spec));
         t.insert("normalize".into(), Value::Boolean(self.normalize));
         t.insert("mode".into(), s(mode_name(self.mode)));

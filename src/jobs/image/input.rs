@@ -8,7 +8,7 @@ use hdf5::types::TypeDescriptor;
 use hdf5::H5Type;
 use ndarray::s;
 
-use crate::io::fits::{self, FitsImage};
+use crate::io::fits::{self, FitsHdu, FitsImage};
 use crate::numeric::conv2d::{Real, Region, Shape2};
 
 /// The pixel type the job computes in.
@@ -49,12 +49,17 @@ pub struct InputImage {
 impl InputImage {
     /// Opens and checks the input: a 2-D float dataset (integer ones with
     /// `convert`, read as f64) of an HDF5 file, or a FITS image HDU.
-    pub fn open(path: &Path, dataset: &str, convert: bool) -> anyhow::Result<InputImage> {
+    pub fn open(
+        path: &Path,
+        dataset: &str,
+        hdu: Option<&FitsHdu>,
+        convert: bool,
+    ) -> anyhow::Result<InputImage> {
         if !path.exists() {
             bail!("input file '{}' does not exist", path.display());
         }
         if fits::looks_like_fits(path) {
-            let img = FitsImage::open(path, convert)?;
+            let img = FitsImage::open_hdu(path, convert, hdu)?;
             let what = format!("FITS file '{}', HDU {}", path.display(), img.hdu);
             if img.rows == 0 || img.cols == 0 {
                 bail!("{what}: the image is empty ({} x {})", img.rows, img.cols);

@@ -115,7 +115,7 @@ pub fn run_job_on(
     // rank 0 checks the input first so a bad input gives one message
     let first = timer.time(Phase::Read, || {
         comm.agree(if rank == 0 {
-            InputImage::open(&cfg.input, &cfg.dataset, cfg.convert).map(Some)
+            InputImage::open(&cfg.input, &cfg.dataset, cfg.hdu.as_ref(), cfg.convert).map(Some)
         } else {
             Ok(None)
         })
@@ -123,7 +123,7 @@ pub fn run_job_on(
     let input = timer.time(Phase::Read, || {
         comm.agree(match first {
             Some(i) => Ok(i),
-            None => InputImage::open(&cfg.input, &cfg.dataset, cfg.convert),
+            None => InputImage::open(&cfg.input, &cfg.dataset, cfg.hdu.as_ref(), cfg.convert),
         })
     })?;
     // each rank opens the device of its node-local rank
