@@ -409,6 +409,13 @@ fn absurd_settings_exit_2_before_any_work() {
         2,
         &["threads"],
     );
+    // a FITS output name would silently hold HDF5
+    fails_cleanly(
+        &dir,
+        &["image", "--input", "img.h5", "--out", "conv.fits"],
+        2,
+        &["conv.fits", "FITS output is not supported yet"],
+    );
     // an explicit block size within the bound still runs
     let o = run(
         plain(&[

@@ -348,6 +348,18 @@ impl ImageConfig {
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
         }
+        // the output is HDF5 only: a FITS name would silently hold HDF5
+        let lower = out.to_string_lossy().to_ascii_lowercase();
+        if [".fits", ".fit", ".fts", ".fz", ".fits.gz"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+        {
+            return Err(usage(format!(
+                "output '{}' ({}): the image job writes HDF5 (/convolved); FITS output is not supported yet: give an .h5 name",
+                out.display(),
+                l.source_of("out")
+            )));
+        }
         refuse_input_as_output(
             &out,
             &l.source_of("out"),
