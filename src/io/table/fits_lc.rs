@@ -154,6 +154,9 @@ mod tests {
             err: format!("{flux}_ERR"),
             band: None,
             flags: Some("QUALITY".into()),
+            ra: None,
+            dec: None,
+            healpix29: None,
         }
     }
 
