@@ -348,6 +348,11 @@ impl ImageConfig {
         if out.as_os_str().is_empty() {
             return Err(usage("config key 'out': empty output path"));
         }
+        refuse_input_as_output(
+            &out,
+            &l.source_of("out"),
+            &[(&l.source_of("input"), Path::new(&input))],
+        )?;
         // the output is HDF5 only: a FITS name would silently hold HDF5
         let lower = out.to_string_lossy().to_ascii_lowercase();
         if [".fits", ".fit", ".fts", ".fz", ".fits.gz"]
@@ -360,11 +365,6 @@ impl ImageConfig {
                 l.source_of("out")
             )));
         }
-        refuse_input_as_output(
-            &out,
-            &l.source_of("out"),
-            &[(&l.source_of("input"), Path::new(&input))],
-        )?;
         let backend = l.backend()?;
         // last: reading a kernel file is an input error (exit 1), after
         // every usage error has had its chance
