@@ -563,9 +563,8 @@ fn a_bad_light_curve_layout_is_named_before_any_tile_is_computed() {
     }
 }
 
-#[test]
-fn export_names_bad_rows_and_leaves_no_csv() {
-    let dir = TestDir::new("faults-export");
+/// A features file `f.h5` of 8 synthetic objects (from `lc.h5`) in `dir`.
+fn small_features(dir: &TestDir) {
     let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
     ok(&[
         "synth",
@@ -586,6 +585,12 @@ fn export_names_bad_rows_and_leaves_no_csv() {
         "--threads",
         "1",
     ]);
+}
+
+#[test]
+fn export_names_bad_rows_and_leaves_no_csv() {
+    let dir = TestDir::new("faults-export");
+    small_features(&dir);
     std::fs::copy(dir.path("f.h5"), dir.path("obj.h5")).unwrap();
     std::fs::copy(dir.path("f.h5"), dir.path("band.h5")).unwrap();
     {
@@ -628,26 +633,7 @@ fn export_names_bad_rows_and_leaves_no_csv() {
 #[test]
 fn sigterm_during_export_leaves_no_csv() {
     let dir = TestDir::new("faults-export-signal");
-    let ok = |args: &[&str]| assert_success(&run(plain(args), &dir.0));
-    ok(&[
-        "synth",
-        "lightcurves",
-        "-n",
-        "8",
-        "--epochs",
-        "30",
-        "--out",
-        "lc.h5",
-    ]);
-    ok(&[
-        "lightcurves",
-        "--input",
-        "lc.h5",
-        "--out",
-        "f.h5",
-        "--threads",
-        "1",
-    ]);
+    small_features(&dir);
     let repeat = 25_000;
     {
         use hdf5::types::VarLenUnicode;

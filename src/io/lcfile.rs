@@ -70,6 +70,36 @@ impl Ragged {
         self.true_period.push(period);
         self.offsets.push(self.time.len() as u64);
     }
+
+    /// Objects `r` of this set, with local offsets.
+    pub fn slice(&self, r: std::ops::Range<usize>, bands: usize) -> Ragged {
+        let (a, b) = (self.offsets[r.start] as usize, self.offsets[r.end] as usize);
+        Ragged {
+            object_id: self
+                .object_id
+                .get(r.clone())
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            offsets: self.offsets[r.start..=r.end]
+                .iter()
+                .map(|o| o - a as u64)
+                .collect(),
+            time: self.time[a..b].to_vec(),
+            mag: self.mag[a..b].to_vec(),
+            err: self.err[a..b].to_vec(),
+            band: self.band[a..b].to_vec(),
+            true_period: self
+                .true_period
+                .get(r.clone())
+                .map(<[f64]>::to_vec)
+                .unwrap_or_default(),
+            flagged: if self.flagged.is_empty() {
+                Vec::new()
+            } else {
+                self.flagged[r.start * bands..r.end * bands].to_vec()
+            },
+        }
+    }
 }
 
 /// What the value column holds.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::comm::Comm;
 use crate::config::usage;
-use crate::io::lcfile::{LcFile, Quantity, Ragged};
+use crate::io::lcfile::{LcFile, Quantity};
 use crate::io::table::columns::ColumnSpec;
 use crate::io::table::TableSource;
 
@@ -176,38 +176,6 @@ impl LcSource {
                 },
                 t.mapping.columns_line()
             ),
-        }
-    }
-}
-
-impl Ragged {
-    /// Objects `r` of this set, with local offsets.
-    pub fn slice(&self, r: Range<usize>, bands: usize) -> Ragged {
-        let (a, b) = (self.offsets[r.start] as usize, self.offsets[r.end] as usize);
-        Ragged {
-            object_id: self
-                .object_id
-                .get(r.clone())
-                .map(<[String]>::to_vec)
-                .unwrap_or_default(),
-            offsets: self.offsets[r.start..=r.end]
-                .iter()
-                .map(|o| o - a as u64)
-                .collect(),
-            time: self.time[a..b].to_vec(),
-            mag: self.mag[a..b].to_vec(),
-            err: self.err[a..b].to_vec(),
-            band: self.band[a..b].to_vec(),
-            true_period: self
-                .true_period
-                .get(r.clone())
-                .map(<[f64]>::to_vec)
-                .unwrap_or_default(),
-            flagged: if self.flagged.is_empty() {
-                Vec::new()
-            } else {
-                self.flagged[r.start * bands..r.end * bands].to_vec()
-            },
         }
     }
 }
