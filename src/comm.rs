@@ -58,10 +58,12 @@ pub trait Comm {
     /// Aborts the whole job (MPI_Abort); never returns.
     fn abort(&self, code: i32) -> !;
     /// Dynamic hand-out, worker side (ranks other than 0): asks rank 0 for
-    /// the next item; `None` when all are handed out.
-    fn request_item(&self) -> Option<u64>;
-    /// Dynamic hand-out, rank 0: the rank of a pending request, if any.
-    fn poll_request(&self) -> Option<usize>;
+    /// the next item (`stopping`: this rank was asked to stop, so rank 0
+    /// stops handing out); `None` when all are handed out or the run stops.
+    fn request_item(&self, stopping: bool) -> Option<u64>;
+    /// Dynamic hand-out, rank 0: the rank of a pending request and whether
+    /// that rank is stopping, if any.
+    fn poll_request(&self) -> Option<(usize, bool)>;
     /// Dynamic hand-out, rank 0: answers the request of `rank`.
     fn answer_request(&self, rank: usize, item: Option<u64>);
     /// This rank's host (MPI processor name; `$HOSTNAME` without MPI).
@@ -75,6 +77,8 @@ pub trait Comm {
     /// datasets, closing) must be done by all ranks alike; raw-data writes of
     /// disjoint hyperslabs may be independent, from the main thread only.
     fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File>;
+    /// Opens an existing HDF5 file read-write for every rank (collective).
+    fn open_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File>;
 
     /// Rank 0's `bytes` replace everyone's (any length; collective).
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
@@ -147,10 +151,10 @@ impl Comm for SerialComm {
     fn abort(&self, code: i32) -> ! {
         std::process::exit(code)
     }
-    fn request_item(&self) -> Option<u64> {
+    fn request_item(&self, _stopping: bool) -> Option<u64> {
         unreachable!("rank 0 never requests items")
     }
-    fn poll_request(&self) -> Option<usize> {
+    fn poll_request(&self) -> Option<(usize, bool)> {
         None
     }
     fn answer_request(&self, _rank: usize, _item: Option<u64>) {}
@@ -163,6 +167,10 @@ impl Comm for SerialComm {
     fn create_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
         hdf5::File::create(path)
             .with_context(|| format!("cannot create HDF5 file '{}'", path.display()))
+    }
+    fn open_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        hdf5::File::open_rw(path)
+            .with_context(|| format!("cannot open HDF5 file '{}'", path.display()))
     }
 }
 
@@ -321,23 +329,23 @@ impl Comm for MpiComm {
     fn abort(&self, code: i32) -> ! {
         self.world.abort(code)
     }
-    fn request_item(&self) -> Option<u64> {
+    fn request_item(&self, stopping: bool) -> Option<u64> {
         let root = self.world.process_at_rank(0);
-        root.send_with_tag(&0u64, TAG_REQUEST);
+        root.send_with_tag(&u64::from(stopping), TAG_REQUEST);
         let (item, _) = root.receive_with_tag::<u64>(TAG_ITEM);
         (item != NO_ITEM).then_some(item)
     }
-    fn poll_request(&self) -> Option<usize> {
+    fn poll_request(&self) -> Option<(usize, bool)> {
         let status = self
             .world
             .any_process()
             .immediate_probe_with_tag(TAG_REQUEST)?;
         let src = status.source_rank();
-        let _ = self
+        let (stopping, _) = self
             .world
             .process_at_rank(src)
             .receive_with_tag::<u64>(TAG_REQUEST);
-        Some(src as usize)
+        Some((src as usize, stopping != 0))
     }
     fn answer_request(&self, rank: usize, item: Option<u64>) {
         let item = item.unwrap_or(NO_ITEM);
@@ -361,6 +369,18 @@ impl Comm for MpiComm {
             .with_context(|| {
                 format!(
                     "cannot create parallel HDF5 file '{}' (MPI-IO)",
+                    path.display()
+                )
+            })
+    }
+    fn open_parallel_h5(&self, path: &Path) -> anyhow::Result<hdf5::File> {
+        let raw = self.world.as_raw();
+        hdf5::File::with_options()
+            .with_fapl(|p| p.mpio(raw, None))
+            .open_rw(path)
+            .with_context(|| {
+                format!(
+                    "cannot open parallel HDF5 file '{}' (MPI-IO)",
                     path.display()
                 )
             })

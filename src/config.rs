@@ -24,6 +24,9 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub struct Layered {
     table: Table,
     source: BTreeMap<String, String>,
+    /// Every key a job read, with the value it resolved to (defaults
+    /// included): the whole configuration for `/provenance/config`.
+    resolved: std::cell::RefCell<Table>,
 }
 
 impl Layered {
@@ -94,7 +97,23 @@ impl Layered {
 
     /// The raw value of `key`; `None` when no layer set it.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.table.get(key)
+        let v = self.table.get(key);
+        if let Some(v) = v {
+            self.note(key, v.clone());
+        }
+        v
+    }
+
+    /// Records the value `key` resolved to (a default, or a parsed value);
+    /// the typed getters call it, and jobs for keys they parse themselves.
+    pub fn note(&self, key: &str, value: Value) {
+        self.resolved.borrow_mut().insert(key.to_string(), value);
+    }
+
+    /// Every key read so far with its resolved value, as TOML: fed back
+    /// with `--config`, it reproduces the run.
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string(&*self.resolved.borrow()).unwrap_or_default()
     }
 
     /// Where the value of `key` came from, for messages; `defaults` when no layer set it.
@@ -123,6 +142,7 @@ impl Layered {
     /// source, the range and the value.
     pub fn count_in(&self, key: &str, default: u64, min: u64, max: u64) -> anyhow::Result<u64> {
         let Some(v) = self.get(key) else {
+            self.note(key, count_value(default));
             return Ok(default);
         };
         let parsed = match v {
@@ -132,7 +152,10 @@ impl Layered {
             _ => None,
         };
         match parsed {
-            Some(n) if (min..=max).contains(&n) => Ok(n),
+            Some(n) if (min..=max).contains(&n) => {
+                self.note(key, count_value(n));
+                Ok(n)
+            }
             Some(n) if n > max => Err(self.bad(
                 key,
                 &format!("must be a whole number from {min} to {max}"),
@@ -148,11 +171,15 @@ impl Layered {
 
     /// A string value, or `default` when unset; any other type is a usage error.
     pub fn string(&self, key: &str, default: &str) -> anyhow::Result<String> {
-        match self.get(key) {
+        let r = match self.get(key) {
             None => Ok(default.to_string()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(v) => Err(self.bad(key, "must be a string", v)),
+        };
+        if let Ok(s) = &r {
+            self.note(key, Value::String(s.clone()));
         }
+        r
     }
 
     /// The `backend` key (auto, cpu, gpu; default cpu), shared by every
@@ -168,19 +195,23 @@ impl Layered {
 
     /// `true`/`false`, also accepted as the strings "true"/"false"/"yes"/"no".
     pub fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
-        match self.get(key) {
+        let r = match self.get(key) {
             None => Ok(default),
             Some(Value::Boolean(b)) => Ok(*b),
             Some(Value::String(s)) if matches!(s.as_str(), "true" | "yes") => Ok(true),
             Some(Value::String(s)) if matches!(s.as_str(), "false" | "no") => Ok(false),
             Some(v) => Err(self.bad(key, "must be true or false", v)),
+        };
+        if let Ok(b) = r {
+            self.note(key, Value::Boolean(b));
         }
+        r
     }
 
     /// A finite number (integer, float or numeric string), or `default` when unset;
     /// anything else, or an infinite or NaN value, is a usage error.
     pub fn float(&self, key: &str, default: f64) -> anyhow::Result<f64> {
-        match self.get(key) {
+        let r = match self.get(key) {
             None => Ok(default),
             Some(Value::Float(f)) if f.is_finite() => Ok(*f),
             Some(Value::Integer(i)) => Ok(*i as f64),
@@ -191,7 +222,11 @@ impl Layered {
                 .filter(|f| f.is_finite())
                 .ok_or_else(|| self.bad(key, "must be a finite number", &Value::String(s.clone()))),
             Some(v) => Err(self.bad(key, "must be a finite number", v)),
+        };
+        if let Ok(f) = r {
+            self.note(key, Value::Float(f));
         }
+        r
     }
 
     /// Per-dimension `[lo, hi]` pairs: a TOML array of pairs, or the flag
@@ -223,6 +258,14 @@ impl Layered {
             _ => Err(self.bad(key, hint, v)),
         }
     }
+}
+
+/// A count as a TOML value: an integer when it fits, else its decimal text
+/// (which [`Layered::count`] reads back).
+fn count_value(n: u64) -> Value {
+    i64::try_from(n)
+        .map(Value::Integer)
+        .unwrap_or_else(|_| Value::String(n.to_string()))
 }
 
 fn num(v: &Value) -> Option<f64> {
@@ -284,6 +327,31 @@ mod tests {
         assert_eq!(l.string("integrand", "norm2").unwrap(), "pi");
         assert_eq!(l.bounds("bounds").unwrap().unwrap(), vec![(0.0, 1.0)]);
         assert!(l.apply_sets(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn resolved_config_holds_defaults_and_set_values() {
+        let mut l = Layered::default();
+        l.apply_sets(&["dims=3".into(), "name=x".into()]).unwrap();
+        assert_eq!(l.count("dims", 2, 1).unwrap(), 3);
+        assert_eq!(l.count("samples", 1000, 1).unwrap(), 1000);
+        assert!(!l.boolean("resume", false).unwrap());
+        assert_eq!(l.float("tol", 0.5).unwrap(), 0.5);
+        let t: Table = l.resolved_toml().parse().unwrap();
+        assert_eq!(t["dims"].as_integer(), Some(3));
+        assert_eq!(t["samples"].as_integer(), Some(1000));
+        assert_eq!(t["resume"].as_bool(), Some(false));
+        assert_eq!(t["tol"].as_float(), Some(0.5));
+        // a key never read is not part of the resolved configuration
+        assert!(!t.contains_key("name"));
+        // read back, it resolves to the same values
+        let back = Layered::default();
+        let mut b = back.clone();
+        for (k, v) in t {
+            b.set(&k, v, "replay");
+        }
+        assert_eq!(b.count("dims", 2, 1).unwrap(), 3);
+        assert_eq!(b.float("tol", 9.0).unwrap(), 0.5);
     }
 
     #[test]

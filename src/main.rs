@@ -10,6 +10,7 @@ use tessera::cli::{BenchCommand, Cli, Command, GpuCommand, IngestCommand, SynthC
 use tessera::comm::{Comm, Coordinated, MpiComm, PeerFailed};
 use tessera::config::usage;
 use tessera::config::UsageError;
+use tessera::io::cleanup::{Stopped, EXIT_RESUMABLE};
 use tessera::jobs;
 use tessera::jobs::bench;
 use tessera::rank::current_rank;
@@ -296,6 +297,13 @@ fn with_mpi(job: impl FnOnce(&MpiComm) -> anyhow::Result<()>) -> ExitCode {
     let code = match &result {
         Ok(()) => 0,
         Err(e) if e.downcast_ref::<PeerFailed>().is_some() => 1,
+        // every rank stopped at a signal with its work durable: no abort
+        Err(e) if e.downcast_ref::<Stopped>().is_some() => {
+            if comm.rank() == 0 {
+                eprintln!("{e}");
+            }
+            EXIT_RESUMABLE
+        }
         Err(e) => {
             eprintln!("[rank {}] error: {e:#}", comm.rank());
             let code = exit_code_of(e);

@@ -517,6 +517,8 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
         ));
     }
 
+    requeued_at_the_time_limit_and_resumed(&cluster);
+
     // a scaling series submitted with sbatch, collected and reported
     let scale_dir = cluster.dir.join("scale");
     let scale_dir_s = scale_dir.display().to_string();
@@ -611,4 +613,132 @@ fn slurm_scripts_and_scale_run_on_a_real_single_node_slurm() {
     ));
     drop(cluster);
     note(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
+}
+
+/// `scontrol show job ID` field `key` (e.g. JobState, Restarts), if the job
+/// is still known.
+fn job_field(c: &Cluster, id: &str, key: &str) -> Option<String> {
+    let o = c.client("scontrol", &["show", "job", id]).output().ok()?;
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
+}
+
+/// lightcurves.sbatch with a one-minute time limit and SLURM's warning
+/// 55 s before it (`--signal=B:USR1@55`): the work (slowed to ~40 s per run
+/// on 2 ranks by a delay per tile) cannot finish before the warning, so the
+/// job stops resumable (exit 75), requeues itself, resumes with
+/// `SLURM_RESTART_COUNT > 0`, and ends with the features of an
+/// uninterrupted run, byte for byte.
+fn requeued_at_the_time_limit_and_resumed(c: &Cluster) {
+    let t0 = Instant::now();
+    let input = c.dir.join("requeue-lc.h5");
+    let input_s = input.display().to_string();
+    let ok = |cmd: Command| assert_success(&run(cmd, &c.dir));
+    ok(plain(&[
+        "synth",
+        "lightcurves",
+        "-n",
+        "160",
+        "--epochs",
+        "40",
+        "--out",
+        &input_s,
+    ]));
+    let reference = c.dir.join("requeue-ref.h5");
+    ok(mpirun(
+        2,
+        &[
+            "lightcurves",
+            "--input",
+            &input_s,
+            "--set",
+            "tile=2",
+            "--threads",
+            "1",
+            "--out",
+            reference.to_str().unwrap(),
+        ],
+    ));
+    let export = format!(
+        "ALL,TESSERA={BIN},TESSERA_OUTDIR={},TESSERA_CONFIG=/dev/null,TESSERA_FAULT_RECORD_DELAY_MS=1000",
+        c.dir.display()
+    );
+    let script = Path::new(ROOT).join("slurm/lightcurves.sbatch");
+    let o = c
+        .client(
+            "sbatch",
+            &[
+                "--parsable",
+                "--nodes=1",
+                "--ntasks-per-node=2",
+                "--cpus-per-task=1",
+                "--time=00:01:00",
+                "--signal=B:USR1@55",
+                &format!("--output={}/requeue-%j.log", c.dir.display()),
+                &format!("--export={export}"),
+                script.to_str().unwrap(),
+                "--input",
+                &input_s,
+                "--set",
+                "tile=2",
+            ],
+        )
+        .output()
+        .expect("sbatch");
+    assert!(o.status.success(), "sbatch: {}", stderr(&o));
+    let id = stdout(&o).trim().split(';').next().unwrap().to_string();
+    let out = c.dir.join(format!("lightcurves-{id}.h5"));
+    let mut restarts = 0u32;
+    let done = wait_for(Duration::from_secs(480), || {
+        if let Some(r) = job_field(c, &id, "Restarts").and_then(|r| r.parse().ok()) {
+            restarts = restarts.max(r);
+        }
+        matches!(
+            job_field(c, &id, "JobState").as_deref(),
+            Some("COMPLETED" | "FAILED" | "TIMEOUT" | "CANCELLED")
+        ) || (out.is_file() && job_field(c, &id, "JobState").is_none())
+    });
+    let log = std::fs::read_to_string(c.dir.join(format!("requeue-{id}.log"))).unwrap_or_default();
+    assert!(
+        done.is_ok(),
+        "job {id} did not finish in 8 minutes; log:\n{log}\n{}",
+        c.logs()
+    );
+    assert_eq!(
+        job_field(c, &id, "JobState")
+            .as_deref()
+            .unwrap_or("COMPLETED"),
+        "COMPLETED",
+        "log:\n{log}"
+    );
+    assert!(
+        restarts >= 1 && log.contains("requeueing") && log.contains("resuming"),
+        "no requeue (restarts {restarts}); log:\n{log}"
+    );
+    assert!(out.is_file(), "no output; log:\n{log}");
+    let read = |f: &Path, n: &str| {
+        hdf5::File::open(f)
+            .unwrap()
+            .dataset(n)
+            .unwrap()
+            .read_raw::<f64>()
+            .unwrap()
+    };
+    let (a, b) = (
+        read(&reference, "features/values"),
+        read(&out, "features/values"),
+    );
+    assert!(
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "the requeued job's features differ from an uninterrupted run"
+    );
+    assert!(
+        !c.dir.join(format!(".lightcurves-{id}.h5.resume")).exists(),
+        "checkpoint left"
+    );
+    note(&format!(
+        "lightcurves.sbatch with a 1-minute limit: job {id} stopped and requeued {restarts} time(s), finished in {:.0} s, features identical to an uninterrupted run; log:\n{log}",
+        t0.elapsed().as_secs_f64()
+    ));
 }

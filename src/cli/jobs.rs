@@ -39,6 +39,12 @@ pub struct JobArgs {
     /// why). See docs/gpu.md. [default: cpu]
     #[arg(long, value_name = "auto|cpu|gpu")]
     pub backend: Option<String>,
+    /// Continue a run stopped by a signal (SLURM's time limit or warning,
+    /// preemption, Ctrl-C) from the checkpoint beside its output
+    /// (.NAME.resume/); without one, start from the beginning. The config
+    /// and input must match the interrupted run.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 impl JobArgs {
@@ -58,6 +64,9 @@ impl JobArgs {
         );
         set_flags(&mut l, flags, value);
         extra(&mut l);
+        if self.resume {
+            l.set("resume", Value::Boolean(true), "--resume");
+        }
         if let Some(out) = &self.out {
             l.set("out", Value::String(out.display().to_string()), "--out");
         }

@@ -2,6 +2,7 @@
 //! a panic or a signal deletes before the process ends (I/O layer).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Temporary output files to delete if the process dies in a panic (the hook
@@ -36,25 +37,136 @@ pub fn remove_registered_temp_files() {
     }
 }
 
-/// On SIGTERM, SIGINT or SIGHUP (mpirun forwards these, and sends SIGTERM to
-/// every rank when one calls MPI_Abort), delete unfinished outputs and exit
-/// with 128 + the signal number. A watcher thread does the work, outside
-/// signal context.
+/// Exit code of a run that stopped on a signal with its finished units
+/// durable: rerun the same command with `--resume` to continue it
+/// (EX_TEMPFAIL of sysexits.h: "try again later").
+pub const EXIT_RESUMABLE: u8 = 75;
+
+/// Seconds a resumable job is given to finish its current unit after the
+/// first signal before it ends at once (`TESSERA_STOP_GRACE` overrides).
+pub const DEFAULT_STOP_GRACE: f64 = 120.0;
+
+/// A stop was asked for (first SIGUSR1/SIGTERM/SIGINT during a resumable run).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The checkpoint directory of the resumable run in progress: kept (not
+/// deleted) when a signal ends the run, deleted by a panic.
+static CHECKPOINT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// True once a stop was requested: jobs finish their current unit, make it
+/// durable and return [`Stopped`].
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Requests a stop (the signal thread, or rank 0 when another rank reports
+/// one).
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Marks `dir` as the checkpoint of the resumable run in progress (a signal
+/// then stops the run cleanly instead of ending it at once); `None` when the
+/// run ends.
+pub fn set_checkpoint(dir: Option<PathBuf>) {
+    if let Ok(mut c) = CHECKPOINT.lock() {
+        *c = dir;
+    }
+}
+
+fn checkpoint() -> Option<PathBuf> {
+    CHECKPOINT.try_lock().ok().and_then(|c| c.clone())
+}
+
+/// The error a resumable job returns on every rank when a signal stopped
+/// it: its finished units are durable in the checkpoint (exit code
+/// [`EXIT_RESUMABLE`]).
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by a signal after {done} of {total} {unit}s; finished work is kept in '{checkpoint}'; rerun the same command with --resume to continue")]
+pub struct Stopped {
+    /// Units durable (this run and earlier ones).
+    pub done: u64,
+    /// Units in the whole run.
+    pub total: u64,
+    /// What a unit is: tile, block.
+    pub unit: &'static str,
+    /// The checkpoint directory.
+    pub checkpoint: String,
+}
+
+fn stop_grace() -> f64 {
+    std::env::var("TESSERA_STOP_GRACE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|g| g.is_finite() && *g >= 0.0)
+        .unwrap_or(DEFAULT_STOP_GRACE)
+}
+
+/// Ends the process at once after a signal: unfinished outputs are deleted;
+/// a resumable run's checkpoint is kept (its recorded units are durable).
+fn end_now(sig: i32, why: &str) -> ! {
+    let kept = checkpoint();
+    if let (Some(dir), Ok(mut v)) = (&kept, TEMP_FILES.try_lock()) {
+        // the checkpoint and what is inside it (its partial output) stay
+        v.retain(|p| !p.starts_with(dir));
+    }
+    remove_registered_temp_files();
+    let rank = crate::rank::current_rank();
+    match kept {
+        Some(dir) => {
+            eprintln!(
+                "[rank {rank}] {why}; stopping at once; finished units are kept in '{}' (resume with --resume)",
+                dir.display()
+            );
+            std::process::exit(i32::from(EXIT_RESUMABLE));
+        }
+        None => {
+            eprintln!("[rank {rank}] stopped by signal {sig}; unfinished output removed");
+            std::process::exit(128 + sig);
+        }
+    }
+}
+
+/// Signals (a watcher thread does the work, outside signal context):
+/// - SIGUSR1, SIGTERM or SIGINT during a resumable run (mc, lightcurves,
+///   image with a checkpoint, see [`set_checkpoint`]): the first asks the
+///   job to finish its current unit, keep what is done and exit with
+///   [`EXIT_RESUMABLE`]; a second signal, or [`DEFAULT_STOP_GRACE`] seconds
+///   without the job stopping, ends it at once, keeping the checkpoint.
+///   SLURM sends SIGUSR1 (`--signal`) or SIGTERM (time limit, preemption);
+///   mpirun forwards SIGUSR1 to every rank.
+/// - Otherwise, and for SIGHUP: delete unfinished outputs and exit with
+///   128 + the signal number. mpirun sends SIGTERM to every rank when one
+///   calls MPI_Abort.
 pub fn install_cleanup_on_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
+    else {
         return;
     };
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                remove_registered_temp_files();
+            for sig in signals.forever() {
+                let graceful = sig != SIGHUP && checkpoint().is_some();
+                if !graceful {
+                    end_now(sig, "");
+                }
+                if stop_requested() {
+                    end_now(sig, &format!("second signal {sig}"));
+                }
+                request_stop();
+                let grace = stop_grace();
                 eprintln!(
-                    "[rank {}] stopped by signal {sig}; unfinished output removed",
+                    "[rank {}] signal {sig}: finishing the current unit, then stopping resumable (a second signal, or {grace:.0} s, stops at once)",
                     crate::rank::current_rank()
                 );
-                std::process::exit(128 + sig);
+                let _ = std::thread::Builder::new()
+                    .name("tessera-grace".into())
+                    .spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_secs_f64(grace));
+                        end_now(sig, &format!("no clean stop {grace:.0} s after signal {sig}"));
+                    });
             }
         })
         .ok();

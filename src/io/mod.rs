@@ -4,6 +4,7 @@
 //! FITS images and the CFITSIO handle behind FITS reading.
 
 pub mod cfitsio;
+pub mod checkpoint;
 pub mod cleanup;
 pub mod csv;
 pub mod fits;

@@ -310,7 +310,17 @@ impl ParallelH5 {
         // one temporary name for all ranks: rank 0's process id
         let mut pid = [u64::from(std::process::id())];
         comm.broadcast_u64(&mut pid);
-        let temp = temp_path(target, pid[0]);
+        ParallelH5::create_at(comm, target, temp_path(target, pid[0]), reserve_bytes)
+    }
+
+    /// [`ParallelH5::create`] under the given temporary name (the same on
+    /// every rank), e.g. a checkpoint's `partial.h5`.
+    pub fn create_at(
+        comm: &impl crate::comm::Comm,
+        target: &Path,
+        temp: PathBuf,
+        reserve_bytes: u64,
+    ) -> anyhow::Result<ParallelH5> {
         let probe = if comm.rank() == 0 {
             create_temp(target, &temp).map(drop)
         } else {
@@ -334,6 +344,54 @@ impl ParallelH5 {
         };
         comm.agree(reserved)?;
         Ok(out)
+    }
+
+    /// Opens an existing temporary file `temp` (a checkpoint's partial
+    /// output, valid on disk) collectively for writing, to continue it.
+    pub fn open_at(
+        comm: &impl crate::comm::Comm,
+        target: &Path,
+        temp: PathBuf,
+    ) -> anyhow::Result<ParallelH5> {
+        let file = comm.open_parallel_h5(&temp).with_context(|| {
+            format!(
+                "reopening the partial output '{}' through MPI-IO",
+                temp.display()
+            )
+        });
+        let file = comm.agree(file)?;
+        if comm.rank() == 0 {
+            crate::io::cleanup::register_temp_file(temp.clone());
+        }
+        Ok(ParallelH5 {
+            file: Some(file),
+            temp,
+            target: target.to_path_buf(),
+            rank: comm.rank(),
+        })
+    }
+
+    /// Collective flush: what is written so far (dataset layout included)
+    /// is on disk as a valid HDF5 file.
+    pub fn flush(&self, comm: &impl crate::comm::Comm) -> anyhow::Result<()> {
+        let r = self
+            .file()
+            .flush()
+            .with_context(|| format!("writing '{}'", self.temp.display()));
+        comm.agree(r)
+    }
+
+    /// Collective close that keeps the temporary file (a checkpoint's
+    /// partial output after a stop, resumed later).
+    pub fn close_keep(mut self, comm: &impl crate::comm::Comm) -> anyhow::Result<()> {
+        let f = self.file.take().expect("open until closed");
+        let r = f
+            .flush()
+            .and_then(|()| f.close())
+            .with_context(|| format!("closing '{}'", self.temp.display()));
+        crate::io::cleanup::unregister_temp_file(&self.temp);
+        self.temp = PathBuf::new();
+        comm.agree(r)
     }
 
     /// The open file, for collective dataset creation and writes.

@@ -94,7 +94,8 @@ fn time_mc(
         let t0 = Instant::now();
         if comm.rank() < active {
             let (a, b) = ranges[comm.rank()];
-            let blocks = compute_blocks(cfg, &problem, &pool, a, b, &no_progress, usize::MAX);
+            let ids: Vec<u64> = (a..b).collect();
+            let blocks = compute_blocks(cfg, &problem, &pool, &ids, &no_progress, usize::MAX);
             std::hint::black_box(Moments::merge_in_order(&blocks));
         }
         comm.idle_barrier();
@@ -131,6 +132,7 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
             threads: 1,
             out: "unused.h5".into(),
             backend: crate::gpu::Backend::Cpu,
+            resume: false,
         };
         let rate = |secs: f64| b.samples as f64 / secs / 1e6;
         let t1 = time_mc(comm, &cfg, 1, 1, b.repeat)?;

@@ -24,14 +24,21 @@ pub struct DispatchTimes {
     pub write: f64,
     /// Tiles this rank computed.
     pub tiles: Vec<u64>,
+    /// True on every rank when every tile of the list was computed; false
+    /// on every rank when a stop (signal) ended the hand-out early.
+    pub complete: bool,
 }
 
-/// Processes tiles `0..tiles`: `compute(tile)` runs on a rayon-capable
-/// thread without MPI; `write(tile, result)` runs on the rank's main thread.
-/// A `compute` error aborts the job with a message naming rank and tile.
+/// Processes the tiles of `todo` (the same list on every rank, in order):
+/// `compute(tile)` runs on a rayon-capable thread without MPI;
+/// `write(tile, result)` runs on the rank's main thread. A `compute` error
+/// aborts the job with a message naming rank and tile. A stop request
+/// ([`crate::io::cleanup::stop_requested`]) on any rank ends the hand-out:
+/// tiles in progress finish and are written, no new ones start, and every
+/// rank returns with `complete` false.
 pub fn run_tiles<R: Send>(
     comm: &impl Comm,
-    tiles: u64,
+    todo: &[u64],
     compute: impl Fn(u64) -> anyhow::Result<R> + Sync,
     mut write: impl FnMut(u64, R) -> anyhow::Result<()>,
 ) -> anyhow::Result<DispatchTimes> {
@@ -41,10 +48,12 @@ pub fn run_tiles<R: Send>(
         crate::io::cleanup::remove_registered_temp_files();
         comm.abort(1)
     };
+    use crate::io::cleanup::{request_stop, stop_requested};
+    let tiles = todo.len() as u64;
     if comm.rank() != 0 {
         loop {
             let t0 = Instant::now();
-            let Some(tile) = comm.request_item() else {
+            let Some(tile) = comm.request_item(stop_requested()) else {
                 times.scatter += t0.elapsed().as_secs_f64();
                 break;
             };
@@ -57,6 +66,7 @@ pub fn run_tiles<R: Send>(
             times.write += t2.elapsed().as_secs_f64();
             times.tiles.push(tile);
         }
+        times.complete = comm.all_ok(true);
         return Ok(times);
     }
 
@@ -82,27 +92,39 @@ pub fn run_tiles<R: Send>(
         let mut finished_workers = 0;
         let mut local_busy = false;
         let mut to_worker = Some(to_worker);
-        while finished_workers < workers || local_busy || next < tiles {
+        let mut tiles_left = tiles;
+        while finished_workers < workers || local_busy || next < tiles_left {
             let mut progressed = false;
-            while let Some(rank) = comm.poll_request() {
+            // a stop asked of any rank ends the hand-out for all
+            let mut stop = stop_requested();
+            while let Some((rank, stopping)) = comm.poll_request() {
                 progressed = true;
-                if next < tiles {
-                    comm.answer_request(rank, Some(next));
+                if stopping && !stop {
+                    request_stop();
+                    stop = true;
+                }
+                if next < tiles && !stop {
+                    comm.answer_request(rank, Some(todo[next as usize]));
                     next += 1;
                 } else {
                     comm.answer_request(rank, None);
                     finished_workers += 1;
                 }
             }
-            if !local_busy && next < tiles {
+            if stop && next < tiles {
+                // nothing more is handed out: the loop ends once the workers
+                // and the local tile are done
+                tiles_left = next;
+            }
+            if !local_busy && next < tiles_left {
                 if let Some(tx) = &to_worker {
-                    tx.send(next).expect("rank 0 worker alive");
+                    tx.send(todo[next as usize]).expect("rank 0 worker alive");
                     next += 1;
                     local_busy = true;
                     progressed = true;
                 }
             }
-            if next >= tiles && !local_busy {
+            if next >= tiles_left && !local_busy {
                 to_worker = None; // lets the worker thread end
             }
             match results.try_recv() {
@@ -127,6 +149,7 @@ pub fn run_tiles<R: Send>(
             }
         }
         drop(to_worker);
+        times.complete = comm.all_ok(next >= tiles);
         Ok(std::mem::take(&mut times))
     })
 }
@@ -139,9 +162,10 @@ mod tests {
     #[test]
     fn serial_dispatch_visits_every_tile_once_in_order() {
         let mut seen = Vec::new();
+        let all: Vec<u64> = (0..37).collect();
         let t = run_tiles(
             &SerialComm,
-            37,
+            &all,
             |tile| Ok(tile * 10),
             |tile, r| {
                 assert_eq!(r, tile * 10);
@@ -150,13 +174,14 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(seen, (0..37).collect::<Vec<_>>());
+        assert_eq!(seen, all);
         assert_eq!(t.tiles, seen);
+        assert!(t.complete);
     }
 
     #[test]
     fn zero_tiles_finish_at_once() {
-        let t = run_tiles(&SerialComm, 0, |_| Ok(()), |_, _| Ok(())).unwrap();
-        assert!(t.tiles.is_empty());
+        let t = run_tiles(&SerialComm, &[], |_| Ok(()), |_, _| Ok(())).unwrap();
+        assert!(t.tiles.is_empty() && t.complete);
     }
 }

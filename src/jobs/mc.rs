@@ -10,7 +10,6 @@
 //! for any decomposition.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use ndarray::Array2;
@@ -20,6 +19,7 @@ use toml::Value;
 use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::{usage, Layered};
 use crate::gpu::{Backend, Resolved};
+use crate::io::checkpoint::{Checkpoint, Manifest};
 use crate::io::output::{self, AtomicH5, Provenance};
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::log::Progress;
@@ -30,8 +30,9 @@ use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
 /// Config keys of the `mc` job (configs/mc.toml documents each).
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "backend",
+    "resume",
     "integrand",
     "dims",
     "bounds",
@@ -64,6 +65,8 @@ pub struct McConfig {
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
+    /// Continue an interrupted run from its checkpoint (`resume`, `--resume`).
+    pub resume: bool,
 }
 
 /// Most blocks a run may have (each keeps a 24-byte partial for the
@@ -166,6 +169,7 @@ impl McConfig {
             threads,
             out,
             backend,
+            resume: l.boolean("resume", false)?,
         })
     }
 
@@ -192,6 +196,7 @@ impl McConfig {
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), Value::String(self.out.display().to_string()));
         t.insert("backend".into(), Value::String(self.backend.name().into()));
+        t.insert("resume".into(), Value::Boolean(self.resume));
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -258,29 +263,27 @@ fn maybe_inject_fault(rank: usize, item: u64) {
     }
 }
 
-/// Per-block moments of blocks `first..end` on this rank's pool, in block
+/// Per-block moments of the listed blocks on this rank's pool, in list
 /// order.
 pub fn compute_blocks(
     cfg: &McConfig,
     problem: &McProblem,
     pool: &rayon::ThreadPool,
-    first: u64,
-    end: u64,
+    blocks: &[u64],
     progress: &Progress,
     rank: usize,
 ) -> Vec<Moments> {
-    let done = AtomicU64::new(0);
+    let first = blocks.first().copied();
     pool.install(|| {
-        (first..end)
-            .into_par_iter()
+        blocks
+            .par_iter()
             .map_init(
                 || BlockScratch::new(problem.dims()),
-                |scratch, b| {
-                    if b == first {
+                |scratch, &b| {
+                    if Some(b) == first {
                         maybe_inject_fault(rank, b);
                     }
                     let m = block_moments(problem, b, cfg.block_len(b), scratch);
-                    done.fetch_add(1, Ordering::Relaxed);
                     progress.inc(1);
                     m
                 },
@@ -288,6 +291,79 @@ pub fn compute_blocks(
             .collect()
     })
 }
+
+/// Computes this rank's blocks in chunks, each recorded in the checkpoint
+/// once done; stops between chunks when a stop is requested. Chunks grow
+/// to about [`CHUNK_SECONDS`] of work so the journal stays small and a stop
+/// comes soon. Returns (block, moments) in block order.
+#[allow(clippy::too_many_arguments)]
+fn compute_recorded(
+    cfg: &McConfig,
+    problem: &McProblem,
+    pool: &rayon::ThreadPool,
+    device: Option<&crate::gpu::GpuDevice>,
+    mine: &[u64],
+    progress: &Progress,
+    rank: usize,
+    ckpt: &mut Checkpoint,
+) -> anyhow::Result<Vec<(u64, Moments)>> {
+    let threads = pool.current_num_threads().max(1);
+    let mut chunk = 4 * threads;
+    let mut out = Vec::with_capacity(mine.len());
+    let mut at = 0;
+    while at < mine.len() {
+        if crate::io::cleanup::stop_requested() {
+            break;
+        }
+        let part = &mine[at..(at + chunk).min(mine.len())];
+        let t = std::time::Instant::now();
+        let ms = match device {
+            None => compute_blocks(cfg, problem, pool, part, progress, rank),
+            Some(dev) => {
+                if at == 0 {
+                    maybe_inject_fault(rank, part[0]);
+                }
+                // contiguous runs of blocks go to the device together
+                let mut ms = Vec::with_capacity(part.len());
+                let mut i = 0;
+                while i < part.len() {
+                    let mut j = i + 1;
+                    while j < part.len() && part[j] == part[j - 1] + 1 {
+                        j += 1;
+                    }
+                    ms.extend(crate::gpu::mc::block_moments_gpu(
+                        dev,
+                        problem,
+                        cfg.block_size,
+                        cfg.samples,
+                        part[i],
+                        part[j - 1] + 1,
+                        |n| progress.inc(n),
+                    )?);
+                    i = j;
+                }
+                ms
+            }
+        };
+        let arrays: Vec<[f64; 3]> = ms.iter().map(|m| m.to_array()).collect();
+        let rec: Vec<(u64, &[f64])> = part
+            .iter()
+            .zip(&arrays)
+            .map(|(&b, a)| (b, &a[..]))
+            .collect();
+        ckpt.record(&rec)?;
+        out.extend(part.iter().copied().zip(ms));
+        at += part.len();
+        let secs = t.elapsed().as_secs_f64().max(1e-6);
+        let per_block = secs / part.len() as f64;
+        chunk = ((CHUNK_SECONDS / per_block) as usize).clamp(4 * threads, 1 << 16);
+    }
+    Ok(out)
+}
+
+/// Target seconds of work between two checkpoint records (and stop checks)
+/// of the Monte Carlo job.
+const CHUNK_SECONDS: f64 = 2.0;
 
 /// Runs the job on this rank with a backend already resolved (before MPI,
 /// by the binary, so `--backend gpu` without a device exits 2 early).
@@ -329,43 +405,60 @@ pub fn run_on(
         threads
     );
 
+    // the checkpoint: finished blocks' partials, recorded as they are done
+    let manifest = comm.agree(Manifest::new("mc", &cfg.to_toml(), None, blocks))?;
+    let mut ckpt = Checkpoint::open(comm, &cfg.out, manifest, cfg.resume)?;
+    if !ckpt.resumed {
+        comm.agree(ckpt.create_dir().and_then(|()| ckpt.commit_manifest()))?;
+    }
+    let todo = ckpt.todo();
     let (first, end) = timer.time(Phase::Scatter, || {
         let ranges = if rank == 0 {
-            even_ranges(blocks, size)
+            even_ranges(todo.len() as u64, size)
         } else {
             Vec::new()
         };
         comm.scatter_ranges(&ranges)
     });
+    let mine = &todo[first as usize..end as usize];
 
-    let progress = Progress::new(rank, end - first, "mc blocks (rank 0 share)");
-    let local = timer.time(Phase::Compute, || match &device {
-        None => Ok(compute_blocks(
-            cfg, &problem, &pool, first, end, &progress, rank,
-        )),
-        Some(dev) => {
-            if first < end {
-                maybe_inject_fault(rank, first);
-            }
-            crate::gpu::mc::block_moments_gpu(
-                dev,
-                &problem,
-                cfg.block_size,
-                cfg.samples,
-                first,
-                end,
-                |n| progress.inc(n),
-            )
-        }
+    let progress = Progress::new(rank, mine.len() as u64, "mc blocks (rank 0 share)");
+    let local = timer.time(Phase::Compute, || {
+        compute_recorded(
+            cfg,
+            &problem,
+            &pool,
+            device.as_ref(),
+            mine,
+            &progress,
+            rank,
+            &mut ckpt,
+        )
     });
     let local = comm.agree(local)?;
     progress.finish();
+    if !comm.all_ok(local.len() == mine.len()) {
+        let done = comm
+            .gather_f64(&[local.len() as f64])
+            .map(|v| v.iter().map(|r| r[0]).sum::<f64>());
+        let mut total = [done.unwrap_or(0.0) as u64 + ckpt.done.len() as u64];
+        comm.broadcast_u64(&mut total);
+        let stopped = ckpt.stopped(total[0], "block");
+        ckpt.keep();
+        return Err(stopped.into());
+    }
     say0!(
         "mc: compute done in {:.3} s on rank 0",
         timer.get(Phase::Compute)
     );
 
-    let flat: Vec<f64> = local.iter().flat_map(|m| m.to_array()).collect();
+    let flat: Vec<f64> = local
+        .iter()
+        .flat_map(|(b, m)| {
+            let [c, mean, m2] = m.to_array();
+            [*b as f64, c, mean, m2]
+        })
+        .collect();
     let gathered = timer.time(Phase::Reduce, || comm.gather_f64(&flat));
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
     let devices = crate::gpu::provenance_fields(device.as_ref(), comm);
@@ -375,20 +468,31 @@ pub fn run_on(
     let (Some(gathered), Some(out_file), Some(hosts), Some(devices), Some(mut timing_rows)) =
         (gathered, out_file, hosts, devices, timing_rows)
     else {
+        ckpt.finish();
         return Ok(());
     };
     let (estimate, rank_partials) = timer.time(Phase::Reduce, || {
-        let per_rank: Vec<Vec<Moments>> = gathered
-            .iter()
-            .map(|v| {
-                v.chunks_exact(3)
-                    .map(|c| Moments::from_array([c[0], c[1], c[2]]))
-                    .collect()
-            })
+        // every block's partial, from this run or the checkpoint, merged in
+        // block order: the same sums whatever ranks, threads or stops
+        let mut all: Vec<Option<Moments>> = vec![None; blocks as usize];
+        for (&b, v) in &ckpt.done {
+            all[b as usize] = Some(Moments::from_array([v[0], v[1], v[2]]));
+        }
+        for c in gathered.iter().flat_map(|v| v.chunks_exact(4)) {
+            all[c[0] as usize] = Some(Moments::from_array([c[1], c[2], c[3]]));
+        }
+        let all: Vec<Moments> = all
+            .into_iter()
+            .map(|m| m.expect("every block computed"))
             .collect();
-        let all = Moments::merge_in_order(per_rank.iter().flatten());
-        let partials: Vec<Moments> = per_rank.iter().map(Moments::merge_in_order).collect();
-        (McEstimate::from_moments(cfg, all), partials)
+        let partials: Vec<Moments> = even_ranges(blocks, size)
+            .iter()
+            .map(|&(a, b)| Moments::merge_in_order(&all[a as usize..b as usize]))
+            .collect();
+        (
+            McEstimate::from_moments(cfg, Moments::merge_in_order(&all)),
+            partials,
+        )
     });
     debug_assert_eq!(estimate.moments.count, cfg.samples);
 
@@ -429,6 +533,7 @@ pub fn run_on(
         out_file.commit()
     };
     let path = finish().map_err(Coordinated)?;
+    ckpt.finish();
     print_summary(cfg, &estimate, &timing_rows, size, threads, &path);
     Ok(())
 }
@@ -544,6 +649,7 @@ mod tests {
             threads: 2,
             out: PathBuf::from("unused.h5"),
             backend: Backend::Cpu,
+            resume: false,
         }
     }
 
@@ -551,7 +657,8 @@ mod tests {
         let pool = build_pool(threads).unwrap();
         let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
         let p = Progress::new(1, 0, "");
-        let blocks = compute_blocks(cfg, &problem, &pool, 0, cfg.blocks(), &p, 0);
+        let ids: Vec<u64> = (0..cfg.blocks()).collect();
+        let blocks = compute_blocks(cfg, &problem, &pool, &ids, &p, 0);
         McEstimate::from_moments(cfg, Moments::merge_in_order(&blocks))
     }
 
@@ -597,7 +704,8 @@ mod tests {
         let p = Progress::new(1, 0, "");
         let mut all = Vec::new();
         for (a, b) in even_ranges(c.blocks(), 3) {
-            all.extend(compute_blocks(&c, &problem, &pool, a, b, &p, 0));
+            let ids: Vec<u64> = (a..b).collect();
+            all.extend(compute_blocks(&c, &problem, &pool, &ids, &p, 0));
         }
         assert_eq!(
             McEstimate::from_moments(&c, Moments::merge_in_order(&all)),

@@ -15,8 +15,9 @@ use crate::numeric::conv2d::{
 };
 
 /// Config keys of the `image` job (configs/image.toml documents each).
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "backend",
+    "resume",
     "input",
     "dataset",
     "hdu",
@@ -39,6 +40,8 @@ const MAX_KERNEL: usize = 4097;
 /// file) during validation, in f64, and cast to the image's type later.
 #[derive(Clone, Debug)]
 pub struct ImageConfig {
+    /// Continue an interrupted run from its checkpoint (`resume`, `--resume`).
+    pub resume: bool,
     /// Input image: an HDF5 or a FITS file.
     pub input: PathBuf,
     /// HDF5 dataset holding the 2-D image (ignored for FITS).
@@ -370,6 +373,7 @@ impl ImageConfig {
         // every usage error has had its chance
         let kernel = parse_kernel(&kernel_spec, normalize)?;
         Ok(ImageConfig {
+            resume: l.boolean("resume", false)?,
             input: PathBuf::from(input),
             dataset,
             hdu,
@@ -408,6 +412,7 @@ impl ImageConfig {
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), s(&self.out.display().to_string()));
         t.insert("backend".into(), s(self.backend.name()));
+        t.insert("resume".into(), Value::Boolean(self.resume));
         toml::to_string(&t).unwrap_or_default()
     }
 }

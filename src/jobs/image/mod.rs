@@ -27,6 +27,7 @@ use crate::comm::{even_ranges, Comm, Coordinated};
 use crate::config::usage;
 use crate::gpu::conv::{convolve_padded_gpu, ConvReal, ConvTimings};
 use crate::gpu::{GpuDevice, Resolved};
+use crate::io::checkpoint::{Checkpoint, Manifest};
 use crate::io::output::{self, ParallelH5, Provenance};
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::conv2d::{
@@ -185,30 +186,55 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         * (oshape.cols.div_ceil(chunk[1]) * chunk[1]) as u64
         * std::mem::size_of::<T>() as u64
         + (4 << 20);
-    let out = timer.time(Phase::Write, || {
-        comm.agree(ParallelH5::create(comm, &cfg.out, reserve))
-    })?;
-    let file = out.file();
-    let chunk = [cfg.tile.min(oshape.rows), cfg.tile.min(oshape.cols)];
-    let dataset = timer.time(Phase::Write, || {
-        comm.agree(
-            file.new_dataset::<T>()
+    // the output is written as the checkpoint's partial.h5, tile by tile,
+    // and renamed into place when complete
+    let manifest = comm.agree(Manifest::new(
+        "image",
+        &cfg.to_toml(),
+        Some(&cfg.input),
+        tiles.len() as u64,
+    ))?;
+    let mut ckpt = Checkpoint::open(comm, &cfg.out, manifest, cfg.resume)?;
+    let (out, dataset) = timer.time(Phase::Write, || -> anyhow::Result<_> {
+        if ckpt.resumed {
+            let out = ParallelH5::open_at(comm, &cfg.out, ckpt.partial_h5())?;
+            let ds = comm.agree(
+                out.file()
+                    .dataset("convolved")
+                    .context("opening /convolved"),
+            )?;
+            return Ok((out, ds));
+        }
+        comm.agree(ckpt.create_dir())?;
+        let out = ParallelH5::create_at(comm, &cfg.out, ckpt.partial_h5(), reserve)?;
+        let ds = comm.agree(
+            out.file()
+                .new_dataset::<T>()
                 .shape([oshape.rows, oshape.cols])
                 .chunk(chunk)
                 .create("convolved")
                 .context("creating /convolved"),
-        )
+        )?;
+        // the layout on disk before any tile is recorded
+        out.flush(comm)?;
+        comm.agree(ckpt.commit_manifest())?;
+        Ok((out, ds))
     })?;
+    comm.agree(ckpt.sync_before_record(&ckpt.partial_h5()))?;
 
+    let todo = ckpt.todo();
     let (first, end) = timer.time(Phase::Scatter, || {
         let ranges = if rank == 0 {
-            even_ranges(tiles.len() as u64, size)
+            even_ranges(todo.len() as u64, size)
         } else {
             Vec::new()
         };
         comm.scatter_ranges(&ranges)
     });
-    let mine = &tiles[first as usize..end as usize];
+    let mine: Vec<(u64, Region)> = todo[first as usize..end as usize]
+        .iter()
+        .map(|&t| (t, tiles[t as usize]))
+        .collect();
     let ctx = TileContext {
         cfg,
         input,
@@ -217,12 +243,31 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         device,
         batch_len: (2 * threads).max(1),
     };
-    let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 7);
+    let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 8);
     let mut gpu_times = ConvTimings::default();
-    let result = convolve_my_tiles(&ctx, mine, &dataset, &mut timer, &mut local, &mut gpu_times);
+    let result = convolve_my_tiles(
+        &ctx,
+        &mine,
+        &dataset,
+        &mut timer,
+        &mut local,
+        &mut gpu_times,
+        &mut ckpt,
+    );
     let result = comm.agree(result);
     // closing a parallel file is collective: every rank, error or not
     drop(dataset);
+    if result.is_ok() && !comm.all_ok(local.len() == mine.len() * 8) {
+        out.close_keep(comm)?;
+        let done = comm
+            .gather_f64(&[(local.len() / 8) as f64])
+            .map(|v| v.iter().map(|r| r[0]).sum::<f64>());
+        let mut total = [done.unwrap_or(0.0) as u64 + ckpt.done.len() as u64];
+        comm.broadcast_u64(&mut total);
+        let stopped = ckpt.stopped(total[0], "tile");
+        ckpt.keep();
+        return Err(stopped.into());
+    }
     let closed = timer.time(Phase::Write, || out.close_parallel(comm));
     result?;
     let closed = closed?;
@@ -246,7 +291,17 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         return Ok(None);
     };
     let gpu_timing_rows = device.is_some().then_some(gpu_rows);
-    let (stats, method_used) = timer.time(Phase::Reduce, || merge_tile_stats(&gathered));
+    let (stats, method_used) = timer.time(Phase::Reduce, || {
+        // every tile's statistics, from this run or the checkpoint, in tile order
+        let mut per_tile: Vec<Vec<f64>> = vec![Vec::new(); tiles.len()];
+        for (&t, v) in &ckpt.done {
+            per_tile[t as usize] = v.clone();
+        }
+        for c in gathered.iter().flat_map(|v| v.chunks_exact(8)) {
+            per_tile[c[0] as usize] = c[1..].to_vec();
+        }
+        merge_tile_stats(&[per_tile.concat()])
+    });
     let hosts: Vec<String> = hosts
         .iter()
         .map(|h| String::from_utf8_lossy(h).into_owned())
@@ -280,6 +335,7 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
     let path = finish()
         .with_context(|| format!("writing '{}'", cfg.out.display()))
         .map_err(Coordinated)?;
+    ckpt.finish();
     Ok(Some(ImageReport {
         path,
         input: image,
@@ -418,17 +474,26 @@ struct TileContext<'a, T> {
 /// on this (the MPI) thread, convolution runs on the pool. Appends each
 /// tile's statistics and method code to `local` and the GPU's transfer and
 /// kernel times to `gpu_times`.
+/// Convolves this rank's tiles (index, region) in batches, writing each
+/// batch into `/convolved` and recording it in the checkpoint with its
+/// statistics (8 values per tile in `local`: index, 6 statistics, method);
+/// stops between batches when a stop is requested.
 fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
     ctx: &TileContext<T>,
-    mine: &[Region],
+    mine: &[(u64, Region)],
     dataset: &hdf5::Dataset,
     timer: &mut PhaseTimer,
     local: &mut Vec<f64>,
     gpu_times: &mut ConvTimings,
+    ckpt: &mut Checkpoint,
 ) -> anyhow::Result<()> {
     let image = ctx.input.shape;
     let kshape = ctx.cfg.kernel.shape;
-    for batch in mine.chunks(ctx.batch_len) {
+    for indexed in mine.chunks(ctx.batch_len) {
+        if crate::io::cleanup::stop_requested() {
+            break;
+        }
+        let batch: Vec<Region> = indexed.iter().map(|&(_, r)| r).collect();
         let read = timer.time(Phase::Read, || -> anyhow::Result<_> {
             batch
                 .iter()
@@ -472,7 +537,9 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
             }
             Ok(())
         })?;
-        for r in &done {
+        let start = local.len();
+        for (r, &(t, _)) in done.iter().zip(indexed) {
+            local.push(t as f64);
             local.extend(r.stats.to_array());
             local.push(if ctx.device.is_some() {
                 GPU_DIRECT
@@ -480,6 +547,11 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
                 method_code(r.method)
             });
         }
+        let rec: Vec<(u64, &[f64])> = local[start..]
+            .chunks_exact(8)
+            .map(|c| (c[0] as u64, &c[1..]))
+            .collect();
+        ckpt.record(&rec)?;
     }
     Ok(())
 }

@@ -18,8 +18,9 @@ use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, Si
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 28] = [
     "backend",
+    "resume",
     "refine_peaks",
     "input",
     "out",
@@ -71,6 +72,8 @@ pub struct LcConfig {
     pub backend: Backend,
     /// The resolved configuration as TOML, for `/provenance/config`.
     pub toml: String,
+    /// Continue an interrupted run from its checkpoint (`resume`, `--resume`).
+    pub resume: bool,
 }
 
 fn positive(l: &Layered, key: &str, default: f64) -> anyhow::Result<f64> {
@@ -257,13 +260,8 @@ impl LcConfig {
             }
         }
         let backend = l.backend()?;
-        let mut t = toml::Table::new();
-        for key in KEYS {
-            if let Some(v) = l.get(key) {
-                t.insert(key.to_string(), v.clone());
-            }
-        }
-        t.insert("backend".into(), Value::String(backend.name().into()));
+        let resume = l.boolean("resume", false)?;
+        l.note("backend", Value::String(backend.name().into()));
         Ok(LcConfig {
             input,
             columns,
@@ -285,7 +283,8 @@ impl LcConfig {
                 max_points,
             },
             backend,
-            toml: toml::to_string(&t).unwrap_or_default(),
+            toml: l.resolved_toml(),
+            resume,
         })
     }
 }

@@ -20,8 +20,9 @@ use ndarray::{s, Array2};
 
 use crate::comm::{Comm, Coordinated};
 use crate::gpu::Resolved;
+use crate::io::checkpoint::{Checkpoint, Manifest};
 use crate::io::lcfile::Quantity;
-use crate::io::output::{self, Provenance};
+use crate::io::output::{self, ParallelH5, Provenance};
 use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles;
 use crate::jobs::pool::{build_pool, resolve_threads};
@@ -99,6 +100,28 @@ impl FeatureDatasets {
         })
     }
 
+    /// Opens the datasets of a partial output (a resumed run).
+    fn open(
+        f: &hdf5::File,
+        rows_per_object: usize,
+        ncols: usize,
+    ) -> anyhow::Result<FeatureDatasets> {
+        let g = f.group("features")?;
+        let values = g.dataset("values")?;
+        if values.shape().get(1) != Some(&ncols) {
+            anyhow::bail!("the partial output's /features/values does not have {ncols} columns");
+        }
+        Ok(FeatureDatasets {
+            values,
+            reason: g.dataset("reason")?,
+            object: g.dataset("object")?,
+            band: g.dataset("band")?,
+            flagged: g.dataset("n_flagged").ok(),
+            rows_per_object,
+            ncols,
+        })
+    }
+
     /// Writes one tile's rows (values, reasons, object and band indices).
     fn write_tile(&self, rows: TileRows) -> anyhow::Result<()> {
         let per = self.rows_per_object;
@@ -120,8 +143,6 @@ impl FeatureDatasets {
 
 /// What every rank contributed, gathered on rank 0 after the tiles.
 struct Gathered {
-    /// Rows per reason code, per rank.
-    reason_counts: Vec<Vec<f64>>,
     /// Tiles each rank computed.
     tiles_per_rank: Vec<Vec<f64>>,
     /// Host names, per rank.
@@ -181,29 +202,49 @@ pub fn run_on(
         }
     );
 
-    // the output: one file, created collectively under rank 0's temporary name
-    // disk reserved for the feature rows, their chunk padding and the metadata
-    let chunk_rows = (cfg.tile * rows_per_object) as u64;
-    let n_rows = (objects * rows_per_object) as u64;
-    let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
-        + objects as u64 * 64
-        + (4 << 20);
-    let out = comm.agree(output::ParallelH5::create(comm, &cfg.out, reserve))?;
-    let write_start = std::time::Instant::now();
-    let datasets = comm.agree(FeatureDatasets::create(
-        out.file(),
-        cfg.tile,
-        objects,
-        rows_per_object,
-        ncols,
-        input.has_flags(),
+    // the output: one file, written collectively as the checkpoint's
+    // partial.h5 and renamed into place when complete
+    let manifest = comm.agree(Manifest::new(
+        "lightcurves",
+        &cfg.toml,
+        Some(&cfg.input),
+        tiles,
     ))?;
+    let mut ckpt = Checkpoint::open(comm, &cfg.out, manifest, cfg.resume)?;
+    let write_start = std::time::Instant::now();
+    let (out, datasets) = if ckpt.resumed {
+        let out = ParallelH5::open_at(comm, &cfg.out, ckpt.partial_h5())?;
+        let datasets = comm.agree(FeatureDatasets::open(out.file(), rows_per_object, ncols))?;
+        (out, datasets)
+    } else {
+        // disk reserved for the feature rows, their chunk padding and the metadata
+        let chunk_rows = (cfg.tile * rows_per_object) as u64;
+        let n_rows = (objects * rows_per_object) as u64;
+        let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
+            + objects as u64 * 64
+            + (4 << 20);
+        comm.agree(ckpt.create_dir())?;
+        let out = ParallelH5::create_at(comm, &cfg.out, ckpt.partial_h5(), reserve)?;
+        let datasets = comm.agree(FeatureDatasets::create(
+            out.file(),
+            cfg.tile,
+            objects,
+            rows_per_object,
+            ncols,
+            input.has_flags(),
+        ))?;
+        // the layout on disk before any unit is recorded
+        out.flush(comm)?;
+        comm.agree(ckpt.commit_manifest())?;
+        (out, datasets)
+    };
+    comm.agree(ckpt.sync_before_record(&ckpt.partial_h5()))?;
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
 
-    let mut counts = vec![0u64; 256];
+    let todo = ckpt.todo();
     let dispatch = run_tiles(
         comm,
-        tiles,
+        &todo,
         |tile| {
             pool.install(|| {
                 process_tile(
@@ -216,11 +257,9 @@ pub fn run_on(
                 )
             })
         },
-        |_tile, rows: TileRows| {
-            for &c in &rows.reasons {
-                counts[c as usize] += 1;
-            }
-            datasets.write_tile(rows)
+        |tile, rows: TileRows| {
+            datasets.write_tile(rows)?;
+            ckpt.record(&[(tile, &[])])
         },
     )?;
     timer.add(Phase::Scatter, dispatch.scatter);
@@ -228,30 +267,39 @@ pub fn run_on(
     timer.add(Phase::Write, dispatch.write);
     let close_start = std::time::Instant::now();
     drop(datasets);
+    if !dispatch.complete {
+        out.close_keep(comm)?;
+        let mine = [dispatch.tiles.len() as f64];
+        let done = comm
+            .gather_f64(&mine)
+            .map(|v| v.iter().map(|r| r[0]).sum::<f64>());
+        let mut total = [done.unwrap_or(0.0) as u64 + ckpt.done.len() as u64];
+        comm.broadcast_u64(&mut total);
+        let stopped = ckpt.stopped(total[0], "tile");
+        ckpt.keep();
+        return Err(stopped.into());
+    }
     let out = out.close_parallel(comm)?;
     timer.add(Phase::Write, close_start.elapsed().as_secs_f64());
 
     let t_reduce = std::time::Instant::now();
-    let counts_f: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
-    let all_counts = comm.gather_f64(&counts_f);
     let my_tiles = comm.gather_f64(&[dispatch.tiles.len() as f64]);
     let hosts = comm.gather_bytes(comm.host_name().as_bytes());
     let devices = crate::gpu::provenance_fields(device.as_ref(), comm);
     timer.add(Phase::Reduce, t_reduce.elapsed().as_secs_f64());
     let timing_rows = comm.gather_f64(&timer.row());
     let (
-        Some(reason_counts),
         Some(tiles_per_rank),
         Some(hosts),
         Some((backend_name, device_name)),
         Some(timing_rows),
         Some(out),
-    ) = (all_counts, my_tiles, hosts, devices, timing_rows, out)
+    ) = (my_tiles, hosts, devices, timing_rows, out)
     else {
+        ckpt.finish();
         return Ok(());
     };
     let gathered = Gathered {
-        reason_counts,
         tiles_per_rank,
         hosts: hosts
             .iter()
@@ -276,6 +324,7 @@ pub fn run_on(
         end_time: String::new(),
     };
     finish(cfg, &input, out, provenance, timer, gathered, threads).map_err(Coordinated)?;
+    ckpt.finish();
     Ok(())
 }
 
@@ -296,14 +345,13 @@ fn finish(
     let objects = input.objects();
     let rows_per_object = bands + 1;
     let n_rows = objects * rows_per_object;
-    let mut reason_counts = vec![0u64; 256];
-    for rc in &gathered.reason_counts {
-        for (k, &c) in rc.iter().enumerate() {
-            reason_counts[k] += c as u64;
-        }
-    }
     let f = out.reopen()?;
     let g = f.group("features")?;
+    // counted from the file: a resumed run computed only some of the rows
+    let mut reason_counts = vec![0u64; 256];
+    for c in g.dataset("reason")?.read_raw::<u8>()? {
+        reason_counts[c as usize] += 1;
+    }
     let values = g.dataset("values")?;
     let columns = cfg.object.layout().columns();
     let name_refs: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
