@@ -22,15 +22,15 @@ use crate::config::{usage, Layered};
 use crate::gpu::{Backend, Resolved};
 use crate::io::output::{self, AtomicH5, Provenance};
 use crate::jobs::pool::{build_pool, resolve_threads};
-use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::{block_moments, BlockScratch, McProblem};
+use crate::progress::{while_ticking, Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
 /// Config keys of the `mc` job (configs/mc.toml documents each).
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "backend",
     "integrand",
     "dims",
@@ -40,6 +40,7 @@ pub const KEYS: [&str; 9] = [
     "block_size",
     "threads",
     "out",
+    "progress_interval",
 ];
 
 /// Largest dimension count accepted (a sanity bound, not a kernel limit).
@@ -64,6 +65,8 @@ pub struct McConfig {
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
+    /// Seconds between progress lines (0 = off).
+    pub progress_interval: f64,
 }
 
 /// Most blocks a run may have (each keeps a 24-byte partial for the
@@ -166,6 +169,7 @@ impl McConfig {
             threads,
             out,
             backend,
+            progress_interval: l.progress_interval()?,
         })
     }
 
@@ -192,6 +196,10 @@ impl McConfig {
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), Value::String(self.out.display().to_string()));
         t.insert("backend".into(), Value::String(self.backend.name().into()));
+        t.insert(
+            "progress_interval".into(),
+            Value::Float(self.progress_interval),
+        );
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -338,11 +346,18 @@ pub fn run_on(
         comm.scatter_ranges(&ranges)
     });
 
-    let progress = Progress::new(rank, end - first, "mc blocks (rank 0 share)");
+    let progress = Progress::new(
+        comm,
+        "mc",
+        "blocks",
+        blocks,
+        cfg.progress_interval,
+        Aggregation::Messages,
+    );
     let local = timer.time(Phase::Compute, || match &device {
-        None => Ok(compute_blocks(
-            cfg, &problem, &pool, first, end, &progress, rank,
-        )),
+        None => Ok(while_ticking(&progress, comm, || {
+            compute_blocks(cfg, &problem, &pool, first, end, &progress, rank)
+        })),
         Some(dev) => {
             if first < end {
                 maybe_inject_fault(rank, first);
@@ -354,12 +369,16 @@ pub fn run_on(
                 cfg.samples,
                 first,
                 end,
-                |n| progress.inc(n),
+                |n| {
+                    progress.inc(n);
+                    progress.tick(comm);
+                },
             )
         }
     });
+    // before the next collective: rank 0 waits here for every rank's count
+    progress.finish(comm);
     let local = comm.agree(local)?;
-    progress.finish();
     say0!(
         "mc: compute done in {:.3} s on rank 0",
         timer.get(Phase::Compute)
@@ -544,13 +563,14 @@ mod tests {
             threads: 2,
             out: PathBuf::from("unused.h5"),
             backend: Backend::Cpu,
+            progress_interval: 0.0,
         }
     }
 
     fn estimate(cfg: &McConfig, threads: usize) -> McEstimate {
         let pool = build_pool(threads).unwrap();
         let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
-        let p = Progress::new(1, 0, "");
+        let p = Progress::off();
         let blocks = compute_blocks(cfg, &problem, &pool, 0, cfg.blocks(), &p, 0);
         McEstimate::from_moments(cfg, Moments::merge_in_order(&blocks))
     }
@@ -594,7 +614,7 @@ mod tests {
         // same bits once merged in block order
         let problem = McProblem::new(c.integrand, &c.bounds, c.seed);
         let pool = build_pool(2).unwrap();
-        let p = Progress::new(1, 0, "");
+        let p = Progress::off();
         let mut all = Vec::new();
         for (a, b) in even_ranges(c.blocks(), 3) {
             all.extend(compute_blocks(&c, &problem, &pool, a, b, &p, 0));

@@ -15,7 +15,7 @@ use crate::numeric::conv2d::{
 };
 
 /// Config keys of the `image` job (configs/image.toml documents each).
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "backend",
     "input",
     "dataset",
@@ -30,6 +30,7 @@ pub const KEYS: [&str; 14] = [
     "allow_nan",
     "threads",
     "out",
+    "progress_interval",
 ];
 
 /// Largest built-in kernel edge (a sanity bound: 4097^2 taps).
@@ -70,6 +71,8 @@ pub struct ImageConfig {
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
+    /// Seconds between progress lines (0 = off).
+    pub progress_interval: f64,
 }
 
 /// The config value naming `m`: `full`, `same` or `valid`.
@@ -385,6 +388,7 @@ impl ImageConfig {
             threads,
             out,
             backend,
+            progress_interval: l.progress_interval()?,
         })
     }
 
@@ -408,6 +412,10 @@ impl ImageConfig {
         t.insert("threads".into(), Value::Integer(self.threads as i64));
         t.insert("out".into(), s(&self.out.display().to_string()));
         t.insert("backend".into(), s(self.backend.name()));
+        t.insert(
+            "progress_interval".into(),
+            Value::Float(self.progress_interval),
+        );
         toml::to_string(&t).unwrap_or_default()
     }
 }

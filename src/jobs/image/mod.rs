@@ -33,6 +33,7 @@ use crate::numeric::conv2d::{
     input_window, output_shape, tile_grid, ConvMethod, Real, Region, Shape2,
 };
 use crate::numeric::pixel_stats::PixelStats;
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -219,7 +220,29 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
     };
     let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 7);
     let mut gpu_times = ConvTimings::default();
-    let result = convolve_my_tiles(&ctx, mine, &dataset, &mut timer, &mut local, &mut gpu_times);
+    let progress = Progress::new(
+        comm,
+        "image",
+        "tiles",
+        tiles.len() as u64,
+        cfg.progress_interval,
+        Aggregation::Messages,
+    );
+    let on_batch = |n: u64| {
+        progress.inc(n);
+        progress.tick(comm);
+    };
+    let result = convolve_my_tiles(
+        &ctx,
+        mine,
+        &dataset,
+        &mut timer,
+        &mut local,
+        &mut gpu_times,
+        &on_batch,
+    );
+    // before the next collective: rank 0 waits here for every rank's count
+    progress.finish(comm);
     let result = comm.agree(result);
     // closing a parallel file is collective: every rank, error or not
     drop(dataset);
@@ -425,6 +448,7 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
     timer: &mut PhaseTimer,
     local: &mut Vec<f64>,
     gpu_times: &mut ConvTimings,
+    on_batch: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
     let image = ctx.input.shape;
     let kshape = ctx.cfg.kernel.shape;
@@ -472,6 +496,7 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
             }
             Ok(())
         })?;
+        on_batch(done.len() as u64);
         for r in &done {
             local.extend(r.stats.to_array());
             local.push(if ctx.device.is_some() {

@@ -23,9 +23,10 @@ use crate::gpu::Resolved;
 use crate::io::lcfile::Quantity;
 use crate::io::output::{self, Provenance};
 use crate::io::source::LcSource;
-use crate::jobs::dispatch::run_tiles;
+use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -162,8 +163,11 @@ pub fn run_on(
     let objects = input.objects();
     let ncols = cfg.object.layout().width();
     let rows_per_object = bands + 1;
-    let tiles = input.tiles(cfg.tile) as u64;
     let threads = resolve_threads(cfg.threads, comm.node_size());
+    let tile = cfg
+        .tile
+        .unwrap_or_else(|| config::auto_tile(objects, size, threads));
+    let tiles = input.tiles(tile) as u64;
     let pool = build_pool(threads)?;
     // each rank opens the device of its node-local rank
     let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
@@ -171,7 +175,10 @@ pub fn run_on(
         "lightcurves: {objects} objects x {bands} bands from {} in {tiles} tiles{}; {size} ranks x {threads} threads{}",
         input.describe(),
         match input {
-            LcSource::H5(_) => format!(" of {}", cfg.tile),
+            LcSource::H5(_) => format!(
+                " of {tile}{}",
+                if cfg.tile.is_none() { " (auto)" } else { "" }
+            ),
             LcSource::Table(_) => String::new(),
         },
         if device.is_some() {
@@ -183,7 +190,7 @@ pub fn run_on(
 
     // the output: one file, created collectively under rank 0's temporary name
     // disk reserved for the feature rows, their chunk padding and the metadata
-    let chunk_rows = (cfg.tile * rows_per_object) as u64;
+    let chunk_rows = (tile * rows_per_object) as u64;
     let n_rows = (objects * rows_per_object) as u64;
     let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
         + objects as u64 * 64
@@ -192,7 +199,7 @@ pub fn run_on(
     let write_start = std::time::Instant::now();
     let datasets = comm.agree(FeatureDatasets::create(
         out.file(),
-        cfg.tile,
+        tile,
         objects,
         rows_per_object,
         ncols,
@@ -201,16 +208,25 @@ pub fn run_on(
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
 
     let mut counts = vec![0u64; 256];
-    let dispatch = run_tiles(
+    let progress = Progress::new(
+        comm,
+        "lightcurves",
+        "tiles",
+        tiles,
+        cfg.progress_interval,
+        Aggregation::Known,
+    );
+    let dispatch = run_tiles_with_progress(
         comm,
         tiles,
-        |tile| {
+        &progress,
+        |t| {
             pool.install(|| {
                 process_tile(
                     &cfg.object,
                     &input,
-                    tile as usize,
-                    cfg.tile,
+                    t as usize,
+                    tile,
                     ncols,
                     device.as_ref(),
                 )
@@ -223,6 +239,7 @@ pub fn run_on(
             datasets.write_tile(rows)
         },
     )?;
+    progress.finish(comm);
     timer.add(Phase::Scatter, dispatch.scatter);
     timer.add(Phase::Compute, dispatch.compute);
     timer.add(Phase::Write, dispatch.write);
@@ -275,7 +292,16 @@ pub fn run_on(
         start_time,
         end_time: String::new(),
     };
-    finish(cfg, &input, out, provenance, timer, gathered, threads).map_err(Coordinated)?;
+    finish(
+        cfg,
+        &input,
+        out,
+        provenance,
+        timer,
+        gathered,
+        (threads, tile),
+    )
+    .map_err(Coordinated)?;
     Ok(())
 }
 
@@ -289,7 +315,7 @@ fn finish(
     mut provenance: Provenance,
     mut timer: PhaseTimer,
     mut gathered: Gathered,
-    threads: usize,
+    (threads, tile): (usize, usize),
 ) -> anyhow::Result<PathBuf> {
     let t_write = std::time::Instant::now();
     let bands = input.band_names().len();
@@ -383,6 +409,8 @@ fn finish(
         .fold(0.0, f64::max);
     provenance.end_time = output::now_rfc3339();
     provenance.write(&f)?;
+    // the tile used: the `tile` key, or the automatic choice
+    output::write_u64(&f.group("provenance")?, "tile", tile as u64)?;
     timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
     gathered.timing_rows[0] = timer.row().to_vec();
     output::write_timings(&f, &gathered.timing_rows)?;
