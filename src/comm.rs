@@ -66,6 +66,14 @@ pub trait Comm {
     fn poll_request(&self) -> Option<(usize, bool)>;
     /// Dynamic hand-out, rank 0: answers the request of `rank`.
     fn answer_request(&self, rank: usize, item: Option<u64>);
+    /// Progress, ranks other than 0: sends this rank's count of units done
+    /// (and whether it is the last) to rank 0, which receives it with
+    /// [`Comm::poll_progress`] (see [`crate::progress`]: rank 0 keeps
+    /// receiving until every rank's last count is in, so this never waits
+    /// forever).
+    fn send_progress(&self, done: u64, last: bool);
+    /// Progress, rank 0: one pending count `(rank, done, last)`, if any.
+    fn poll_progress(&self) -> Option<(usize, u64, bool)>;
     /// This rank's host (MPI processor name; `$HOSTNAME` without MPI).
     fn host_name(&self) -> String;
     /// The MPI library's version string, for provenance.
@@ -158,6 +166,10 @@ impl Comm for SerialComm {
         None
     }
     fn answer_request(&self, _rank: usize, _item: Option<u64>) {}
+    fn send_progress(&self, _done: u64, _last: bool) {}
+    fn poll_progress(&self) -> Option<(usize, u64, bool)> {
+        None
+    }
     fn host_name(&self) -> String {
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
     }
@@ -187,6 +199,8 @@ pub struct MpiComm {
 /// Message tags of the dynamic hand-out protocol.
 const TAG_REQUEST: i32 = 7001;
 const TAG_ITEM: i32 = 7002;
+/// Message tag of progress counts (rank -> rank 0).
+const TAG_PROGRESS: i32 = 7003;
 const NO_ITEM: u64 = u64::MAX;
 
 impl MpiComm {
@@ -352,6 +366,26 @@ impl Comm for MpiComm {
         self.world
             .process_at_rank(rank as i32)
             .send_with_tag(&item, TAG_ITEM);
+    }
+    fn send_progress(&self, done: u64, last: bool) {
+        // 16 bytes: sent eagerly by every MPI in practice, and matched by
+        // rank 0's polling in any case
+        let msg = [done, u64::from(last)];
+        self.world
+            .process_at_rank(0)
+            .send_with_tag(&msg[..], TAG_PROGRESS);
+    }
+    fn poll_progress(&self) -> Option<(usize, u64, bool)> {
+        let status = self
+            .world
+            .any_process()
+            .immediate_probe_with_tag(TAG_PROGRESS)?;
+        let src = status.source_rank();
+        let mut msg = [0u64; 2];
+        self.world
+            .process_at_rank(src)
+            .receive_into_with_tag(&mut msg[..], TAG_PROGRESS);
+        Some((src as usize, msg[0], msg[1] != 0))
     }
     fn host_name(&self) -> String {
         mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into())

@@ -229,6 +229,20 @@ impl Layered {
         r
     }
 
+    /// The `progress_interval` key of every job: seconds between progress
+    /// lines in a batch log (a terminal shows a bar instead); 0 turns both
+    /// off. Default [`crate::progress::DEFAULT_INTERVAL`].
+    pub fn progress_interval(&self) -> anyhow::Result<f64> {
+        let v = self.float("progress_interval", crate::progress::DEFAULT_INTERVAL)?;
+        if v < 0.0 {
+            return Err(usage(format!(
+                "config key 'progress_interval' (from {}): seconds between progress lines, >= 0 (0 = off), got {v}",
+                self.source_of("progress_interval")
+            )));
+        }
+        Ok(v)
+    }
+
     /// Per-dimension `[lo, hi]` pairs: a TOML array of pairs, or the flag
     /// form "lo:hi[,lo:hi...]".
     pub fn bounds(&self, key: &str) -> anyhow::Result<Option<Vec<(f64, f64)>>> {

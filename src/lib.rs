@@ -19,6 +19,7 @@ pub mod io;
 pub mod jobs;
 pub mod log;
 pub mod numeric;
+pub mod progress;
 pub mod rank;
 pub mod scaling;
 pub mod timings;

@@ -120,12 +120,15 @@ fn main() -> ExitCode {
                     &spec,
                     a.reject_flags,
                     &command_line,
+                    a.progress_interval,
                 )
             }),
             Err(e) => report_before_mpi(e),
         },
         Command::Synth(SynthCommand::Lightcurves(a)) => match a.to_params() {
-            Ok((p, n)) => with_mpi(|comm| jobs::lcfiles::synth(comm, &p, n, &a.out, &command_line)),
+            Ok((p, n)) => with_mpi(|comm| {
+                jobs::lcfiles::synth(comm, &p, n, &a.out, &command_line, a.progress_interval)
+            }),
             Err(e) => report_before_mpi(e),
         },
         Command::Export(a) => with_mpi(|comm| {
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
                 a.csv.as_deref(),
                 a.parquet.as_deref(),
                 a.hats.as_deref(),
+                a.progress_interval,
             )
         }),
         // these two start other runs or read files: never MPI themselves
@@ -143,6 +147,11 @@ fn main() -> ExitCode {
                 .and_then(|s| scaling::study::run(&s).map(drop)),
         ),
         Command::Report(args) => without_mpi(scaling::report::run(&args.to_options()).map(drop)),
+        Command::Plan(args) => without_mpi(
+            args.to_options()
+                .and_then(|o| scaling::plan::run(&o))
+                .map(drop),
+        ),
     }
 }
 

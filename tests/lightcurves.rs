@@ -115,6 +115,7 @@ fn features_are_identical_for_any_ranks_threads_and_tiles() {
         (2, "1", "5"),
         (2, "2", "16"),
         (4, "1", "3"),
+        (2, "1", "auto"),
     ] {
         let out = dir.path(&format!("n{ranks}-t{threads}-tile{tile}.h5"));
         let mut args = common.to_vec();

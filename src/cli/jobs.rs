@@ -45,6 +45,10 @@ pub struct JobArgs {
     /// and input must match the interrupted run.
     #[arg(long)]
     pub resume: bool,
+    /// Seconds between progress lines on stderr when it is not a terminal
+    /// (a terminal shows a bar); 0 = off (key progress_interval). [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub progress_interval: Option<String>,
 }
 
 impl JobArgs {
@@ -59,7 +63,11 @@ impl JobArgs {
         let mut l = Layered::from_file(self.config.as_deref())?;
         set_flags(
             &mut l,
-            &[("backend", &self.backend), ("threads", &self.threads)],
+            &[
+                ("backend", &self.backend),
+                ("threads", &self.threads),
+                ("progress_interval", &self.progress_interval),
+            ],
             |_, v| flag_value(v),
         );
         set_flags(&mut l, flags, value);

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 pub use jobs::{ImageArgs, JobArgs, LcArgs, McArgs};
 pub use tools::{
     BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs,
-    IngestTableArgs, ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
+    IngestTableArgs, PlanArgs, ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -101,6 +101,17 @@ pub enum Command {
     /// several rank counts is a strong series, the same work per rank a weak
     /// one. Repeats at one rank count keep the fastest run.
     Report(ReportArgs),
+    /// How many cores, ranks and nodes a piece of work needs within a deadline.
+    ///
+    /// From measured runs (their /provenance and /timings) or a calibration run
+    /// made here (--calibrate JOB), it fits T(p) = S + W t / p + comm(P) and
+    /// prints the fewest cores that finish --work within --deadline, with the
+    /// model, its assumptions and the range of cores the measured spread allows.
+    /// Independent tasks (--grid 5x5x5 --task-seconds 70) need no runs: their
+    /// makespan on p cores is ceil(N / p) t.
+    ///
+    /// Example: tessera plan --grid 5x5x5 --task-seconds 70 --deadline 20m
+    Plan(PlanArgs),
 }
 
 /// `tessera gpu ...`.

@@ -10,6 +10,7 @@ use crate::io::table::columns::ColumnSpec;
 use crate::jobs::bench::{BenchGpuOptions, BenchImageOptions, BenchLcOptions, BenchMcOptions};
 use crate::jobs::image::synth::{SynthImage, SynthKind};
 use crate::numeric::synth::SynthParams;
+use crate::scaling::plan::{parse_deadline, parse_grid, PlanOptions};
 use crate::scaling::report::ReportOptions;
 use crate::scaling::study::{Launcher, ScalingMode, StudyOptions};
 
@@ -42,6 +43,10 @@ pub struct IngestTableArgs {
     /// With a flags column: drop points whose flags share a bit with MASK. [default: -1]
     #[arg(long, value_name = "MASK", allow_hyphen_values = true, default_value_t = -1)]
     pub reject_flags: i64,
+    /// Seconds between progress lines on stderr when it is not a terminal (a
+    /// terminal shows a bar); 0 = off.
+    #[arg(long, default_value_t = crate::progress::DEFAULT_INTERVAL, value_name = "SECONDS")]
+    pub progress_interval: f64,
 }
 
 impl IngestTableArgs {
@@ -90,6 +95,10 @@ pub struct SynthLcArgs {
     /// Output light-curve file.
     #[arg(long, default_value = "lc.h5")]
     pub out: PathBuf,
+    /// Seconds between progress lines on stderr when it is not a terminal (a
+    /// terminal shows a bar); 0 = off.
+    #[arg(long, default_value_t = crate::progress::DEFAULT_INTERVAL, value_name = "SECONDS")]
+    pub progress_interval: f64,
 }
 
 /// Arguments of `tessera export`.
@@ -108,6 +117,10 @@ pub struct ExportArgs {
     /// came from (lsdb.read_hats opens it and can cross-match it with the input).
     #[arg(long, value_name = "DIR")]
     pub hats: Option<PathBuf>,
+    /// Seconds between progress lines on stderr when it is not a terminal (a
+    /// terminal shows a bar); 0 = off.
+    #[arg(long, default_value_t = crate::progress::DEFAULT_INTERVAL, value_name = "SECONDS")]
+    pub progress_interval: f64,
 }
 
 /// Arguments of `tessera synth image`.
@@ -236,6 +249,93 @@ pub struct ReportArgs {
     /// Title of the report.
     #[arg(long)]
     pub title: Option<String>,
+}
+
+/// Arguments of `tessera plan`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// HDF5 outputs of measured runs of one job (any ranks, threads and sizes;
+    /// repeats show the spread).
+    #[arg(value_name = "FILE.h5")]
+    pub runs: Vec<PathBuf>,
+    /// Measure JOB here first (mc, lightcurves, image): 1 rank x 1 thread,
+    /// three runs at each of two sizes, into --out-dir.
+    #[arg(long, value_name = "JOB")]
+    pub calibrate: Option<String>,
+    /// Amount of work in the job's unit (mc: samples, lightcurves: objects,
+    /// image: pixels), or the number of independent tasks with --task-seconds.
+    #[arg(long, value_name = "N")]
+    pub work: Option<String>,
+    /// A parameter grid of independent tasks, e.g. 5x5x5 (needs --task-seconds).
+    #[arg(long, value_name = "AxBxC")]
+    pub grid: Option<String>,
+    /// Seconds one independent task takes on one core.
+    #[arg(long, value_name = "SECONDS")]
+    pub task_seconds: Option<f64>,
+    /// The time available, e.g. 20m, 24h, 1h30m or seconds.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: String,
+    /// Cores per node.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub cores_per_node: usize,
+    /// MPI ranks per node (each with cores-per-node / this threads).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub ranks_per_node: usize,
+    /// Where calibration runs go.
+    #[arg(long, default_value = "out/plan", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Job config file for the calibration runs.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Job config override for the calibration runs (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl PlanArgs {
+    /// The plan's options (usage errors exit 2).
+    pub fn to_options(&self) -> anyhow::Result<PlanOptions> {
+        let work = match &self.work {
+            None => None,
+            Some(w) => Some(
+                parse_count(w)
+                    .map(|n| n as f64)
+                    .or_else(|| w.parse::<f64>().ok().filter(|v| *v > 0.0 && v.is_finite()))
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--work '{w}': expected a positive number such as 1e9"
+                        ))
+                    })?,
+            ),
+        };
+        if let Some(t) = self.task_seconds {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(usage(format!("--task-seconds {t}: must be positive")));
+            }
+        }
+        if self.cores_per_node == 0
+            || self.ranks_per_node == 0
+            || self.ranks_per_node > self.cores_per_node
+        {
+            return Err(usage(format!(
+                "--cores-per-node {} and --ranks-per-node {}: need 1 <= ranks per node <= cores per node",
+                self.cores_per_node, self.ranks_per_node
+            )));
+        }
+        Ok(PlanOptions {
+            runs: self.runs.clone(),
+            calibrate: self.calibrate.clone(),
+            out_dir: self.out_dir.clone(),
+            config: self.config.clone(),
+            sets: self.set.clone(),
+            work,
+            grid: self.grid.as_deref().map(parse_grid).transpose()?,
+            task_seconds: self.task_seconds,
+            deadline: parse_deadline(&self.deadline)?,
+            cores_per_node: self.cores_per_node,
+            ranks_per_node: self.ranks_per_node,
+        })
+    }
 }
 
 /// Arguments of `tessera bench lightcurves`.

@@ -191,6 +191,15 @@ fn walk(path: &Path, rel: &Path, out: &mut Vec<(String, u64, u128)>) -> std::io:
     Ok(())
 }
 
+/// An integer key of the resolved configuration recorded in the checkpoint
+/// of `target`, if there is one (e.g. the automatic `tile` in use).
+pub fn recorded_int(target: &Path, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(dir_for(target).join("manifest.toml")).ok()?;
+    let t: toml::Table = text.parse().ok()?;
+    let cfg: toml::Table = t.get("config")?.as_str()?.parse().ok()?;
+    u64::try_from(cfg.get(key)?.as_integer()?).ok()
+}
+
 /// The checkpoint directory of output `target`: `.NAME.resume` beside it.
 pub fn dir_for(target: &Path) -> PathBuf {
     let name = target

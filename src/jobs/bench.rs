@@ -12,7 +12,6 @@ use crate::jobs::image::synth::{self, synth_in_memory, SynthImage, SynthKind};
 use crate::jobs::image::{self, ImageConfig};
 use crate::jobs::mc::{auto_block_size, compute_blocks, McConfig};
 use crate::jobs::pool::{build_pool, resolve_threads};
-use crate::log::Progress;
 use crate::numeric::conv2d::{
     convolve_region, output_shape, tile_grid, Boundary, ConvMethod, ConvMode, ConvScratch, Real,
     Region, Shape2,
@@ -20,6 +19,7 @@ use crate::numeric::conv2d::{
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::McProblem;
+use crate::progress::Progress;
 
 /// What `bench mc` was asked for, as given on the command line.
 #[derive(Clone, Debug)]
@@ -87,7 +87,7 @@ fn time_mc(
     let pool = build_pool(threads)?;
     let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
     let ranges = even_ranges(cfg.blocks(), active);
-    let no_progress = Progress::new(1, 0, "");
+    let no_progress = Progress::off();
     let mut best = f64::INFINITY;
     for _ in 0..repeat {
         comm.barrier();
@@ -133,6 +133,7 @@ pub fn mc(b: &BenchMc, comm: &impl Comm) -> anyhow::Result<()> {
             out: "unused.h5".into(),
             backend: crate::gpu::Backend::Cpu,
             resume: false,
+            progress_interval: 0.0,
         };
         let rate = |secs: f64| b.samples as f64 / secs / 1e6;
         let t1 = time_mc(comm, &cfg, 1, 1, b.repeat)?;

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::comm::Comm;
+use crate::progress::Progress;
 
 /// Where one rank's time went, for `/timings`.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +40,20 @@ pub struct DispatchTimes {
 pub fn run_tiles<R: Send>(
     comm: &impl Comm,
     todo: &[u64],
+    compute: impl Fn(u64) -> anyhow::Result<R> + Sync,
+    write: impl FnMut(u64, R) -> anyhow::Result<()>,
+) -> anyhow::Result<DispatchTimes> {
+    run_tiles_with_progress(comm, todo, &Progress::off(), compute, write)
+}
+
+/// [`run_tiles`] counting finished tiles in `progress` (made with
+/// [`crate::progress::Aggregation::Known`]): rank 0 knows every rank's
+/// count without extra messages, since a rank that asks for a tile has
+/// finished the one before.
+pub fn run_tiles_with_progress<R: Send>(
+    comm: &impl Comm,
+    todo: &[u64],
+    progress: &Progress,
     compute: impl Fn(u64) -> anyhow::Result<R> + Sync,
     mut write: impl FnMut(u64, R) -> anyhow::Result<()>,
 ) -> anyhow::Result<DispatchTimes> {
@@ -90,6 +105,9 @@ pub fn run_tiles<R: Send>(
         });
         let mut next = 0u64;
         let mut finished_workers = 0;
+        // ranks that asked before: their next request means a tile is done
+        let mut asked = vec![false; comm.size()];
+        let mut others_done = 0u64;
         let mut local_busy = false;
         let mut to_worker = Some(to_worker);
         let mut tiles_left = tiles;
@@ -99,6 +117,10 @@ pub fn run_tiles<R: Send>(
             let mut stop = stop_requested();
             while let Some((rank, stopping)) = comm.poll_request() {
                 progressed = true;
+                if std::mem::replace(&mut asked[rank], true) {
+                    others_done += 1;
+                    progress.set_others(others_done);
+                }
                 if stopping && !stop {
                     request_stop();
                     stop = true;
@@ -137,6 +159,7 @@ pub fn run_tiles<R: Send>(
                     write(tile, r).unwrap_or_else(|e| fail(tile, e));
                     times.write += t.elapsed().as_secs_f64();
                     times.tiles.push(tile);
+                    progress.inc(1);
                 }
                 Err(mpsc::TryRecvError::Empty) => {}
                 Err(mpsc::TryRecvError::Disconnected) if local_busy => {
@@ -144,6 +167,7 @@ pub fn run_tiles<R: Send>(
                 }
                 Err(mpsc::TryRecvError::Disconnected) => {}
             }
+            progress.tick(comm);
             if !progressed {
                 std::thread::sleep(Duration::from_micros(50));
             }

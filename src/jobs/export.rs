@@ -262,7 +262,12 @@ fn csv_float(v: f64) -> String {
 }
 
 /// Writes the CSV table.
-fn write_csv(t: &FeatureTable, rows: &[usize], csv: &Path) -> anyhow::Result<()> {
+fn write_csv(
+    t: &FeatureTable,
+    rows: &[usize],
+    csv: &Path,
+    progress: &crate::progress::Progress,
+) -> anyhow::Result<()> {
     // about 24 characters per value
     let mut out = AtomicFile::create_reserved(csv, t.values.len() as u64 * 24)?;
     let w = out.writer();
@@ -276,7 +281,11 @@ fn write_csv(t: &FeatureTable, rows: &[usize], csv: &Path) -> anyhow::Result<()>
                 .collect::<Vec<_>>()
                 .join(",")
         )?;
-        for &r in rows {
+        for (k, &r) in rows.iter().enumerate() {
+            if k % 4096 == 4095 {
+                progress.inc(4096);
+                progress.tick(&crate::comm::SerialComm);
+            }
             let o = t.objects[r] as usize;
             write!(w, "{}", t.ids.text(o))?;
             for (_, v) in &t.positions {
@@ -429,6 +438,7 @@ pub fn export(
     csv: Option<&Path>,
     parquet: Option<&Path>,
     hats: Option<&Path>,
+    progress_interval: f64,
 ) -> anyhow::Result<()> {
     if comm.rank() != 0 {
         return Ok(());
@@ -446,8 +456,26 @@ pub fn export(
     let t = FeatureTable::load(input)?;
     let rows = t.exported_rows();
     let width = t.leading_names().len() + t.names.len();
+    // rank 0 alone: rows over all requested outputs
+    let outputs = [csv.is_some(), parquet.is_some(), hats.is_some()]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+    let progress = crate::progress::Progress::new(
+        &crate::comm::SerialComm,
+        "export",
+        "rows",
+        (rows.len() * outputs) as u64,
+        progress_interval,
+        crate::progress::Aggregation::Known,
+    );
+    let output_done = |before: u64| {
+        progress.inc((rows.len() as u64).saturating_sub(before));
+        progress.tick(&crate::comm::SerialComm);
+    };
     if let Some(csv) = csv {
-        write_csv(&t, &rows, csv)?;
+        write_csv(&t, &rows, csv, &progress)?;
+        output_done(rows.len() as u64 / 4096 * 4096);
         println!(
             "exported    {} rows x {width} columns to {}",
             rows.len(),
@@ -456,6 +484,7 @@ pub fn export(
     }
     if let Some(p) = parquet {
         write_parquet(&t, &rows, p)?;
+        output_done(0);
         println!(
             "exported    {} rows x {width} columns to {}",
             rows.len(),
@@ -464,6 +493,7 @@ pub fn export(
     }
     if let Some(d) = hats {
         write_hats(&t, &rows, d, input)?;
+        output_done(0);
         println!(
             "exported    {} rows x {width} columns to HATS catalog {} ({} partitions)",
             rows.len(),
@@ -471,5 +501,6 @@ pub fn export(
             t.hats_partitions.len()
         );
     }
+    progress.finish(&crate::comm::SerialComm);
     Ok(())
 }

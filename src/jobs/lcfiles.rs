@@ -15,6 +15,7 @@ use crate::io::output::{self, AtomicH5, Provenance};
 use crate::io::table::columns::ColumnSpec;
 use crate::io::table::TableSource;
 use crate::numeric::synth::{synth_curve, SynthParams};
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 
 fn provenance(
@@ -102,6 +103,7 @@ pub fn ingest_table(
     spec: &ColumnSpec,
     reject_flags: i64,
     command_line: &str,
+    progress_interval: f64,
 ) -> anyhow::Result<()> {
     if comm.rank() != 0 {
         return Ok(());
@@ -114,11 +116,23 @@ pub fn ingest_table(
     let input_bytes = table.input_bytes();
     let mut w = LcWriter::create(out, table.objects() as u64, input_bytes / 8)?;
     let mut dropped = 0u64;
+    // rank 0 alone
+    let progress = Progress::new(
+        &SerialComm,
+        "ingest",
+        "objects",
+        table.objects() as u64,
+        progress_interval,
+        Aggregation::Known,
+    );
     for u in 0..table.units() {
         let data = table.read_unit(u)?;
         dropped += data.flagged.iter().map(|&c| c as u64).sum::<u64>();
         w.append(&data)?;
+        progress.inc(data.objects() as u64);
+        progress.tick(&SerialComm);
     }
+    progress.finish(&SerialComm);
     let (objects, observations) = w.counts();
     let cfg = format!(
         "input = {:?}\ncolumns = {:?}\nreject_flags = {reject_flags}\n",
@@ -156,11 +170,21 @@ pub fn synth(
     n: u64,
     out: &Path,
     command_line: &str,
+    progress_interval: f64,
 ) -> anyhow::Result<()> {
     if comm.rank() != 0 {
         return Ok(());
     }
     let start = output::now_rfc3339();
+    // rank 0 alone
+    let progress = Progress::new(
+        &SerialComm,
+        "synth",
+        "objects",
+        n,
+        progress_interval,
+        Aggregation::Known,
+    );
     // every band is observed at each of about `epochs` epochs
     let observations = n.saturating_mul((p.epochs * p.bands.len()) as u64);
     let mut writer = LcWriter::create(out, n, observations)?;
@@ -180,11 +204,11 @@ pub fn synth(
             slab.push_object(format!("synth-{:08}", first + k as u64), c.period);
         }
         writer.append(&slab)?;
+        progress.inc(end - first);
+        progress.tick(&SerialComm);
         first = end;
-        if n > SYNTH_SLAB {
-            say0!("synth: {first}/{n} objects");
-        }
     }
+    progress.finish(&SerialComm);
     let (_, total) = writer.counts();
     let cfg = format!("{p:?}");
     let provenance = provenance(comm, "synth lightcurves", command_line, cfg, start);

@@ -22,15 +22,15 @@ use crate::gpu::{Backend, Resolved};
 use crate::io::checkpoint::{Checkpoint, Manifest};
 use crate::io::output::{self, AtomicH5, Provenance};
 use crate::jobs::pool::{build_pool, resolve_threads};
-use crate::log::Progress;
 use crate::numeric::integrands::Integrand;
 use crate::numeric::moments::Moments;
 use crate::numeric::montecarlo::{block_moments, BlockScratch, McProblem};
+use crate::progress::{while_ticking, Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
 /// Config keys of the `mc` job (configs/mc.toml documents each).
-pub const KEYS: [&str; 10] = [
+pub const KEYS: &[&str] = &[
     "backend",
     "resume",
     "integrand",
@@ -41,6 +41,7 @@ pub const KEYS: [&str; 10] = [
     "block_size",
     "threads",
     "out",
+    "progress_interval",
 ];
 
 /// Largest dimension count accepted (a sanity bound, not a kernel limit).
@@ -67,6 +68,8 @@ pub struct McConfig {
     pub backend: Backend,
     /// Continue an interrupted run from its checkpoint (`resume`, `--resume`).
     pub resume: bool,
+    /// Seconds between progress lines (0 = off).
+    pub progress_interval: f64,
 }
 
 /// Most blocks a run may have (each keeps a 24-byte partial for the
@@ -170,6 +173,7 @@ impl McConfig {
             out,
             backend,
             resume: l.boolean("resume", false)?,
+            progress_interval: l.progress_interval()?,
         })
     }
 
@@ -197,6 +201,10 @@ impl McConfig {
         t.insert("out".into(), Value::String(self.out.display().to_string()));
         t.insert("backend".into(), Value::String(self.backend.name().into()));
         t.insert("resume".into(), Value::Boolean(self.resume));
+        t.insert(
+            "progress_interval".into(),
+            Value::Float(self.progress_interval),
+        );
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -306,6 +314,7 @@ fn compute_recorded(
     progress: &Progress,
     rank: usize,
     ckpt: &mut Checkpoint,
+    tick: &dyn Fn(),
 ) -> anyhow::Result<Vec<(u64, Moments)>> {
     let threads = pool.current_num_threads().max(1);
     let mut chunk = 4 * threads;
@@ -352,6 +361,7 @@ fn compute_recorded(
             .map(|(&b, a)| (b, &a[..]))
             .collect();
         ckpt.record(&rec)?;
+        tick();
         out.extend(part.iter().copied().zip(ms));
         at += part.len();
         let secs = t.elapsed().as_secs_f64().max(1e-6);
@@ -422,21 +432,34 @@ pub fn run_on(
     });
     let mine = &todo[first as usize..end as usize];
 
-    let progress = Progress::new(rank, mine.len() as u64, "mc blocks (rank 0 share)");
-    let local = timer.time(Phase::Compute, || {
-        compute_recorded(
+    let progress = Progress::new(
+        comm,
+        "mc",
+        "blocks",
+        todo.len() as u64,
+        cfg.progress_interval,
+        Aggregation::Messages,
+    );
+    let local = timer.time(Phase::Compute, || match &device {
+        // the CPU computes on a helper thread while this one reports progress
+        None => while_ticking(&progress, comm, || {
+            compute_recorded(cfg, &problem, &pool, None, mine, &progress, rank, &mut ckpt, &|| {})
+        }),
+        Some(dev) => compute_recorded(
             cfg,
             &problem,
             &pool,
-            device.as_ref(),
+            Some(dev),
             mine,
             &progress,
             rank,
             &mut ckpt,
-        )
+            &|| progress.tick(comm),
+        ),
     });
+    // before the next collective: rank 0 waits here for every rank's count
+    progress.finish(comm);
     let local = comm.agree(local)?;
-    progress.finish();
     if !comm.all_ok(local.len() == mine.len()) {
         let done = comm
             .gather_f64(&[local.len() as f64])
@@ -650,13 +673,14 @@ mod tests {
             out: PathBuf::from("unused.h5"),
             backend: Backend::Cpu,
             resume: false,
+            progress_interval: 0.0,
         }
     }
 
     fn estimate(cfg: &McConfig, threads: usize) -> McEstimate {
         let pool = build_pool(threads).unwrap();
         let problem = McProblem::new(cfg.integrand, &cfg.bounds, cfg.seed);
-        let p = Progress::new(1, 0, "");
+        let p = Progress::off();
         let ids: Vec<u64> = (0..cfg.blocks()).collect();
         let blocks = compute_blocks(cfg, &problem, &pool, &ids, &p, 0);
         McEstimate::from_moments(cfg, Moments::merge_in_order(&blocks))
@@ -701,7 +725,7 @@ mod tests {
         // same bits once merged in block order
         let problem = McProblem::new(c.integrand, &c.bounds, c.seed);
         let pool = build_pool(2).unwrap();
-        let p = Progress::new(1, 0, "");
+        let p = Progress::off();
         let mut all = Vec::new();
         for (a, b) in even_ranges(c.blocks(), 3) {
             let ids: Vec<u64> = (a..b).collect();

@@ -16,8 +16,15 @@ pub struct AmdahlFit {
 }
 
 impl AmdahlFit {
+    /// Distinct rank counts a fit needs. Two parameters go through any two
+    /// points exactly, so two points cannot tell Amdahl's law from noise or
+    /// from a machine whose cores are shared: a bound printed from them
+    /// ("the speed-up can never exceed 1.5") is an artefact of two numbers.
+    pub const MIN_RANK_COUNTS: usize = 3;
+
     /// Least-squares fit to `(ranks, seconds)` pairs; `None` with fewer than
-    /// two distinct rank counts or non-positive times.
+    /// [`AmdahlFit::MIN_RANK_COUNTS`] distinct rank counts or non-positive
+    /// times.
     ///
     /// Written as `T(p) = a + b / p` (`a = T1 s`, `b = T1 (1 - s)`) the model
     /// is linear in `a` and `b`; the fit minimises the relative residuals
@@ -27,7 +34,7 @@ impl AmdahlFit {
         let mut distinct: Vec<f64> = points.iter().map(|p| p.0).collect();
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
-        if distinct.len() < 2
+        if distinct.len() < Self::MIN_RANK_COUNTS
             || points
                 .iter()
                 .any(|&(p, t)| p < 1.0 || t <= 0.0 || !t.is_finite())
@@ -146,5 +153,9 @@ mod tests {
         let f = AmdahlFit::fit(&[(1.0, 3.0), (2.0, 3.0), (4.0, 3.1)]).unwrap();
         assert!(f.serial_fraction > 0.99, "{f:?}");
         assert!(AmdahlFit::fit(&[(2.0, 3.0), (2.0, 3.1)]).is_none());
+        assert!(
+            AmdahlFit::fit(&[(1.0, 3.0), (2.0, 2.0)]).is_none(),
+            "two rank counts fit any s exactly: no fit"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod amdahl;
 pub mod model;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod series;

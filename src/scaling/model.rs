@@ -44,6 +44,11 @@ pub struct Measured {
     pub read: f64,
     /// Write seconds.
     pub write: f64,
+    /// Serial seconds the Amdahl fit of the measured series found beyond
+    /// read, write and rank 0's merge (start-up, waiting, anything that did
+    /// not shrink with the ranks); kept fixed in every projected row, so the
+    /// projection never promises more than the fit allows. 0 without a fit.
+    pub serial_extra: f64,
 }
 
 impl Measured {
@@ -64,7 +69,41 @@ impl Measured {
             partials,
             read: p.phases.read,
             write: p.phases.write,
+            serial_extra: 0.0,
         })
+    }
+
+    /// [`Measured::from_series`] with the series' Amdahl fit taken in: its
+    /// parallel part `(1 - s) T1` sets the compute per unit of work, and
+    /// what it calls serial beyond read, write and the merge becomes
+    /// [`Measured::serial_extra`], so the model reproduces the fit at the
+    /// measured work.
+    pub fn with_fit(s: &Series) -> Option<Measured> {
+        let mut m = Measured::from_series(s)?;
+        if let (Some(f), Some(work), Some(p)) = (&s.fit, s.work, s.points.first()) {
+            // T(p) = a + b / p over ranks of `threads` threads: the parallel
+            // part b is the compute, the serial part a holds read, write and
+            // merge, and what is left of it stays serial at any size
+            let known = m.read + m.write + m.merge_seconds_per_partial * (m.partials)(work);
+            m.core_seconds_per_work = f.t1 * (1.0 - f.serial_fraction) * p.threads as f64 / work;
+            m.serial_extra = (f.serial_fraction * f.t1 - known).max(0.0);
+        }
+        Some(m)
+    }
+
+    /// Seconds that no number of cores removes for `work`: read, write,
+    /// rank 0's merge and [`Measured::serial_extra`].
+    pub fn serial_seconds(&self, work: f64) -> f64 {
+        self.read
+            + self.write
+            + self.merge_seconds_per_partial * (self.partials)(work)
+            + self.serial_extra
+    }
+
+    /// Modelled seconds on one core for `work`: the serial seconds plus all
+    /// the compute.
+    pub fn one_core_seconds(&self, work: f64) -> f64 {
+        self.serial_seconds(work) + self.core_seconds_per_work * work
     }
 }
 
@@ -99,6 +138,8 @@ pub struct Projected {
 /// write(N)   = w + P d                     w: measured rank-0 write, d: per-rank cost of a
 ///                                          collective parallel-HDF5 open/close
 /// read(N)    = r                           measured
+/// serial     = S                           the Amdahl fit's serial seconds beyond r, w and
+///                                          the merge (0 without a fit), fixed
 /// ```
 pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
     let p = nodes * c.ranks_per_node;
@@ -114,7 +155,7 @@ pub fn project(m: &Measured, c: &Cluster, work: f64, nodes: f64) -> Projected {
         scatter,
         reduce,
         write,
-        total: m.read + compute + scatter + reduce + write,
+        total: m.read + compute + scatter + reduce + write + m.serial_extra,
     }
 }
 
@@ -132,6 +173,13 @@ pub fn markdown(m: &Measured, c: &Cluster, work: f64, knob: &str) -> String {
         c.gather_rate,
         c.h5_per_rank * 1e6
     );
+    if m.serial_extra > 0.0 {
+        s.push_str(&format!(
+            "Every row keeps the {:.3} s the Amdahl fit found serial beyond read, write and merge, so at this work the speed-up over one core can never exceed {:.1}.\n\n",
+            m.serial_extra,
+            m.one_core_seconds(work) / m.serial_seconds(work)
+        ));
+    }
     s.push_str("| nodes | ranks | compute s | scatter s | reduce s | write s | total s | speed-up | efficiency | weak eff. |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let base = project(m, c, work, 1.0);
     let mut n = 1.0;
@@ -169,6 +217,7 @@ mod tests {
             partials: super::super::mc_blocks,
             read: 1e-3,
             write: 1e-3,
+            serial_extra: 0.0,
         };
         let c = DEFAULT_CLUSTER;
         let a = project(&m, &c, 1e12, 1.0);

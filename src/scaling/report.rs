@@ -540,7 +540,7 @@ pub fn markdown(series: &[Series], runs: &[Run], opts: &ReportOptions, plot_name
         }
         let _ = writeln!(md);
         if let (SeriesMode::Strong, Some(m), Some(w)) =
-            (s.mode, super::model::Measured::from_series(s), s.work)
+            (s.mode, super::model::Measured::with_fit(s), s.work)
         {
             // the projection is in work units: pixels for a side knob
             let knob = match knob_for(&s.job).map(|k| k.growth) {
@@ -602,6 +602,7 @@ pub fn answers(s: &Series) -> Vec<String> {
                 )),
                 None => v.push("Measured: every step gained at least 10% per doubling; the knee lies beyond the largest rank count.".into()),
             }
+            let usable = pts.iter().filter(|p| !p.oversubscribed).count();
             if let Some(f) = &s.fit {
                 v.push(format!(
                     "Amdahl fit T(p) = T1 (s + (1 - s)/p) over {} points: T1 = {:.3} s, serial fraction s = {:.4} ({:.2}%), rms relative error {:.1}%.",
@@ -612,15 +613,25 @@ pub fn answers(s: &Series) -> Vec<String> {
                     100.0 * f.rms_relative_error
                 ));
                 v.push(format!(
-                    "Amdahl: efficiency falls below 50% at p = {}; doubling the ranks gains less than 10% beyond p = {}; the speed-up can never exceed {}.",
+                    "Amdahl, at this work ({}): efficiency falls below 50% at p = {}; doubling the ranks gains less than 10% beyond p = {}; the speed-up can never exceed {}.",
+                    s.size_label.split(';').next().unwrap_or(""),
                     fmt_ranks(f.ranks_at_efficiency(0.5)),
                     fmt_ranks(f.ranks_where_doubling_gains_less_than(0.10)),
                     if f.serial_fraction > 0.0 { format!("1/s = {:.1}", 1.0 / f.serial_fraction) } else { "any bound (s = 0)".into() }
                 ));
+                if let (Some(m), Some(w)) = (super::model::Measured::with_fit(s), s.work) {
+                    let big = w * PROJECTION_FACTOR;
+                    v.push(format!(
+                        "The projection below is for {PROJECTION_FACTOR} times this work: it keeps the fit's serial seconds ({:.3} s beyond read, write and merge) in every row, and with the work grown around them (Gustafson) its speed-up over one core can never exceed {:.1}.",
+                        m.serial_extra,
+                        m.one_core_seconds(big) / m.serial_seconds(big)
+                    ));
+                }
             } else {
-                v.push(
-                    "Amdahl fit: needs two or more rank counts that are not oversubscribed.".into(),
-                );
+                v.push(format!(
+                    "Amdahl fit: not made, so no bound on the speed-up is given: it needs at least {} rank counts that are not oversubscribed, and this series has {usable} (two parameters fit two points exactly, whatever the machine did).",
+                    AmdahlFit::MIN_RANK_COUNTS
+                ));
             }
         }
         SeriesMode::Weak => {
@@ -803,8 +814,10 @@ mod tests {
             "fastest repeat kept"
         );
         assert!(strong.points[2].oversubscribed && !strong.points[1].oversubscribed);
-        let f = strong.fit.unwrap();
-        assert_eq!(f.points, 2, "oversubscribed point not fitted");
+        assert!(
+            strong.fit.is_none(),
+            "two points that are not oversubscribed: no Amdahl fit"
+        );
         let weak = &s[1];
         assert_eq!(weak.mode, SeriesMode::Weak);
         assert_eq!(
@@ -833,9 +846,76 @@ mod tests {
                 && md.contains("## mc weak (samples = 4e8 per rank)"),
             "{md}"
         );
-        assert!(md.contains("serial fraction"), "{md}");
+        assert!(
+            md.contains("Amdahl fit: not made, so no bound on the speed-up is given: it needs at least 3 rank counts that are not oversubscribed, and this series has 2"),
+            "{md}"
+        );
+        assert!(!md.contains("can never exceed"), "{md}");
         let c = csv(&s);
         assert_eq!(c.lines().count(), 7);
+    }
+
+    /// Three points with half the time serial (T = 2 + 2/p s): the fit says
+    /// the speed-up at this work stays under 2, and the projection on the
+    /// same page keeps that serial time, so no row of it beats the bound it
+    /// states for its own (1000 times larger) work.
+    #[test]
+    fn the_fit_and_the_projection_agree() {
+        let runs = vec![
+            run(1, 4e8, &[4.0 - 0.013]),
+            run(2, 4e8, &[3.0 - 0.013; 2]),
+            run(4, 4e8, &[2.5 - 0.013; 4]),
+        ];
+        let s = build_series(&runs, Some(4));
+        let strong = s.iter().find(|x| x.mode == SeriesMode::Strong).unwrap();
+        let f = strong.fit.expect("three points: a fit");
+        assert!((f.serial_fraction - 0.5).abs() < 1e-9, "{f:?}");
+        let m = super::super::model::Measured::with_fit(strong).unwrap();
+        // the measured run's read, write and merge are ~0.012 s of the 2 s
+        assert!(m.serial_extra > 1.9 && m.serial_extra < 2.0, "{m:?}");
+        let big = strong.work.unwrap() * PROJECTION_FACTOR;
+        let bound = m.one_core_seconds(big) / m.serial_seconds(big);
+        let c = super::super::model::DEFAULT_CLUSTER;
+        let mut nodes = 1.0;
+        while nodes <= 1024.0 {
+            let r = super::super::model::project(&m, &c, big, nodes);
+            assert!(r.total >= m.serial_seconds(big), "row {nodes}: {r:?}");
+            let speedup_over_one_core = m.one_core_seconds(big) / r.total;
+            assert!(speedup_over_one_core <= bound, "row {nodes}");
+            nodes *= 2.0;
+        }
+        // at the measured work the model is the fit: T1 = 4 s on one core,
+        // and no node count beats Amdahl's 1/s = 2
+        let w = strong.work.unwrap();
+        assert!((m.one_core_seconds(w) - 4.0).abs() < 1e-6, "{m:?}");
+        let r = super::super::model::project(&m, &c, w, 1024.0);
+        assert!(m.one_core_seconds(w) / r.total <= 2.0 + 1e-9);
+        let md = markdown(
+            &s,
+            &runs,
+            &ReportOptions {
+                files: vec![],
+                out_dir: PathBuf::new(),
+                cores_per_node: Some(4),
+                title: None,
+            },
+            "scaling",
+        );
+        assert!(
+            md.contains("the speed-up can never exceed 1/s = 2.0"),
+            "{md}"
+        );
+        assert!(
+            md.contains(&format!(
+                "its speed-up over one core can never exceed {bound:.1}"
+            )),
+            "{md}"
+        );
+        // the old page: per-node efficiency near 100% at 32 nodes with half
+        // the one-rank time serial; now the serial seconds weigh in
+        let one = super::super::model::project(&m, &c, big, 1.0);
+        let n32 = super::super::model::project(&m, &c, big, 32.0);
+        assert!(one.total / n32.total / 32.0 < 0.9);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::numeric::conv2d::{
 };
 
 /// Config keys of the `image` job (configs/image.toml documents each).
-pub const KEYS: [&str; 15] = [
+pub const KEYS: &[&str] = &[
     "backend",
     "resume",
     "input",
@@ -31,6 +31,7 @@ pub const KEYS: [&str; 15] = [
     "allow_nan",
     "threads",
     "out",
+    "progress_interval",
 ];
 
 /// Largest built-in kernel edge (a sanity bound: 4097^2 taps).
@@ -73,6 +74,8 @@ pub struct ImageConfig {
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
+    /// Seconds between progress lines (0 = off).
+    pub progress_interval: f64,
 }
 
 /// The config value naming `m`: `full`, `same` or `valid`.
@@ -389,6 +392,7 @@ impl ImageConfig {
             threads,
             out,
             backend,
+            progress_interval: l.progress_interval()?,
         })
     }
 
@@ -413,6 +417,10 @@ impl ImageConfig {
         t.insert("out".into(), s(&self.out.display().to_string()));
         t.insert("backend".into(), s(self.backend.name()));
         t.insert("resume".into(), Value::Boolean(self.resume));
+        t.insert(
+            "progress_interval".into(),
+            Value::Float(self.progress_interval),
+        );
         toml::to_string(&t).unwrap_or_default()
     }
 }

@@ -34,6 +34,7 @@ use crate::numeric::conv2d::{
     input_window, output_shape, tile_grid, ConvMethod, Real, Region, Shape2,
 };
 use crate::numeric::pixel_stats::PixelStats;
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -245,6 +246,18 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
     };
     let mut local: Vec<f64> = Vec::with_capacity(mine.len() * 8);
     let mut gpu_times = ConvTimings::default();
+    let progress = Progress::new(
+        comm,
+        "image",
+        "tiles",
+        todo.len() as u64,
+        cfg.progress_interval,
+        Aggregation::Messages,
+    );
+    let on_batch = |n: u64| {
+        progress.inc(n);
+        progress.tick(comm);
+    };
     let result = convolve_my_tiles(
         &ctx,
         &mine,
@@ -252,8 +265,11 @@ fn run_typed<T: Real + ConvReal + H5Type + Send + Sync>(
         &mut timer,
         &mut local,
         &mut gpu_times,
+        &on_batch,
         &mut ckpt,
     );
+    // before the next collective: rank 0 waits here for every rank's count
+    progress.finish(comm);
     let result = comm.agree(result);
     // closing a parallel file is collective: every rank, error or not
     drop(dataset);
@@ -485,6 +501,7 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
     timer: &mut PhaseTimer,
     local: &mut Vec<f64>,
     gpu_times: &mut ConvTimings,
+    on_batch: &dyn Fn(u64),
     ckpt: &mut Checkpoint,
 ) -> anyhow::Result<()> {
     let image = ctx.input.shape;
@@ -537,6 +554,7 @@ fn convolve_my_tiles<T: Real + ConvReal + H5Type + Send + Sync>(
             }
             Ok(())
         })?;
+        on_batch(done.len() as u64);
         let start = local.len();
         for (r, &(t, _)) in done.iter().zip(indexed) {
             local.push(t as f64);

@@ -18,7 +18,7 @@ use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, Si
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 28] = [
+pub const KEYS: &[&str] = &[
     "backend",
     "resume",
     "refine_peaks",
@@ -47,6 +47,7 @@ pub const KEYS: [&str; 28] = [
     "max_points",
     "columns",
     "reject_flags",
+    "progress_interval",
 ];
 
 /// A validated light-curve configuration.
@@ -63,8 +64,11 @@ pub struct LcConfig {
     pub out: PathBuf,
     /// Rayon threads per rank (0 = auto).
     pub threads: usize,
-    /// Objects per tile, the unit of hand-out.
-    pub tile: usize,
+    /// Objects per tile, the unit of hand-out; `None` (unset or "auto"):
+    /// chosen from the objects, ranks and threads ([`auto_tile`]).
+    pub tile: Option<usize>,
+    /// Seconds between progress lines (0 = off).
+    pub progress_interval: f64,
     /// What is computed for each object.
     pub object: ObjectOptions,
     /// Requested backend of the single-band periodograms (resolved against
@@ -148,7 +152,11 @@ impl LcConfig {
             }
         };
         let threads = l.count_in("threads", 0, 0, 4096)? as usize;
-        let tile = l.count("tile", 256, 1)? as usize;
+        let tile = match l.get("tile") {
+            None => None,
+            Some(Value::String(s)) if s == "auto" => None,
+            Some(_) => Some(l.count("tile", 256, 1)? as usize),
+        };
         let sigma = l.float("sigma_clip", 3.0)?;
         let clip_iters = l.count("clip_iters", 5, 0)? as usize;
         let clip = if sigma > 0.0 && clip_iters > 0 {
@@ -269,6 +277,7 @@ impl LcConfig {
             out,
             threads,
             tile,
+            progress_interval: l.progress_interval()?,
             object: ObjectOptions {
                 clean,
                 grid,
@@ -287,6 +296,27 @@ impl LcConfig {
             resume,
         })
     }
+}
+
+/// Largest automatic tile: big enough that a tile's read and parallel
+/// write cost little next to its compute (what the fixed default was).
+pub const AUTO_TILE_MAX: usize = 256;
+/// Smallest automatic tile: below this a tile's read, write and hand-out
+/// message weigh on its compute.
+pub const AUTO_TILE_MIN: usize = 16;
+
+/// The automatic tile of an HDF5 input: `ceil(objects / (4 ranks))`, so
+/// each rank can get about four tiles and the dynamic hand-out can balance
+/// them, but at least `max(16, threads)` objects (a tile keeps every thread
+/// of its rank busy and amortises its read and write) and at most 256. 242
+/// objects on 2 ranks give tiles of 31 (8 tiles), where 256 left rank 1
+/// idle. Rows depend only on their object, so the tile never changes a
+/// result.
+pub fn auto_tile(objects: usize, ranks: usize, threads: usize) -> usize {
+    let floor = AUTO_TILE_MIN.max(threads);
+    objects
+        .div_ceil(4 * ranks.max(1))
+        .clamp(floor.min(AUTO_TILE_MAX), AUTO_TILE_MAX.max(floor))
 }
 
 #[cfg(test)]

@@ -24,9 +24,10 @@ use crate::io::checkpoint::{Checkpoint, Manifest};
 use crate::io::lcfile::Quantity;
 use crate::io::output::{self, ParallelH5, Provenance};
 use crate::io::source::LcSource;
-use crate::jobs::dispatch::run_tiles;
+use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -183,8 +184,23 @@ pub fn run_on(
     let objects = input.objects();
     let ncols = cfg.object.layout().width();
     let rows_per_object = bands + 1;
-    let tiles = input.tiles(cfg.tile) as u64;
     let threads = resolve_threads(cfg.threads, comm.node_size());
+    let mut tile = cfg
+        .tile
+        .unwrap_or_else(|| config::auto_tile(objects, size, threads));
+    if cfg.tile.is_none() && cfg.resume {
+        // an automatic tile depends on the ranks: a resumed run keeps the
+        // interrupted run's tile, so its units are the same
+        let mut t = [0u64];
+        if comm.rank() == 0 {
+            t[0] = crate::io::checkpoint::recorded_int(&cfg.out, "tile").unwrap_or(0);
+        }
+        comm.broadcast_u64(&mut t);
+        if t[0] > 0 {
+            tile = t[0] as usize;
+        }
+    }
+    let tiles = input.tiles(tile) as u64;
     let pool = build_pool(threads)?;
     // each rank opens the device of its node-local rank
     let device = crate::gpu::open_for_job("lightcurves", cfg.backend, backend, comm)?;
@@ -192,7 +208,10 @@ pub fn run_on(
         "lightcurves: {objects} objects x {bands} bands from {} in {tiles} tiles{}; {size} ranks x {threads} threads{}",
         input.describe(),
         match input {
-            LcSource::H5(_) => format!(" of {}", cfg.tile),
+            LcSource::H5(_) => format!(
+                " of {tile}{}",
+                if cfg.tile.is_none() { " (auto)" } else { "" }
+            ),
             LcSource::Table(_) => String::new(),
         },
         if device.is_some() {
@@ -203,10 +222,13 @@ pub fn run_on(
     );
 
     // the output: one file, written collectively as the checkpoint's
-    // partial.h5 and renamed into place when complete
+    // partial.h5 and renamed into place when complete; the manifest holds
+    // the tile in use, so an automatic tile survives a resume on other ranks
+    let mut resolved: toml::Table = cfg.toml.parse().unwrap_or_default();
+    resolved.insert("tile".into(), toml::Value::Integer(tile as i64));
     let manifest = comm.agree(Manifest::new(
         "lightcurves",
-        &cfg.toml,
+        &toml::to_string(&resolved).unwrap_or_default(),
         Some(&cfg.input),
         tiles,
     ))?;
@@ -218,7 +240,7 @@ pub fn run_on(
         (out, datasets)
     } else {
         // disk reserved for the feature rows, their chunk padding and the metadata
-        let chunk_rows = (cfg.tile * rows_per_object) as u64;
+        let chunk_rows = (tile * rows_per_object) as u64;
         let n_rows = (objects * rows_per_object) as u64;
         let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
             + objects as u64 * 64
@@ -227,7 +249,7 @@ pub fn run_on(
         let out = ParallelH5::create_at(comm, &cfg.out, ckpt.partial_h5(), reserve)?;
         let datasets = comm.agree(FeatureDatasets::create(
             out.file(),
-            cfg.tile,
+            tile,
             objects,
             rows_per_object,
             ncols,
@@ -242,16 +264,25 @@ pub fn run_on(
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
 
     let todo = ckpt.todo();
-    let dispatch = run_tiles(
+    let progress = Progress::new(
+        comm,
+        "lightcurves",
+        "tiles",
+        todo.len() as u64,
+        cfg.progress_interval,
+        Aggregation::Known,
+    );
+    let dispatch = run_tiles_with_progress(
         comm,
         &todo,
-        |tile| {
+        &progress,
+        |t| {
             pool.install(|| {
                 process_tile(
                     &cfg.object,
                     &input,
-                    tile as usize,
-                    cfg.tile,
+                    t as usize,
+                    tile,
                     ncols,
                     device.as_ref(),
                 )
@@ -262,6 +293,7 @@ pub fn run_on(
             ckpt.record(&[(tile, &[])])
         },
     )?;
+    progress.finish(comm);
     timer.add(Phase::Scatter, dispatch.scatter);
     timer.add(Phase::Compute, dispatch.compute);
     timer.add(Phase::Write, dispatch.write);
@@ -323,7 +355,16 @@ pub fn run_on(
         start_time,
         end_time: String::new(),
     };
-    finish(cfg, &input, out, provenance, timer, gathered, threads).map_err(Coordinated)?;
+    finish(
+        cfg,
+        &input,
+        out,
+        provenance,
+        timer,
+        gathered,
+        (threads, tile),
+    )
+    .map_err(Coordinated)?;
     ckpt.finish();
     Ok(())
 }
@@ -338,7 +379,7 @@ fn finish(
     mut provenance: Provenance,
     mut timer: PhaseTimer,
     mut gathered: Gathered,
-    threads: usize,
+    (threads, tile): (usize, usize),
 ) -> anyhow::Result<PathBuf> {
     let t_write = std::time::Instant::now();
     let bands = input.band_names().len();
@@ -431,6 +472,8 @@ fn finish(
         .fold(0.0, f64::max);
     provenance.end_time = output::now_rfc3339();
     provenance.write(&f)?;
+    // the tile used: the `tile` key, or the automatic choice
+    output::write_u64(&f.group("provenance")?, "tile", tile as u64)?;
     timer.add(Phase::Write, t_write.elapsed().as_secs_f64());
     gathered.timing_rows[0] = timer.row().to_vec();
     output::write_timings(&f, &gathered.timing_rows)?;
