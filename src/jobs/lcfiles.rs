@@ -120,11 +120,14 @@ pub fn ingest_table(
         w.append(&data)?;
     }
     let (objects, observations) = w.counts();
-    let cfg = format!(
+    let mut cfg = format!(
         "input = {:?}\ncolumns = {:?}\nreject_flags = {reject_flags}\n",
         input.display().to_string(),
         table.mapping.columns_line()
     );
+    if let Some(hdu) = &spec.fits_hdu {
+        cfg.push_str(&format!("hdu = {:?}\n", hdu.to_string()));
+    }
     let path = w.finish(
         &table.band_names,
         table.quantity(),

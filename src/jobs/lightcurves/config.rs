@@ -18,8 +18,9 @@ use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, Si
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 28] = [
     "backend",
+    "hdu",
     "refine_peaks",
     "input",
     "out",
@@ -54,7 +55,7 @@ pub struct LcConfig {
     /// Input light-curve file.
     pub input: PathBuf,
     /// Column mapping of a table input (`columns`: a `[columns]` table or
-    /// `--columns role=name,...`).
+    /// `--columns role=name,...`) and the HDU of FITS tables (`hdu`).
     pub columns: ColumnSpec,
     /// Flag bits that drop a point (`reject_flags`, default -1: any).
     pub reject_flags: i64,
@@ -133,6 +134,10 @@ impl LcConfig {
                     l.source_of("columns")
                 )))
             }
+        };
+        let columns = ColumnSpec {
+            fits_hdu: l.fits_hdu()?,
+            ..columns
         };
         let reject_flags = match l.get("reject_flags") {
             None => -1,
