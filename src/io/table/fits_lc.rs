@@ -37,8 +37,22 @@ fn hdu_list(f: &mut Fits, n: usize) -> String {
 /// Opens `path` at table HDU `hdu` (a number or an EXTNAME, `--hdu`), or
 /// at its first table HDU. A missing HDU, or one that is not a table, is a
 /// usage error naming the file and listing its HDUs; a file with no table
-/// is an error naming the file and what it holds.
+/// is an error naming the file and what it holds. A tile-compressed table
+/// (`ZTABLE = T`) is an error saying so: CFITSIO decompresses images as it
+/// reads them, but a compressed table's columns are its compressed bytes.
 fn open_table(path: &Path, hdu: Option<&FitsHdu>) -> anyhow::Result<Fits> {
+    let mut f = find_table(path, hdu)?;
+    if f.read_key_string("ZTABLE")?.as_deref() == Some("T") {
+        bail!(
+            "{}: a tile-compressed table (ZTABLE = T, as `fpack -table` writes), which tessera does not decompress: uncompress it first (`funpack`)",
+            f.place()
+        );
+    }
+    Ok(f)
+}
+
+/// [`open_table`] without the compression check.
+fn find_table(path: &Path, hdu: Option<&FitsHdu>) -> anyhow::Result<Fits> {
     let mut f = Fits::open(path)?;
     let n = f.hdu_count()?;
     if let Some(want) = hdu {
@@ -357,6 +371,38 @@ mod tests {
                 "{e}"
             );
         }
+        // a tile-compressed table is refused, saying why (CFITSIO copies
+        // small tables uncompressed: this one has 20000 rows)
+        let big = dir.join("big.fits");
+        let _ = std::fs::remove_file(&big);
+        {
+            let mut f = FitsFile::create(&big).open().unwrap();
+            let col = |name: &str| {
+                ColumnDescription::new(name)
+                    .with_type(ColumnDataType::Double)
+                    .create()
+                    .unwrap()
+            };
+            let hdu = f
+                .create_table("LC", &[col("TIME"), col("FLUX"), col("FLUX_ERR")])
+                .unwrap();
+            let v: Vec<f64> = (0..20000).map(|i| i as f64).collect();
+            for c in ["TIME", "FLUX", "FLUX_ERR"] {
+                hdu.write_col(&mut f, c, &v).unwrap();
+            }
+        }
+        let packed = dir.join("packed.fits");
+        crate::io::cfitsio::compress_tables(&big, &packed).unwrap();
+        let mut p = Fits::open(&packed).unwrap();
+        p.move_to(1).unwrap();
+        assert_eq!(p.read_key_string("ZTABLE").unwrap().as_deref(), Some("T"));
+        drop(p);
+        assert_eq!(read(&big, &m, None).unwrap().time.len(), 20000);
+        let e = read(&packed, &m, None).unwrap_err().to_string();
+        assert!(
+            e.contains("packed.fits' HDU 1 (LC): a tile-compressed table (ZTABLE = T"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
