@@ -193,6 +193,23 @@ impl Layered {
         })
     }
 
+    /// The `hdu` key of the jobs that read FITS: an HDU number (0 = primary)
+    /// or an EXTNAME; unset is `None`. Anything else is a usage error.
+    pub fn fits_hdu(&self) -> anyhow::Result<Option<crate::io::fits::FitsHdu>> {
+        use crate::io::fits::FitsHdu;
+        match self.get("hdu") {
+            None => Ok(None),
+            Some(Value::Integer(n)) if *n >= 0 => Ok(Some(FitsHdu::Number(*n as usize))),
+            Some(Value::String(s)) => FitsHdu::parse(s)
+                .map(Some)
+                .map_err(|e| usage(format!("{} (from {})", e, self.source_of("hdu")))),
+            Some(v) => Err(usage(format!(
+                "config key 'hdu' (from {}): {v} is not an HDU number or EXTNAME",
+                self.source_of("hdu")
+            ))),
+        }
+    }
+
     /// `true`/`false`, also accepted as the strings "true"/"false"/"yes"/"no".
     pub fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
         let r = match self.get(key) {

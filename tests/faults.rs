@@ -409,12 +409,12 @@ fn absurd_settings_exit_2_before_any_work() {
         2,
         &["threads"],
     );
-    // a FITS output name would silently hold HDF5
+    // a compressed FITS output name would silently hold an uncompressed file
     fails_cleanly(
         &dir,
-        &["image", "--input", "img.h5", "--out", "conv.fits"],
+        &["image", "--input", "img.h5", "--out", "conv.fits.gz"],
         2,
-        &["conv.fits", "FITS output is not supported yet"],
+        &["conv.fits.gz", "uncompressed FITS"],
     );
     // an explicit block size within the bound still runs
     let o = run(
@@ -926,4 +926,31 @@ fn a_time_far_off_is_flagged_not_turned_into_a_period() {
     // (the default grid of 60 points over 900 days stops near 0.17 cycles/day)
     assert!(v[[0, col("period")]].is_finite() && v[[0, col("period")]] < 900.0);
     assert!(v[[2, col("period")]].is_nan() && v[[2, col("n_clean")]] == 61.0);
+}
+
+/// `image --out x.fits` on a disk with room for the intermediate HDF5 file
+/// but not for the FITS copy too: exit 1 naming the FITS file, nothing left.
+#[test]
+fn a_full_disk_during_the_fits_copy_is_exit_1_with_nothing_left() {
+    let dir = TestDir::new("faults-disk-fits");
+    assert_success(&run(
+        plain(&["synth", "image", "--size", "1000", "--out", "img.h5"]),
+        &dir.0,
+    ));
+    // /convolved takes 8.4 MB (whole 512 x 512 chunks) and reserves 4 MB more;
+    // the FITS copy then needs 8 MB of the 14.3 MB disk
+    let disk = SmallDisk::mount(dir.path("small"), 14000);
+    let o = run_limited(
+        plain(&["image", "--input", "img.h5", "--out", "small/c.fits"]),
+        Duration::from_secs(120),
+        &dir.0,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("small/c.fits") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert!(disk.leftovers().is_empty(), "left {:?}", disk.leftovers());
+    drop(disk);
 }

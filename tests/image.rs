@@ -637,3 +637,264 @@ fn compressed_fits_and_hdu_choice_give_the_plain_result() {
         assert!(!dir.path("bad.h5").exists());
     }
 }
+
+/// The Python of scripts/survey-venv.sh (astropy), created when missing.
+fn astropy_python() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let py = std::process::Command::new(root.join("scripts/survey-venv.sh"))
+        .output()
+        .expect("running scripts/survey-venv.sh");
+    assert!(
+        py.status.success(),
+        "scripts/survey-venv.sh (astropy): {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    String::from_utf8(py.stdout).unwrap().trim().to_string()
+}
+
+/// Runs tests/ref/fits_wcs.py with `args` in `dir`; its stdout.
+fn fits_wcs_py(python: &str, dir: &TestDir, args: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = std::process::Command::new(python)
+        .arg(root.join("tests/ref/fits_wcs.py"))
+        .args(args)
+        .current_dir(&dir.0)
+        .output()
+        .expect("running fits_wcs.py");
+    assert!(
+        o.status.success(),
+        "fits_wcs.py {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The primary image of a FITS file (read by tessera's own header walk,
+/// not CFITSIO, which wrote it): shape and the bits of its values as f64.
+fn fits_bits(file: &Path) -> (Shape2, Vec<u64>) {
+    let img = tessera::io::fits::FitsImage::open(file, false)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert_eq!(img.hdu, 0, "the image is the primary HDU");
+    let mut v = Vec::new();
+    img.read_window(0, 0, img.rows, img.cols, |x| v.push(x.to_bits()))
+        .unwrap();
+    (Shape2::new(img.rows, img.cols), v)
+}
+
+/// The header cards of HDU `hdu`, keyword -> trimmed value (last wins),
+/// and the raw cards.
+fn fits_header(
+    file: &Path,
+    hdu: usize,
+) -> (std::collections::BTreeMap<String, String>, Vec<String>) {
+    let mut f = tessera::io::cfitsio::Fits::open(file).unwrap();
+    f.move_to(hdu).unwrap();
+    let cards = f.header_cards().unwrap();
+    let mut map = std::collections::BTreeMap::new();
+    for c in &cards {
+        let key = c[..8].trim().to_string();
+        if c.len() > 10 && &c[8..10] == "= " {
+            map.insert(key.clone(), f.read_key_string(&key).unwrap().unwrap());
+        }
+    }
+    (map, cards)
+}
+
+/// `--out x.fits`: the FITS primary image holds /convolved of the same run
+/// written as HDF5, bit for bit (f32 pixels, BITPIX -32), for every mode and
+/// an even, non-square kernel; the header carries the input's WCS and
+/// observation cards with CRPIXn/LTVn moved by the output's offset (worked
+/// out by hand below from scipy's full/same/valid geometry), drops the
+/// structural, checksum, data-range and section cards, and holds /stats as
+/// TS* keywords that round-trip exactly; astropy's WCS of the output agrees
+/// with the input's at the same sky positions. Tile-compressed and IMAGE
+/// extension inputs give the same file; 1 and 2 ranks the same pixels.
+#[test]
+fn fits_output_keeps_pixels_stats_and_wcs() {
+    let dir = TestDir::new("img-fits-out");
+    let python = astropy_python();
+    fits_wcs_py(&python, &dir, &["make", "."]);
+    // a 4 x 6 kernel: centre (1, 2) by the (k - 1) / 2 convention of `same`
+    std::fs::write(
+        dir.path("k46.txt"),
+        "1 2 3 4 5 6\n0 1 0 1 0 1\n2 2 2 2 2 2\n1 0 0 0 0 1\n",
+    )
+    .unwrap();
+    let k46 = format!("file:{}", dir.path("k46.txt").display());
+    // (mode, kernel, input row and column of output pixel (0, 0))
+    let cases: [(&str, &str, i64, i64); 5] = [
+        ("same", "gaussian:2:7", 0, 0),
+        ("full", "gaussian:2:7", -3, -3),
+        ("valid", "gaussian:2:7", 3, 3),
+        ("full", &k46, -1, -2),
+        ("valid", &k46, 2, 3),
+    ];
+    let (input, _) = fits_header(&dir.path("wcs.fits"), 0);
+    for (i, (mode, kernel, roff, coff)) in cases.iter().enumerate() {
+        let (h5, fits) = (format!("c{i}.h5"), format!("c{i}.fits"));
+        let extra = ["--kernel", kernel, "--mode", mode, "--tile", "16"];
+        for out in [&h5, &fits] {
+            assert_success(&run(
+                mpirun(2, &image_args("wcs.fits", out, &extra)),
+                &dir.0,
+            ));
+        }
+        let (shape, px) = fits_bits(&dir.path(&fits));
+        assert_eq!(shape, read_image(&dir.path(&h5), "convolved").0, "{mode}");
+        assert!(
+            px == bits(&dir.path(&h5), "convolved"),
+            "{mode} {kernel}: pixels"
+        );
+        let (h, cards) = fits_header(&dir.path(&fits), 0);
+        assert_eq!(h["BITPIX"], "-32");
+        // /stats as keywords, exactly
+        let st = stats(&dir.path(&h5));
+        let real = |k: &str| h[k].parse::<f64>().unwrap().to_bits();
+        assert_eq!(h["TSCOUNT"].parse::<u64>().unwrap(), st[0], "{mode}");
+        for (k, want) in ["TSSUM", "TSMEAN", "TSVAR", "TSMIN", "TSMAX"]
+            .iter()
+            .zip(&st[1..])
+        {
+            assert_eq!(real(k), *want, "{mode} {k}");
+        }
+        assert_eq!(h["TSNNAN"], "0");
+        assert_eq!(
+            (h["TSROFF"].as_str(), h["TSCOFF"].as_str()),
+            (roff.to_string().as_str(), coff.to_string().as_str())
+        );
+        // reference pixels moved by the offset; everything else as it was
+        let num =
+            |m: &std::collections::BTreeMap<String, String>, k: &str| m[k].parse::<f64>().unwrap();
+        for (k, by) in [
+            ("CRPIX1", coff),
+            ("CRPIX2", roff),
+            ("CRPIX1A", coff),
+            ("CRPIX2A", roff),
+            ("LTV1", coff),
+            ("LTV2", roff),
+        ] {
+            assert_eq!(num(&h, k), num(&input, k) - *by as f64, "{mode} {k}");
+        }
+        for k in [
+            "CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CUNIT1",
+            "A_ORDER", "A_0_2", "B_2_0", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE", "CTYPE1A",
+            "CRVAL1A", "DATE-OBS", "MJD-OBS", "OBJECT", "TELESCOP", "INSTRUME", "FILTER",
+            "EXPTIME", "BUNIT", "LTM1_1",
+        ] {
+            assert_eq!(h.get(k), input.get(k), "{mode}: {k}");
+        }
+        for k in ["CHECKSUM", "DATASUM", "DATAMIN", "DATAMAX"] {
+            assert!(!h.contains_key(k), "{mode}: {k} carried");
+        }
+        assert_eq!(
+            h.contains_key("DATASEC"),
+            *mode == "same",
+            "{mode}: DATASEC"
+        );
+        assert!(cards
+            .iter()
+            .any(|c| c.starts_with("HISTORY calibrated by a made-up pipeline")));
+        let r = roff.to_string();
+        let c = coff.to_string();
+        let said = fits_wcs_py(&python, &dir, &["check", "wcs.fits", "0", &fits, &r, &c]);
+        assert!(said.contains("max world-coordinate difference"), "{said}");
+        // the kernel as extension KERNEL
+        let (kh, _) = fits_header(&dir.path(&fits), 1);
+        assert_eq!(kh["EXTNAME"], "KERNEL");
+        assert_eq!(kh["BITPIX"], "-64");
+    }
+    let only = |name: &str| {
+        dir.listing()
+            .iter()
+            .filter(|n| n.contains(name))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        only("c0.fits"),
+        ["c0.fits"],
+        "no intermediate or temporary file left"
+    );
+
+    // tile-compressed and IMAGE-extension inputs: the same pixels and cards
+    let extra = ["--kernel", "gaussian:2:7", "--tile", "16"];
+    let (want_px, want_h) = (
+        fits_bits(&dir.path("c0.fits")),
+        fits_header(&dir.path("c0.fits"), 0).0,
+    );
+    for (input, hdu, more) in [
+        ("wcs-gz.fits", "1", None),
+        ("wcs-ext.fits", "2", Some("SCI")),
+    ] {
+        let out = format!("from-{input}");
+        let mut a = extra.to_vec();
+        if let Some(name) = more {
+            a.extend_from_slice(&["--hdu", name]);
+        }
+        assert_success(&run(mpirun(2, &image_args(input, &out, &a)), &dir.0));
+        assert!(fits_bits(&dir.path(&out)) == want_px, "{input}: pixels");
+        let (h, _) = fits_header(&dir.path(&out), 0);
+        let differs: Vec<&String> = h
+            .keys()
+            .chain(want_h.keys())
+            .filter(|k| {
+                !["TSINPUT", "TSINHDU", "DATE"].contains(&k.as_str()) && h.get(*k) != want_h.get(*k)
+            })
+            .collect();
+        assert!(differs.is_empty(), "{input}: cards differ: {differs:?}");
+        assert!(
+            !h.keys().any(|k| k.starts_with("ZIMAGE")
+                || k.starts_with("ZCMP")
+                || k == "EXTNAME"
+                || k.starts_with("TTYPE")),
+            "{input}: {h:?}"
+        );
+        assert_eq!(h["TSINHDU"], hdu);
+        fits_wcs_py(&python, &dir, &["check", input, hdu, &out, "0", "0"]);
+    }
+
+    // 1 and 2 ranks: the same pixels and, but for ranks, threads and date, the same header
+    assert_success(&run(
+        mpirun(1, &image_args("wcs.fits", "one.fits", &extra)),
+        &dir.0,
+    ));
+    assert_success(&run(
+        mpirun(2, &image_args("wcs.fits", "two.fits", &extra)),
+        &dir.0,
+    ));
+    assert!(fits_bits(&dir.path("one.fits")) == fits_bits(&dir.path("two.fits")));
+    let (one, two) = (
+        fits_header(&dir.path("one.fits"), 0).0,
+        fits_header(&dir.path("two.fits"), 0).0,
+    );
+    assert_eq!(
+        (one["TSRANKS"].as_str(), two["TSRANKS"].as_str()),
+        ("1", "2")
+    );
+    for k in one.keys().chain(two.keys()) {
+        if !["TSRANKS", "TSTHRDS", "DATE"].contains(&k.as_str()) {
+            assert_eq!(one.get(k), two.get(k), "{k}");
+        }
+    }
+
+    // an HDF5 input: the pixels, no WCS; a compressed FITS name is refused
+    synth(
+        &dir,
+        &[
+            "--kind", "random", "--rows", "30", "--cols", "20", "--out", "in.h5",
+        ],
+    );
+    for out in ["h.h5", "h.fits"] {
+        assert_success(&run(plain(&image_args("in.h5", out, &extra)), &dir.0));
+    }
+    assert!(fits_bits(&dir.path("h.fits")).1 == bits(&dir.path("h.h5"), "convolved"));
+    let (h, _) = fits_header(&dir.path("h.fits"), 0);
+    assert_eq!((h["BITPIX"].as_str(), h["TSINHDU"].as_str()), ("-64", "-1"));
+    assert!(!h.contains_key("CTYPE1"));
+    for bad in ["x.fits.gz", "x.fz"] {
+        let o = run(plain(&image_args("in.h5", bad, &extra)), &dir.0);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("uncompressed FITS"), "{}", stderr(&o));
+    }
+}

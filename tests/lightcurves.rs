@@ -531,3 +531,119 @@ fn bench_lightcurves_prints_per_core_throughput() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--repeat"), "{}", stderr(&o));
 }
+
+/// A FITS light curve with two tables: `DECOY` (HDU 1, other fluxes) and
+/// `LIGHTCURVE` (HDU 2), written with CFITSIO through the fitsio crate.
+fn two_table_fits(path: &Path, time: &[f64], flux: &[f64], err: &[f64]) {
+    use fitsio::tables::{ColumnDataType, ColumnDescription};
+    let _ = std::fs::remove_file(path);
+    let mut f = fitsio::FitsFile::create(path).open().unwrap();
+    let cols: Vec<_> = ["TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR"]
+        .iter()
+        .map(|n| {
+            ColumnDescription::new(*n)
+                .with_type(ColumnDataType::Double)
+                .create()
+                .unwrap()
+        })
+        .collect();
+    let decoy: Vec<f64> = flux.iter().map(|v| 2.0 * v + 1.0).collect();
+    for (name, values) in [("DECOY", &decoy[..]), ("LIGHTCURVE", flux)] {
+        let hdu = f.create_table(name, &cols).unwrap();
+        hdu.write_col(&mut f, "TIME", time).unwrap();
+        hdu.write_col(&mut f, "PDCSAP_FLUX", values).unwrap();
+        hdu.write_col(&mut f, "PDCSAP_FLUX_ERR", err).unwrap();
+    }
+}
+
+/// `--hdu N|NAME` picks the table of a FITS light curve: the features of
+/// `LIGHTCURVE` (by name or number, under 1 and 2 ranks) are those of a CSV
+/// file holding the same points, bit for bit, and differ from those of the
+/// first table, the default. A missing HDU, an image HDU, and `--hdu` for a
+/// non-FITS input exit 2 naming the file (and listing its HDUs).
+#[test]
+fn hdu_picks_the_table_of_a_fits_light_curve() {
+    let dir = TestDir::new("lc-fits-hdu");
+    std::fs::create_dir_all(dir.path("fits")).unwrap();
+    std::fs::create_dir_all(dir.path("csv")).unwrap();
+    let n = 300;
+    let time: Vec<f64> = (0..n).map(|i| 1325.0 + 0.137 * i as f64).collect();
+    let flux: Vec<f64> = time
+        .iter()
+        .map(|t| 1000.0 + 25.0 * (2.0 * std::f64::consts::PI * t / 0.61).sin())
+        .collect();
+    let err: Vec<f64> = (0..n).map(|i| 1.5 + 0.01 * (i % 7) as f64).collect();
+    two_table_fits(&dir.path("fits/star.fits"), &time, &flux, &err);
+    let mut csv = String::from("time,flux,fluxerr\n");
+    for i in 0..n {
+        csv.push_str(&format!("{:?},{:?},{:?}\n", time[i], flux[i], err[i]));
+    }
+    std::fs::write(dir.path("csv/star.csv"), csv).unwrap();
+    let cols = ["--columns", "flux=PDCSAP_FLUX,err=PDCSAP_FLUX_ERR"];
+    fn job<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = vec!["lightcurves", "--input", input, "--out", out];
+        a.extend_from_slice(extra);
+        a
+    }
+    assert_success(&run(plain(&job("csv", "csv.h5", &[])), &dir.0));
+    let want = read_features(&dir.path("csv.h5"));
+    for (ranks, hdu) in [(1, "LIGHTCURVE"), (2, "lightcurve"), (2, "2")] {
+        let out = format!("hdu-{ranks}-{hdu}.h5");
+        let mut extra = cols.to_vec();
+        extra.extend_from_slice(&["--hdu", hdu]);
+        assert_success(&run(mpirun(ranks, &job("fits", &out, &extra)), &dir.0));
+        assert!(
+            read_features(&dir.path(&out)) == want,
+            "--hdu {hdu} on {ranks} ranks"
+        );
+    }
+    assert_success(&run(plain(&job("fits", "first.h5", &cols)), &dir.0));
+    assert!(
+        read_features(&dir.path("first.h5")) != want,
+        "the default is the first table"
+    );
+    // ingest takes --hdu too
+    let mut a = vec![
+        "ingest",
+        "table",
+        "fits/star.fits",
+        "--out",
+        "lc.h5",
+        "--hdu",
+        "2",
+    ];
+    a.extend_from_slice(&cols);
+    assert_success(&run(plain(&a), &dir.0));
+    assert_success(&run(plain(&job("lc.h5", "ingested.h5", &[])), &dir.0));
+    assert!(
+        read_features(&dir.path("ingested.h5")) == want,
+        "ingest --hdu 2"
+    );
+
+    let listing = "its HDUs: 0 (image), 1 DECOY (binary table), 2 LIGHTCURVE (binary table)";
+    for (hdu, why) in [
+        ("3", "star.fits': no HDU 3"),
+        ("FLUX", "star.fits': no HDU FLUX"),
+        ("0", "star.fits': HDU 0 is an image, not a table"),
+    ] {
+        let mut extra = cols.to_vec();
+        extra.extend_from_slice(&["--hdu", hdu]);
+        let o = run(plain(&job("fits", "bad.h5", &extra)), &dir.0);
+        assert_eq!(o.status.code(), Some(2), "--hdu {hdu}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(why) && stderr(&o).contains(listing),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!dir.path("bad.h5").exists());
+    }
+    for input in ["csv", "lc.h5"] {
+        let o = run(plain(&job(input, "bad.h5", &["--hdu", "1"])), &dir.0);
+        assert_eq!(o.status.code(), Some(2), "{input}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("applies to FITS tables only"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

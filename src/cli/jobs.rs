@@ -186,6 +186,10 @@ pub struct LcArgs {
     /// recognised; an unknown or ambiguous name exits 2 with the columns found.
     #[arg(long, value_name = "ROLE=COL,...")]
     pub columns: Option<String>,
+    /// FITS tables: the HDU holding the light curve, its number (0 = primary)
+    /// or EXTNAME. [default: the first table HDU]
+    #[arg(long, value_name = "N|NAME")]
+    pub hdu: Option<String>,
     /// With a flags column: drop points whose flags share a bit with MASK (counted
     /// per row in /features/n_flagged). [default: -1, any non-zero flag]
     #[arg(long, value_name = "MASK", allow_hyphen_values = true)]
@@ -214,10 +218,17 @@ impl LcArgs {
             ("min_period", &self.min_period),
             ("max_period", &self.max_period),
             ("reject_flags", &self.reject_flags),
+            ("hdu", &self.hdu),
         ];
         let l = self.job.layered(
             &flags,
-            |_, v| flag_value(v),
+            |key, v| {
+                if key == "hdu" {
+                    toml::Value::String(v.to_string())
+                } else {
+                    flag_value(v)
+                }
+            },
             |l| {
                 set_path(l, "input", &self.input);
                 if let Some(c) = &self.columns {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{parse_count, usage};
+use crate::io::fits::FitsHdu;
 use crate::io::table::columns::ColumnSpec;
 use crate::jobs::bench::{BenchGpuOptions, BenchImageOptions, BenchLcOptions, BenchMcOptions};
 use crate::jobs::image::synth::{SynthImage, SynthKind};
@@ -47,12 +48,21 @@ pub struct IngestTableArgs {
     /// terminal shows a bar); 0 = off.
     #[arg(long, default_value_t = crate::progress::DEFAULT_INTERVAL, value_name = "SECONDS")]
     pub progress_interval: f64,
+    /// FITS tables: the HDU holding the light curve, its number (0 = primary)
+    /// or EXTNAME. [default: the first table HDU]
+    #[arg(long, value_name = "N|NAME")]
+    pub hdu: Option<String>,
 }
 
 impl IngestTableArgs {
-    /// The `--columns` mapping (usage errors exit 2).
+    /// The `--columns` mapping and `--hdu` (usage errors exit 2).
     pub fn column_spec(&self) -> anyhow::Result<ColumnSpec> {
-        ColumnSpec::parse(self.columns.as_deref().unwrap_or(""), "--columns")
+        let mut spec = ColumnSpec::parse(self.columns.as_deref().unwrap_or(""), "--columns")?;
+        if let Some(h) = &self.hdu {
+            spec.fits_hdu =
+                Some(FitsHdu::parse(h).map_err(|e| usage(format!("{e} (from --hdu)")))?);
+        }
+        Ok(spec)
     }
 }
 

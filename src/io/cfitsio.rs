@@ -501,3 +501,353 @@ fn is_gzip(path: &Path) -> bool {
         .is_ok()
         && magic == [0x1f, 0x8b]
 }
+
+/// What a header card is, by CFITSIO's classification (`fits_get_keyclass`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CardClass {
+    /// Describes the HDU's structure (SIMPLE, BITPIX, NAXISn, XTENSION,
+    /// PCOUNT, GCOUNT, EXTEND, TFIELDS, TTYPEn, TFORMn, ...).
+    Structure,
+    /// Tile-compression keywords (ZIMAGE, ZCMPTYPE, ZBITPIX, ZNAXISn, ZTILEn, ...).
+    Compression,
+    /// Pixel scaling (BSCALE, BZERO, TSCALn, TZEROn).
+    Scaling,
+    /// Null values (BLANK, TNULLn).
+    Null,
+    /// Data ranges (DATAMIN, DATAMAX, TLMINn, ...).
+    Range,
+    /// Units (BUNIT, TUNITn).
+    Unit,
+    /// HDU identity (EXTNAME, EXTVER, EXTLEVEL, HDUNAME, ...).
+    HduId,
+    /// CHECKSUM, DATASUM.
+    Checksum,
+    /// World coordinates (CTYPEn, CRPIXn, CRVALn, CDELTn, CDi_j, PCi_j, PVi_m, ...).
+    Wcs,
+    /// Reference system (RADESYS, EQUINOX, EPOCH, DATE-OBS, MJD-OBS).
+    RefSystem,
+    /// COMMENT, HISTORY and blank keywords.
+    Commentary,
+    /// CONTINUE (the rest of a long string).
+    Continue,
+    /// Table dimension or display keywords (TDIMn, TDISPn).
+    TableLayout,
+    /// Everything else (OBJECT, TELESCOP, EXPTIME, ...).
+    User,
+}
+
+/// CFITSIO's class of an 80-character header card.
+pub fn card_class(card: &str) -> CardClass {
+    let mut c: Vec<c_char> = card.bytes().take(80).map(|b| b as c_char).collect();
+    c.push(0);
+    // SAFETY: `c` is a NUL-terminated card; ffgkcl only reads it.
+    let class = unsafe { sys::ffgkcl(c.as_mut_ptr()) } as u32;
+    match class {
+        sys::TYP_STRUC_KEY => CardClass::Structure,
+        sys::TYP_CMPRS_KEY => CardClass::Compression,
+        sys::TYP_SCAL_KEY => CardClass::Scaling,
+        sys::TYP_NULL_KEY => CardClass::Null,
+        sys::TYP_RANG_KEY => CardClass::Range,
+        sys::TYP_UNIT_KEY => CardClass::Unit,
+        sys::TYP_HDUID_KEY => CardClass::HduId,
+        sys::TYP_CKSUM_KEY => CardClass::Checksum,
+        sys::TYP_WCS_KEY => CardClass::Wcs,
+        sys::TYP_REFSYS_KEY => CardClass::RefSystem,
+        sys::TYP_COMM_KEY => CardClass::Commentary,
+        sys::TYP_CONT_KEY => CardClass::Continue,
+        sys::TYP_DIM_KEY | sys::TYP_DISP_KEY => CardClass::TableLayout,
+        _ => CardClass::User,
+    }
+}
+
+/// The value and comment of a header card (`fits_parse_value`): the value
+/// as written (strings keep their quotes), the comment without its slash.
+pub fn card_value(card: &str) -> anyhow::Result<(String, String)> {
+    let mut c: Vec<c_char> = card.bytes().take(80).map(|b| b as c_char).collect();
+    c.push(0);
+    let mut value = [0 as c_char; sys::FLEN_VALUE as usize];
+    let mut comment = [0 as c_char; sys::FLEN_COMMENT as usize];
+    let mut status = 0;
+    // SAFETY: `c` is NUL-terminated; the outputs have the FLEN_VALUE and
+    // FLEN_COMMENT bytes CFITSIO writes at most.
+    unsafe {
+        sys::ffpsvc(
+            c.as_mut_ptr(),
+            value.as_mut_ptr(),
+            comment.as_mut_ptr(),
+            &mut status,
+        )
+    };
+    if status != 0 {
+        bail!(
+            "header card '{}': {}",
+            card.trim_end(),
+            cfitsio_message(status)
+        );
+    }
+    // SAFETY: both NUL-terminated by CFITSIO (zero-initialised besides).
+    let text = |b: &[c_char]| {
+        unsafe { CStr::from_ptr(b.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Ok((text(&value), text(&comment)))
+}
+
+impl Fits {
+    /// Every card of the current HDU's header, in order, as CFITSIO reads
+    /// them (the raw table header for a tile-compressed image), without END.
+    pub fn header_cards(&mut self) -> anyhow::Result<Vec<String>> {
+        let (mut n, mut more, mut status) = (0, 0, 0);
+        // SAFETY: valid handle positioned at an HDU.
+        unsafe { sys::ffghsp(self.ptr, &mut n, &mut more, &mut status) };
+        if status != 0 {
+            return Err(self.fail("cannot count the header cards", status));
+        }
+        let mut cards = Vec::with_capacity(n.max(0) as usize);
+        for k in 1..=n {
+            let mut card = [0 as c_char; sys::FLEN_CARD as usize];
+            // SAFETY: `card` has the FLEN_CARD bytes CFITSIO writes at most.
+            unsafe { sys::ffgrec(self.ptr, k, card.as_mut_ptr(), &mut status) };
+            if status != 0 {
+                return Err(self.fail(&format!("cannot read header card {k}"), status));
+            }
+            // SAFETY: NUL-terminated by CFITSIO.
+            let s = unsafe { CStr::from_ptr(card.as_ptr()) }.to_string_lossy();
+            cards.push(s.into_owned());
+        }
+        Ok(cards)
+    }
+}
+
+/// A keyword value tessera writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValue {
+    /// A string (the long-string convention when over 68 characters).
+    Str(String),
+    /// A real, written with 17 significant digits (exact round trip);
+    /// NaN and infinities are written as an undefined value.
+    Real(f64),
+    /// An integer.
+    Int(i64),
+    /// A logical.
+    Bool(bool),
+}
+
+/// `s` with every character outside printable ASCII replaced by `?`: FITS
+/// headers hold nothing else.
+fn printable(s: &str) -> CString {
+    let b: Vec<u8> = s
+        .chars()
+        .map(|c| {
+            if (' '..='~').contains(&c) {
+                c as u8
+            } else {
+                b'?'
+            }
+        })
+        .collect();
+    CString::new(b).expect("no NUL in printable ASCII")
+}
+
+/// A FITS file being written; closed on drop (errors then ignored: call
+/// [`FitsWriter::close`] to see them).
+pub struct FitsWriter {
+    ptr: *mut sys::fitsfile,
+    path: PathBuf,
+    _serial: Option<MutexGuard<'static, ()>>,
+}
+
+impl Drop for FitsWriter {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            let mut status = 0;
+            // SAFETY: `ptr` came from a successful ffdkinit and is closed once.
+            unsafe { sys::ffclos(self.ptr, &mut status) };
+        }
+    }
+}
+
+impl FitsWriter {
+    /// Creates `path`, which must not exist (CFITSIO never overwrites).
+    pub fn create(path: &Path) -> anyhow::Result<FitsWriter> {
+        let guard = serial();
+        let name = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+            anyhow::anyhow!(
+                "'{}': a path with a NUL byte cannot be created",
+                path.display()
+            )
+        })?;
+        let mut ptr = std::ptr::null_mut();
+        let mut status = 0;
+        // SAFETY: `name` is a NUL-terminated path; on success CFITSIO stores a
+        // valid handle in `ptr`.
+        unsafe { sys::ffdkinit(&mut ptr, name.as_ptr(), &mut status) };
+        if status != 0 || ptr.is_null() {
+            bail!(
+                "cannot create FITS file '{}': {}",
+                path.display(),
+                cfitsio_message(status)
+            );
+        }
+        Ok(FitsWriter {
+            ptr,
+            path: path.to_path_buf(),
+            _serial: guard,
+        })
+    }
+
+    fn check(&self, what: &str, status: c_int) -> anyhow::Result<()> {
+        if status == 0 {
+            return Ok(());
+        }
+        bail!(
+            "writing '{}': {what}: {}",
+            self.path.display(),
+            cfitsio_message(status)
+        )
+    }
+
+    /// Appends a 2-D image HDU of `rows` x `cols` pixels (the primary HDU
+    /// when the file is empty); `bitpix` -32 or -64. Keywords and pixels
+    /// then go to it.
+    pub fn create_image(&mut self, bitpix: i32, rows: usize, cols: usize) -> anyhow::Result<()> {
+        let long = |v: usize| std::os::raw::c_long::try_from(v).unwrap_or(0);
+        let mut naxes = [long(cols), long(rows)];
+        let mut status = 0;
+        // SAFETY: valid handle; `naxes` holds the 2 axis lengths ffcrim reads.
+        unsafe { sys::ffcrim(self.ptr, bitpix, 2, naxes.as_mut_ptr(), &mut status) };
+        self.check("cannot create the image HDU", status)
+    }
+
+    /// Appends an 80-character header card as it is.
+    pub fn write_card(&mut self, card: &str) -> anyhow::Result<()> {
+        let c = printable(card);
+        let mut status = 0;
+        // SAFETY: valid handle; `c` is NUL-terminated.
+        unsafe { sys::ffprec(self.ptr, c.as_ptr(), &mut status) };
+        self.check(&format!("cannot write card '{}'", card.trim_end()), status)
+    }
+
+    /// Appends keyword `key` with `value` and `comment`.
+    pub fn write_key(&mut self, key: &str, value: &KeyValue, comment: &str) -> anyhow::Result<()> {
+        let k = printable(key);
+        let c = printable(comment);
+        let mut status = 0;
+        // SAFETY (all arms): valid handle; key, comment and string values are
+        // NUL-terminated and only read.
+        match value {
+            KeyValue::Str(s) => {
+                let v = printable(s);
+                unsafe { sys::ffpkls(self.ptr, k.as_ptr(), v.as_ptr(), c.as_ptr(), &mut status) }
+            }
+            KeyValue::Real(v) if v.is_finite() => unsafe {
+                sys::ffpkyd(self.ptr, k.as_ptr(), *v, -17, c.as_ptr(), &mut status)
+            },
+            KeyValue::Real(_) => unsafe {
+                sys::ffpkyu(self.ptr, k.as_ptr(), c.as_ptr(), &mut status)
+            },
+            KeyValue::Int(v) => unsafe {
+                sys::ffpkyj(self.ptr, k.as_ptr(), *v, c.as_ptr(), &mut status)
+            },
+            KeyValue::Bool(v) => unsafe {
+                sys::ffpkyl(
+                    self.ptr,
+                    k.as_ptr(),
+                    c_int::from(*v),
+                    c.as_ptr(),
+                    &mut status,
+                )
+            },
+        };
+        self.check(&format!("cannot write keyword {key}"), status)
+    }
+
+    /// Appends HISTORY cards holding `text` (continued over several cards
+    /// when longer than one).
+    pub fn write_history(&mut self, text: &str) -> anyhow::Result<()> {
+        let t = printable(text);
+        let mut status = 0;
+        // SAFETY: valid handle; `t` is NUL-terminated.
+        unsafe { sys::ffphis(self.ptr, t.as_ptr(), &mut status) };
+        self.check("cannot write HISTORY", status)
+    }
+
+    /// Appends the DATE keyword (the current UTC time).
+    pub fn write_date(&mut self) -> anyhow::Result<()> {
+        let mut status = 0;
+        // SAFETY: valid handle.
+        unsafe { sys::ffpdat(self.ptr, &mut status) };
+        self.check("cannot write DATE", status)
+    }
+
+    /// Writes `pixels` (row-major, f32 or f64) into the current image from
+    /// 0-based element `first` on.
+    pub fn write_pixels<T: FitsPixel>(&mut self, first: usize, pixels: &[T]) -> anyhow::Result<()> {
+        if pixels.is_empty() {
+            return Ok(());
+        }
+        let mut status = 0;
+        // SAFETY: valid handle at an image HDU; `pixels` holds `len` values of
+        // the type T::CODE names, which CFITSIO only reads.
+        unsafe {
+            sys::ffppr(
+                self.ptr,
+                T::CODE as c_int,
+                first as i64 + 1,
+                pixels.len() as i64,
+                pixels.as_ptr() as *mut std::ffi::c_void,
+                &mut status,
+            )
+        };
+        self.check(
+            &format!("cannot write pixels {first}..{}", first + pixels.len()),
+            status,
+        )
+    }
+
+    /// Closes the file: every buffered block is written, and a full disk
+    /// is an error here.
+    pub fn close(mut self) -> anyhow::Result<()> {
+        let ptr = std::mem::replace(&mut self.ptr, std::ptr::null_mut());
+        let mut status = 0;
+        // SAFETY: `ptr` is valid and closed once (Drop sees null).
+        unsafe { sys::ffclos(ptr, &mut status) };
+        self.check("cannot close the file", status)
+    }
+}
+
+/// A pixel type CFITSIO writes: its datatype code.
+pub trait FitsPixel: Copy {
+    /// `TFLOAT` or `TDOUBLE`.
+    const CODE: u32;
+}
+
+impl FitsPixel for f32 {
+    const CODE: u32 = sys::TFLOAT;
+}
+
+impl FitsPixel for f64 {
+    const CODE: u32 = sys::TDOUBLE;
+}
+
+/// Writes a copy of `src` whose table HDUs are tile-compressed
+/// (`fits_compress_table`, what `fpack -table` writes), for tests.
+#[cfg(test)]
+pub fn compress_tables(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    let mut input = Fits::open(src)?;
+    let n = input.hdu_count()?;
+    let out = FitsWriter::create(dst)?;
+    let mut status = 0;
+    // SAFETY: valid handle; an empty primary array (NAXIS = 0) reads no axes.
+    unsafe { sys::ffcrim(out.ptr, 8, 0, std::ptr::null_mut(), &mut status) };
+    out.check("cannot create the primary HDU", status)?;
+    for hdu in 1..n {
+        if input.move_to(hdu)?.is_table() {
+            // SAFETY: both handles valid; input positioned at a binary table.
+            unsafe { sys::fits_compress_table(input.ptr, out.ptr, &mut status) };
+            out.check("cannot compress a table", status)?;
+        }
+    }
+    out.close()
+}

@@ -225,6 +225,61 @@ impl Drop for AtomicFile {
     }
 }
 
+/// An output file that another library (CFITSIO) creates itself, under a
+/// temporary name beside its target; renamed into place by
+/// [`TempOutput::commit`], removed when dropped uncommitted (and by the
+/// clean-up on a signal or panic).
+pub struct TempOutput {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl TempOutput {
+    /// Checks that `target` can be written (by creating and removing its
+    /// temporary file) and returns the temporary name, free for the writer
+    /// to create.
+    pub fn prepare(target: &Path) -> anyhow::Result<TempOutput> {
+        let temp = temp_path_for(target);
+        drop(create_temp(target, &temp)?);
+        let _ = std::fs::remove_file(&temp);
+        Ok(TempOutput {
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// The temporary name the writer creates and writes.
+    pub fn temp(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Reserves `bytes` of disk for the temporary file, once created, so
+    /// that a full disk or quota fails before the writing.
+    pub fn reserve(&self, bytes: u64) -> anyhow::Result<()> {
+        reserve_space(&self.temp, &self.target, bytes)
+    }
+
+    /// Syncs the closed temporary file to disk and renames it into place.
+    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        std::fs::File::open(&self.temp)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("writing '{}'", self.target.display()))?;
+        let path = rename_into_place(&self.temp, &self.target)?;
+        self.committed = true;
+        Ok(path)
+    }
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        if !self.committed {
+            discard_temp(&self.temp);
+        }
+    }
+}
+
 impl AtomicH5 {
     /// Creates the temporary file now, so an unwritable output path fails
     /// before any computing.

@@ -46,6 +46,12 @@ impl LcSource {
                     path.display()
                 )));
             }
+            if let Some(hdu) = &spec.fits_hdu {
+                return Err(usage(format!(
+                    "'{}' is a tessera HDF5 file: --hdu / hdu ({hdu}) applies to FITS tables only; drop it",
+                    path.display()
+                )));
+            }
             return Ok(LcSource::H5(LcFile::open(path)?));
         }
         Ok(LcSource::Table(TableSource::open(

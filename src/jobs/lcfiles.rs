@@ -134,11 +134,14 @@ pub fn ingest_table(
     }
     progress.finish(&SerialComm);
     let (objects, observations) = w.counts();
-    let cfg = format!(
+    let mut cfg = format!(
         "input = {:?}\ncolumns = {:?}\nreject_flags = {reject_flags}\n",
         input.display().to_string(),
         table.mapping.columns_line()
     );
+    if let Some(hdu) = &spec.fits_hdu {
+        cfg.push_str(&format!("hdu = {:?}\n", hdu.to_string()));
+    }
     let path = w.finish(
         &table.band_names,
         table.quantity(),

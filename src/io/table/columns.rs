@@ -95,6 +95,9 @@ pub const FLAG_NAMES: [&str; 4] = ["catflags", "quality", "flags", "flag"];
 pub struct ColumnSpec {
     /// Role -> column name, and where it was given (for messages).
     pub given: BTreeMap<String, (String, String)>,
+    /// The HDU of a FITS table input holding the columns (`--hdu` / `hdu`);
+    /// `None`: the first table HDU.
+    pub fits_hdu: Option<crate::io::fits::FitsHdu>,
 }
 
 impl ColumnSpec {

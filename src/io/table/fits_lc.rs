@@ -1,7 +1,7 @@
 //! FITS binary-table light curves (I/O layer), read through CFITSIO: the
 //! TESS and Kepler layout, one object per file (named by the file stem),
 //! `TIME`, `PDCSAP_FLUX`/`SAP_FLUX`, their `_ERR` and `QUALITY` in the
-//! first table HDU. A mapped id column groups a file into several objects,
+//! first table HDU, or the one `--hdu` names. A mapped id column groups a file into several objects,
 //! as for text tables. Null cells (`TNULLn`, NaN) read as NaN; a null flag
 //! reads as 0. Errors name the file, the HDU and the column.
 
@@ -11,13 +11,74 @@ use anyhow::bail;
 
 use super::columns::Mapping;
 use super::FlatColumns;
+use crate::config::usage;
 use crate::io::cfitsio::{Fits, HduKind};
+use crate::io::fits::FitsHdu;
 
-/// Opens `path` at its first table HDU; a file with no table is an error
-/// naming the file and what it holds.
-fn open_first_table(path: &Path) -> anyhow::Result<Fits> {
+/// Every HDU of `f` as `N (kind)` or `N NAME (kind)`, for messages.
+fn hdu_list(f: &mut Fits, n: usize) -> String {
+    let mut parts = Vec::with_capacity(n);
+    for hdu in 0..n {
+        let kind = match f.move_to(hdu) {
+            Ok(HduKind::Image) => "image",
+            Ok(HduKind::AsciiTable) => "ASCII table",
+            Ok(HduKind::BinaryTable) => "binary table",
+            Err(_) => "unreadable",
+        };
+        let name = match f.read_key_string("EXTNAME") {
+            Ok(Some(n)) if !n.is_empty() => format!(" {n}"),
+            _ => String::new(),
+        };
+        parts.push(format!("{hdu}{name} ({kind})"));
+    }
+    parts.join(", ")
+}
+
+/// Opens `path` at table HDU `hdu` (a number or an EXTNAME, `--hdu`), or
+/// at its first table HDU. A missing HDU, or one that is not a table, is a
+/// usage error naming the file and listing its HDUs; a file with no table
+/// is an error naming the file and what it holds. A tile-compressed table
+/// (`ZTABLE = T`) is an error saying so: CFITSIO decompresses images as it
+/// reads them, but a compressed table's columns are its compressed bytes.
+fn open_table(path: &Path, hdu: Option<&FitsHdu>) -> anyhow::Result<Fits> {
+    let mut f = find_table(path, hdu)?;
+    if f.read_key_string("ZTABLE")?.as_deref() == Some("T") {
+        bail!(
+            "{}: a tile-compressed table (ZTABLE = T, as `fpack -table` writes), which tessera does not decompress: uncompress it first (`funpack`)",
+            f.place()
+        );
+    }
+    Ok(f)
+}
+
+/// [`open_table`] without the compression check.
+fn find_table(path: &Path, hdu: Option<&FitsHdu>) -> anyhow::Result<Fits> {
     let mut f = Fits::open(path)?;
     let n = f.hdu_count()?;
+    if let Some(want) = hdu {
+        let found = match want {
+            FitsHdu::Number(k) => (*k < n).then_some(*k),
+            FitsHdu::Name(name) => (0..n).find(|&k| {
+                f.move_to(k).is_ok()
+                    && f.read_key_string("EXTNAME")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|e| e.trim().eq_ignore_ascii_case(name))
+            }),
+        };
+        let why = match found {
+            Some(k) => match f.move_to(k)? {
+                kind if kind.is_table() => return Ok(f),
+                _ => format!("HDU {want} is an image, not a table"),
+            },
+            None => format!("no HDU {want}"),
+        };
+        return Err(usage(format!(
+            "'{}': {why} (--hdu / hdu); its HDUs: {}",
+            path.display(),
+            hdu_list(&mut f, n)
+        )));
+    }
     let mut kinds = Vec::new();
     for hdu in 0..n {
         let kind = f.move_to(hdu)?;
@@ -38,9 +99,9 @@ fn open_first_table(path: &Path) -> anyhow::Result<Fits> {
     )
 }
 
-/// The column names of the first table HDU of `path`.
-pub fn header(path: &Path) -> anyhow::Result<Vec<String>> {
-    open_first_table(path)?.column_names()
+/// The column names of table HDU `hdu` (default: the first table) of `path`.
+pub fn header(path: &Path, hdu: Option<&FitsHdu>) -> anyhow::Result<Vec<String>> {
+    open_table(path, hdu)?.column_names()
 }
 
 /// The 1-based number of column `name` (exact, then without case).
@@ -96,10 +157,11 @@ fn labels(f: &mut Fits, names: &[String], name: &str, rows: usize) -> anyhow::Re
     )
 }
 
-/// Reads the mapped columns of the first table HDU of `path` as flat rows,
-/// in file order. Without an id column the rows are one object.
-pub fn read(path: &Path, mapping: &Mapping) -> anyhow::Result<FlatColumns> {
-    let mut f = open_first_table(path)?;
+/// Reads the mapped columns of table HDU `hdu` (default: the first table)
+/// of `path` as flat rows, in file order. Without an id column the rows are
+/// one object.
+pub fn read(path: &Path, mapping: &Mapping, hdu: Option<&FitsHdu>) -> anyhow::Result<FlatColumns> {
+    let mut f = open_table(path, hdu)?;
     let names = f.column_names()?;
     let rows = f.rows()?;
     let mut out = FlatColumns {
@@ -188,10 +250,10 @@ mod tests {
         let err = [0.5f32, 0.5, f32::NAN, 0.25];
         write_tess(&path, &time, &flux, &err, &[0, 0, 128, 0]);
         assert_eq!(
-            header(&path).unwrap(),
+            header(&path, None).unwrap(),
             ["TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR", "QUALITY"]
         );
-        let got = read(&path, &tess_mapping("PDCSAP_FLUX")).unwrap();
+        let got = read(&path, &tess_mapping("PDCSAP_FLUX"), None).unwrap();
         assert!(got.id.is_empty() && got.band.is_empty());
         assert_eq!(got.time, time);
         assert_eq!(got.value[0], 100.5);
@@ -214,12 +276,12 @@ mod tests {
             z.write_all(&std::fs::read(&path).unwrap()).unwrap();
             z.finish().unwrap();
         }
-        let unzipped = read(&gz, &tess_mapping("PDCSAP_FLUX")).unwrap();
+        let unzipped = read(&gz, &tess_mapping("PDCSAP_FLUX"), None).unwrap();
         assert_eq!(unzipped.time, time);
         assert_eq!(unzipped.flags, got.flags);
 
         // a missing column names the file, the HDU and the columns
-        let e = read(&path, &tess_mapping("SAP_FLUX"))
+        let e = read(&path, &tess_mapping("SAP_FLUX"), None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -244,15 +306,103 @@ mod tests {
                 .open()
                 .unwrap();
         }
-        let e = header(&img).unwrap_err().to_string();
+        let e = header(&img, None).unwrap_err().to_string();
         assert!(
             e.contains("image.fits': no table HDU (1 HDU, all images)"),
             "{e}"
         );
         // not FITS at all
         std::fs::write(dir.join("text.fits"), "time,flux\n1,2\n").unwrap();
-        let e = header(&dir.join("text.fits")).unwrap_err().to_string();
+        let e = header(&dir.join("text.fits"), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("text.fits': not a readable FITS file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hdu_picks_a_table_and_a_wrong_one_lists_them() {
+        let dir = std::env::temp_dir().join(format!("tessera-fits-hdu-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("two.fits");
+        let _ = std::fs::remove_file(&path);
+        {
+            let mut f = FitsFile::create(&path).open().unwrap();
+            let col = |name: &str| {
+                ColumnDescription::new(name)
+                    .with_type(ColumnDataType::Double)
+                    .create()
+                    .unwrap()
+            };
+            let cols = [col("TIME"), col("FLUX"), col("FLUX_ERR")];
+            for (name, t0) in [("FIRST", 1.0), ("SECOND", 100.0)] {
+                let hdu = f.create_table(name, &cols).unwrap();
+                hdu.write_col(&mut f, "TIME", &[t0, t0 + 1.0]).unwrap();
+                hdu.write_col(&mut f, "FLUX", &[5.0, 6.0]).unwrap();
+                hdu.write_col(&mut f, "FLUX_ERR", &[0.1, 0.1]).unwrap();
+            }
+        }
+        let m = Mapping {
+            err: "FLUX_ERR".into(),
+            flags: None,
+            ..tess_mapping("FLUX")
+        };
+        let time = |hdu: Option<&FitsHdu>| read(&path, &m, hdu).unwrap().time;
+        assert_eq!(time(None), [1.0, 2.0]);
+        assert_eq!(time(Some(&FitsHdu::Number(1))), [1.0, 2.0]);
+        assert_eq!(time(Some(&FitsHdu::Number(2))), [100.0, 101.0]);
+        assert_eq!(time(Some(&FitsHdu::Name("second".into()))), [100.0, 101.0]);
+        for (hdu, why) in [
+            (FitsHdu::Number(0), "HDU 0 is an image, not a table"),
+            (FitsHdu::Number(3), "no HDU 3"),
+            (FitsHdu::Name("LIGHTCURVE".into()), "no HDU LIGHTCURVE"),
+        ] {
+            let e = header(&path, Some(&hdu)).unwrap_err();
+            assert!(
+                e.downcast_ref::<crate::config::UsageError>().is_some(),
+                "{e}"
+            );
+            let e = e.to_string();
+            assert!(
+                e.contains(&format!("two.fits': {why}"))
+                    && e.contains(
+                        "its HDUs: 0 (image), 1 FIRST (binary table), 2 SECOND (binary table)"
+                    ),
+                "{e}"
+            );
+        }
+        // a tile-compressed table is refused, saying why (CFITSIO copies
+        // small tables uncompressed: this one has 20000 rows)
+        let big = dir.join("big.fits");
+        let _ = std::fs::remove_file(&big);
+        {
+            let mut f = FitsFile::create(&big).open().unwrap();
+            let col = |name: &str| {
+                ColumnDescription::new(name)
+                    .with_type(ColumnDataType::Double)
+                    .create()
+                    .unwrap()
+            };
+            let hdu = f
+                .create_table("LC", &[col("TIME"), col("FLUX"), col("FLUX_ERR")])
+                .unwrap();
+            let v: Vec<f64> = (0..20000).map(|i| i as f64).collect();
+            for c in ["TIME", "FLUX", "FLUX_ERR"] {
+                hdu.write_col(&mut f, c, &v).unwrap();
+            }
+        }
+        let packed = dir.join("packed.fits");
+        crate::io::cfitsio::compress_tables(&big, &packed).unwrap();
+        let mut p = Fits::open(&packed).unwrap();
+        p.move_to(1).unwrap();
+        assert_eq!(p.read_key_string("ZTABLE").unwrap().as_deref(), Some("T"));
+        drop(p);
+        assert_eq!(read(&big, &m, None).unwrap().time.len(), 20000);
+        let e = read(&packed, &m, None).unwrap_err().to_string();
+        assert!(
+            e.contains("packed.fits' HDU 1 (LC): a tile-compressed table (ZTABLE = T"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

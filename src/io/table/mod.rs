@@ -239,6 +239,8 @@ pub struct TableSource {
     pub integer_ids: bool,
     /// A point whose flags share a bit with this mask is dropped.
     pub reject_flags: i64,
+    /// The HDU of FITS tables holding the columns; `None`: the first table.
+    fits_hdu: Option<crate::io::fits::FitsHdu>,
 }
 
 /// Sort key of a HATS partition path: (Norder, Npix) when the path has
@@ -386,6 +388,12 @@ impl TableSource {
     /// collective: every rank does the same from the same files.
     pub fn open(path: &Path, spec: &ColumnSpec, reject_flags: i64) -> anyhow::Result<TableSource> {
         let (format, kind, files) = discover(path)?;
+        if let (Some(hdu), false) = (&spec.fits_hdu, format == Format::Fits) {
+            return Err(usage(format!(
+                "'{}' is a {kind}: --hdu / hdu ({hdu}) applies to FITS tables only; drop it",
+                path.display()
+            )));
+        }
         let first = &files[0];
         let what = first.display().to_string();
         let (metas, mapping, shape, integer_ids) = match format {
@@ -435,7 +443,7 @@ impl TableSource {
             }
             Format::Text | Format::Fits => {
                 let top = if format == Format::Fits {
-                    fits_lc::header(first)?
+                    fits_lc::header(first, spec.fits_hdu.as_ref())?
                 } else {
                     text::header(first)?
                 };
@@ -494,6 +502,7 @@ impl TableSource {
             healpix29: Vec::new(),
             integer_ids,
             reject_flags,
+            fits_hdu: spec.fits_hdu.clone(),
         })
     }
 
@@ -554,7 +563,7 @@ impl TableSource {
             (Shape::Flat, _) => {
                 let flat = match self.format {
                     Format::Text => text::read(file, &self.mapping)?,
-                    Format::Fits => fits_lc::read(file, &self.mapping)?,
+                    Format::Fits => fits_lc::read(file, &self.mapping, self.fits_hdu.as_ref())?,
                     Format::Parquet => parquet::read_flat(
                         file,
                         self.metas[unit.file].as_ref().expect("parquet"),

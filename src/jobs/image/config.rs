@@ -70,7 +70,7 @@ pub struct ImageConfig {
     pub allow_nan: bool,
     /// Rayon threads per rank; 0 = automatic.
     pub threads: usize,
-    /// Output HDF5 file.
+    /// Output file: HDF5, or FITS when the name ends in .fits, .fit or .fts.
     pub out: PathBuf,
     /// Requested backend (resolved against the GPU probe before MPI).
     pub backend: Backend,
@@ -296,20 +296,7 @@ impl ImageConfig {
         if dataset.is_empty() {
             return Err(usage("config key 'dataset': empty dataset path"));
         }
-        let hdu = match l.get("hdu") {
-            None => None,
-            Some(Value::Integer(n)) if *n >= 0 => Some(FitsHdu::Number(*n as usize)),
-            Some(Value::String(s)) => Some(
-                FitsHdu::parse(s)
-                    .map_err(|e| usage(format!("{} (from {})", e, l.source_of("hdu"))))?,
-            ),
-            Some(v) => {
-                return Err(usage(format!(
-                    "config key 'hdu' (from {}): {v} is not an HDU number or EXTNAME",
-                    l.source_of("hdu")
-                )))
-            }
-        };
+        let hdu = l.fits_hdu()?;
         let normalize = l.boolean("normalize", false)?;
         let kernel_spec = l.string("kernel", "radial:15")?;
         let mode = parse_choice(
@@ -359,14 +346,15 @@ impl ImageConfig {
             &l.source_of("out"),
             &[(&l.source_of("input"), Path::new(&input))],
         )?;
-        // the output is HDF5 only: a FITS name would silently hold HDF5
+        // .fits/.fit/.fts get FITS (jobs/image/fits_output.rs); a compressed
+        // FITS name would silently hold an uncompressed file
         let lower = out.to_string_lossy().to_ascii_lowercase();
-        if [".fits", ".fit", ".fts", ".fz", ".fits.gz"]
+        if super::fits_output::COMPRESSED_FITS_ENDINGS
             .iter()
             .any(|e| lower.ends_with(e))
         {
             return Err(usage(format!(
-                "output '{}' ({}): the image job writes HDF5 (/convolved); FITS output is not supported yet: give an .h5 name",
+                "output '{}' ({}): the image job writes HDF5 or uncompressed FITS; give an .h5 or a .fits name",
                 out.display(),
                 l.source_of("out")
             )));

@@ -12,6 +12,7 @@
 //! file into place.
 
 pub mod config;
+pub mod fits_output;
 pub mod input;
 pub mod synth;
 mod tiles;
@@ -110,6 +111,11 @@ pub fn run_job_on(
     read_seconds: f64,
     command_line: &str,
 ) -> anyhow::Result<Option<ImageReport>> {
+    if fits_output::is_fits_name(&cfg.out) {
+        return fits_output::run_via_hdf5(cfg, command_line, |h5| {
+            run_job_on(h5, backend, comm, read_seconds, command_line)
+        });
+    }
     let mut timer = PhaseTimer::start();
     timer.add(Phase::Read, read_seconds);
     let rank = comm.rank();

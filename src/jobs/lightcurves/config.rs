@@ -21,6 +21,7 @@ use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions,
 pub const KEYS: &[&str] = &[
     "backend",
     "resume",
+    "hdu",
     "refine_peaks",
     "input",
     "out",
@@ -56,7 +57,7 @@ pub struct LcConfig {
     /// Input light-curve file.
     pub input: PathBuf,
     /// Column mapping of a table input (`columns`: a `[columns]` table or
-    /// `--columns role=name,...`).
+    /// `--columns role=name,...`) and the HDU of FITS tables (`hdu`).
     pub columns: ColumnSpec,
     /// Flag bits that drop a point (`reject_flags`, default -1: any).
     pub reject_flags: i64,
@@ -140,6 +141,10 @@ impl LcConfig {
                     l.source_of("columns")
                 )))
             }
+        };
+        let columns = ColumnSpec {
+            fits_hdu: l.fits_hdu()?,
+            ..columns
         };
         let reject_flags = match l.get("reject_flags") {
             None => -1,
