@@ -1023,7 +1023,7 @@ mod tests {
     use crate::numeric::periodogram::multiband::{
         multiband_power, MultibandScratch, ASTROPY_REG_BAND,
     };
-    use crate::numeric::periodogram::testutil::{rrlyrae_like, rrlyrae_like_noisy, Rng};
+    use crate::numeric::periodogram::testutil::{rrlyrae_like, Rng};
 
     /// Naive oracle: dense normal equations of the full design matrix
     /// [one-hot band offsets | cos kx, sin kx], solved by Gaussian elimination.
@@ -1291,94 +1291,6 @@ mod tests {
             plain_g_ok + plain_mb_ok < 2 * nstar,
             "test data should contain aliased plain peaks"
         );
-    }
-
-    /// The refined multiband period and its alias margin for one synthetic star.
-    fn refine_synthetic(nepoch: usize, seed: u64, noise: f64) -> (bool, f64, Refined) {
-        let (t, y, dy, band, period) = rrlyrae_like_noisy(nepoch, seed, noise);
-        let opts = GridOptions {
-            min_period: Some(0.2),
-            max_period: Some(2.0),
-            ..Default::default()
-        };
-        let grid = autofrequency(&t, &opts).unwrap();
-        let mut p = vec![0.0; grid.n];
-        let mut mws = MultibandScratch::default();
-        multiband_power(
-            &t,
-            &y,
-            Some(&dy),
-            &band,
-            5,
-            &grid,
-            PeriodogramMethod::Fast,
-            ASTROPY_REG_BAND,
-            &mut mws,
-            &mut p,
-        );
-        let mut hws = HarmonicScratch::default();
-        let r = refine_period(
-            &t,
-            &y,
-            Some(&dy),
-            &band,
-            5,
-            &grid,
-            &p,
-            &RefineOptions::default(),
-            &mut hws,
-        )
-        .unwrap();
-        ((r.period / period - 1.0).abs() < 1e-3, r.margin, r)
-    }
-
-    /// Synthetic RR Lyrae-like stars sampled once a night (strong daily aliases, see
-    /// testutil::rrlyrae_like), fixed seeds, from well sampled and quiet (the data support
-    /// the true period: it must win, by a clear margin) to 12 nights at 5x the noise
-    /// (some picks are aliases): the margin of the right picks is larger than that of
-    /// the wrong ones, and picks above a margin of 10 are right more often than below.
-    #[test]
-    fn alias_margin_separates_right_from_wrong() {
-        let mut right = Vec::new();
-        let mut wrong = Vec::new();
-        for seed in 0..8u64 {
-            let (ok, margin, r) = refine_synthetic(40, 300 + seed, 1.0);
-            assert!(ok, "seed {seed}: well sampled star refined to {}", r.period);
-            assert!(margin > 10.0, "seed {seed}: margin {margin}");
-            assert!(r.margin.is_finite() || r.margin == f64::INFINITY);
-        }
-        for (nepoch, noise) in [(12, 5.0), (15, 4.0), (20, 3.0), (25, 6.0)] {
-            for seed in 0..16u64 {
-                let (ok, margin, _) = refine_synthetic(nepoch, 500 + seed, noise);
-                assert!(!margin.is_nan(), "margin NaN for {nepoch} nights");
-                if ok {
-                    right.push(margin);
-                } else {
-                    wrong.push(margin);
-                }
-            }
-        }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let above = |v: &[f64], thr: f64| v.iter().filter(|&&m| m >= thr).count() as f64;
-        let (nr, nw) = (right.len() as f64, wrong.len() as f64);
-        let frac_above =
-            (above(&right, 10.0) / (above(&right, 10.0) + above(&wrong, 10.0))).max(0.0);
-        let frac_below = (nr - above(&right, 10.0))
-            / ((nr - above(&right, 10.0)) + (nw - above(&wrong, 10.0))).max(1.0);
-        eprintln!(
-            "right {nr} wrong {nw}; correct with margin >= 10: {frac_above:.3}, below: {frac_below:.3}"
-        );
-        assert!(
-            wrong.len() >= 3 && right.len() >= 3,
-            "the hard cases should contain both right and wrong picks: {nr} / {nw}"
-        );
-        let (mr, mw) = (median(&mut right), median(&mut wrong));
-        eprintln!("median margin right {mr:.2}, wrong {mw:.2}");
-        assert!(mr > mw, "median margin right {mr} <= wrong {mw}");
-        assert!(frac_above > frac_below, "{frac_above} vs {frac_below}");
     }
 
     /// The error floor: 0 gives the plain 1/dy^2 chi-square of [`harmonic_chi2`] at the

@@ -50,15 +50,6 @@ pub fn random_curve(n: usize, span: f64, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<
 /// per-band amplitude ratios u:g:r:i:z = 1.1:1:0.75:0.6:0.55. Returns
 /// (t, y, dy, band, true_period).
 pub fn rrlyrae_like(nepoch: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<u8>, f64) {
-    rrlyrae_like_noisy(nepoch, seed, 1.0)
-}
-
-/// [`rrlyrae_like`] with every band's noise (and stated error) times `noise_scale`.
-pub fn rrlyrae_like_noisy(
-    nepoch: usize,
-    seed: u64,
-    noise_scale: f64,
-) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<u8>, f64) {
     let mut r = Rng(seed);
     let period = 0.45 + 0.25 * r.uniform();
     let amp = 0.6 + 0.4 * r.uniform();
@@ -79,7 +70,7 @@ pub fn rrlyrae_like_noisy(
             } else {
                 (1.0 - ph) / 0.85
             };
-            let e = noise[b] * noise_scale;
+            let e = noise[b];
             t.push(tb);
             y.push(means[b] - amp * ratios[b] * (saw - 0.5) + e * r.normal());
             dy.push(e);
