@@ -110,3 +110,4 @@ s82: build
 	$(BIN) lightcurves --input $(OUT)/s82.h5 --out $(OUT)/s82-features.h5 --min-period 0.2 --max-period 2 --set structure_function=false
 	$(BIN) export $(OUT)/s82-features.h5 --csv $(OUT)/s82-features.csv
 	python3 scripts/s82_periods.py $(OUT)/s82-features.csv $(S82)/periods.csv
+	python3 scripts/s82_periods.py --split $(OUT)/s82-features.csv $(S82)/periods.csv

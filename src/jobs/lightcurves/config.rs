@@ -23,6 +23,7 @@ pub const KEYS: &[&str] = &[
     "resume",
     "hdu",
     "refine_peaks",
+    "error_floor",
     "input",
     "out",
     "threads",
@@ -241,6 +242,14 @@ impl LcConfig {
         let harmonics = refine.harmonic.nharm as u64;
         refine.harmonic.nharm =
             l.count_in("harmonics", harmonics, 1, MAX_HARMONICS as u64)? as usize;
+        refine.error_floor = l.float("error_floor", refine.error_floor)?;
+        if !(refine.error_floor >= 0.0 && refine.error_floor.is_finite()) {
+            return Err(usage(format!(
+                "config key 'error_floor' (from {}): must be finite and >= 0, got {}",
+                l.source_of("error_floor"),
+                refine.error_floor
+            )));
+        }
         let structure_function = match l.get("structure_function") {
             None => true,
             Some(Value::Boolean(b)) => *b,
@@ -369,5 +378,14 @@ pub(crate) mod tests {
             let e = with_key("harmonics", bad).unwrap_err().to_string();
             assert!(e.contains("'harmonics'"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn error_floor_is_checked() {
+        let floor = |c: LcConfig| c.object.refine.error_floor;
+        assert_eq!(floor(config("fast")), 0.02, "default");
+        assert_eq!(floor(with_key("error_floor", 0).unwrap()), 0.0);
+        let e = with_key("error_floor", -1).unwrap_err().to_string();
+        assert!(e.contains("'error_floor'"), "{e}");
     }
 }

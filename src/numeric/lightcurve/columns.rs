@@ -18,15 +18,16 @@ pub struct Column {
 }
 
 /// Periodogram columns after the pipeline row, in order.
-const PERIOD_COLUMNS: [(&str, &str); 8] = [
+const PERIOD_COLUMNS: [(&str, &str); 9] = [
     ("period", "best period of the plain generalised Lomb-Scargle periodogram (multi: multiband periodogram), days"),
     ("period_power", "its normalised power (standard normalisation, 0..1)"),
     ("period_fap", "false-alarm probability of that peak (Baluev 2008; NaN for multi)"),
     ("period_refined", "period after re-ranking the top peaks and their daily/yearly aliases by a multi-harmonic fit (shared across bands for multi), days"),
-    ("period_refined_chi2", "chi-square of the multi-harmonic fit at period_refined"),
+    ("period_refined_chi2", "chi-square of the multi-harmonic fit at period_refined (errors with error_floor in quadrature)"),
     ("period_plain_chi2", "chi-square of the multi-harmonic fit at the plain peak"),
     ("fold_amplitude", "peak-to-peak amplitude of the harmonic fit folded at period_refined"),
     ("fold_binned_rms", "RMS of the residuals about the phase-binned mean at period_refined"),
+    ("alias_margin", "confidence of period_refined against its aliases: chi-square of the best candidate at another frequency minus that of period_refined, over the reduced chi-square of period_refined (inf: no other candidate)"),
 ];
 
 /// Structure-function columns at the end of a row: the power law, then the
@@ -94,6 +95,8 @@ impl RowLayout {
     pub const FOLD_AMPLITUDE: usize = Self::PERIOD + 6;
     /// RMS about the phase-binned mean.
     pub const FOLD_BINNED_RMS: usize = Self::PERIOD + 7;
+    /// How much better period_refined fits than its best alias or competitor.
+    pub const ALIAS_MARGIN: usize = Self::PERIOD + 8;
     /// First peak column.
     const PEAKS: usize = Self::PERIOD + PERIOD_COLUMNS.len();
 
@@ -257,6 +260,7 @@ mod tests {
             assert_eq!(at("period_plain_chi2"), RowLayout::PERIOD_PLAIN_CHI2);
             assert_eq!(at("fold_amplitude"), RowLayout::FOLD_AMPLITUDE);
             assert_eq!(at("fold_binned_rms"), RowLayout::FOLD_BINNED_RMS);
+            assert_eq!(at("alias_margin"), RowLayout::ALIAS_MARGIN);
             for k in 0..top_k {
                 assert_eq!(at(&format!("peak{}_period", k + 1)), l.peak_period(k));
                 assert_eq!(at(&format!("peak{}_power", k + 1)), l.peak_power(k));

@@ -413,6 +413,7 @@ fn periodogram_columns(
         row[RowLayout::PERIOD_REFINED] = r.period;
         row[RowLayout::PERIOD_REFINED_CHI2] = r.chi2;
         row[RowLayout::PERIOD_PLAIN_CHI2] = r.plain_chi2;
+        row[RowLayout::ALIAS_MARGIN] = r.margin;
         if !multi {
             let f = fold_summary(
                 t,

@@ -171,22 +171,25 @@ pub fn harmonic_chi2(
     opts: &HarmonicOptions,
     ws: &mut HarmonicScratch,
 ) -> f64 {
-    prepare(t, y, dy, band, nbands, ws);
+    prepare(t, y, dy, band, nbands, 0.0, ws);
     chi2_with(freq, Phasors::Direct, Coefficients::Keep, opts, ws)
 }
 
 /// Groups the points by band, centres each band on its weighted mean (conditioning of
 /// the Gram matrix) and pads each band to whole lanes with zero-weight points. Done
 /// once per data set; every frequency then costs one pass ([`chi2_prepared`]).
+/// Weights are `1 / (dy^2 + floor^2)` (`floor` = 0: plain `1 / dy^2`; no `dy`: unit).
 fn prepare(
     t: &[f64],
     y: &[f64],
     dy: Option<&[f64]>,
     band: &[u8],
     nbands: usize,
+    floor: f64,
     ws: &mut HarmonicScratch,
 ) {
-    let weight = |i: usize| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]));
+    let f2 = floor * floor;
+    let weight = |i: usize| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i] + f2));
     ws.t_ref = time_reference(t);
     for v in [&mut ws.yy, &mut ws.ybar, &mut ws.wsum] {
         v.clear();
@@ -638,6 +641,9 @@ pub fn shape_at(shape: &[f64], x_cycles: f64) -> f64 {
     v
 }
 
+/// Default of [`RefineOptions::error_floor`], magnitudes.
+pub const DEFAULT_ERROR_FLOOR: f64 = 0.02;
+
 /// Options of `refine_period`.
 #[derive(Clone, Copy, Debug)]
 pub struct RefineOptions {
@@ -662,6 +668,13 @@ pub struct RefineOptions {
     pub min_separation: f64,
     /// The multi-harmonic model whose chi-square ranks the candidates.
     pub harmonic: HarmonicOptions,
+    /// Error floor added in quadrature to every error of the fit (data units: mag),
+    /// weights `1 / (dy^2 + floor^2)`. Survey errors of bright stars (a few mmag) are far
+    /// below the photometric repeatability and the star's own cycle-to-cycle scatter, so
+    /// with `1 / dy^2` a handful of points decide between a period and its alias; the
+    /// floor is the survey's repeatability (about 0.01-0.02 mag for SDSS, Ivezic et al.
+    /// 2007). 0 gives plain `1 / dy^2` weights.
+    pub error_floor: f64,
 }
 
 impl Default for RefineOptions {
@@ -676,6 +689,7 @@ impl Default for RefineOptions {
             polish: 3,
             min_separation: 2.0,
             harmonic: HarmonicOptions::default(),
+            error_floor: DEFAULT_ERROR_FLOOR,
         }
     }
 }
@@ -686,6 +700,8 @@ struct Candidate {
     peak: usize,
     offset: f64,
     scan: Scan,
+    /// (frequency, chi2) after Brent's polish, once polished.
+    polished: Option<(f64, f64)>,
 }
 
 /// Result of `refine_period`.
@@ -705,6 +721,13 @@ pub struct Refined {
     pub from_peak: usize,
     /// The alias offset applied to that peak (0 = the peak itself).
     pub alias_offset: f64,
+    /// How much better the winner fits than the best candidate at a distinct frequency
+    /// (another peak or alias, more than `min_separation` grid steps away): their
+    /// chi-square difference over the winner's reduced chi-square, i.e. the
+    /// log-likelihood ratio (times 2) with the errors rescaled to the fit's own scatter.
+    /// +inf when no distinct candidate exists (or the fit is exact); NaN when the fit has
+    /// no degrees of freedom left.
+    pub margin: f64,
 }
 
 /// Coarse minimum of chi2(f) on a sub-grid of `opts.subgrid` points over [lo, hi], for
@@ -825,6 +848,8 @@ fn brent_polish(start: Scan, opts: &RefineOptions, ws: &mut HarmonicScratch) -> 
 /// +- half_width*df, and return the lowest-chi2 candidate together with the plain peak.
 /// Candidates outside [grid.f0, grid.f_last()] (the caller's search range) are ignored.
 /// All candidates have the same number of parameters, so chi2 is a fair comparison.
+/// The fit weights carry `opts.error_floor` in quadrature; [`Refined::margin`] says by
+/// how much the winner beat the best candidate at another frequency.
 #[allow(clippy::too_many_arguments)]
 pub fn refine_period(
     t: &[f64],
@@ -868,7 +893,7 @@ pub fn refine_peaks(
 ) -> Option<Refined> {
     let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
-    prepare(t, y, dy, band, nbands, ws);
+    prepare(t, y, dy, band, nbands, opts.error_floor, ws);
     let half_width = opts.half_width * grid.df;
     let (fmin, fmax) = (grid.f0, grid.f_last());
     // every candidate (peak or alias) gets a coarse sub-grid scan; only the best
@@ -896,6 +921,7 @@ pub fn refine_peaks(
                 peak: pi,
                 offset: off,
                 scan,
+                polished: None,
             });
         }
     }
@@ -906,40 +932,87 @@ pub fn refine_peaks(
         x.total_cmp(&y).then(a.cmp(&b))
     });
     let mut best: Option<Refined> = None;
-    let mut plain_chi2 = plain_idx.map_or(f64::INFINITY, |k| cands[k].scan.chi2);
     let polish_set = order
         .iter()
         .copied()
         .take(opts.polish.max(1))
         .chain(plain_idx);
-    let mut done = Vec::with_capacity(opts.polish + 1);
     for k in polish_set {
-        if done.contains(&k) {
-            continue;
-        }
-        done.push(k);
-        let c = cands[k];
-        let (f, chi2) = brent_polish(c.scan, opts, ws);
-        if Some(k) == plain_idx {
-            plain_chi2 = chi2;
-        }
-        if best.is_none_or(|b| chi2 < b.chi2) {
-            best = Some(Refined {
-                frequency: f,
-                period: 1.0 / f,
-                chi2,
-                plain,
-                plain_chi2: 0.0,
-                from_peak: c.peak,
-                alias_offset: c.offset,
-            });
+        polish_candidate(k, &mut cands, &mut best, plain, opts, ws);
+    }
+    let mut best = best?;
+    // the best competitor at a distinct frequency, for the margin: a candidate that was
+    // not polished enters with its sub-grid chi2 (an upper bound), and is polished when
+    // that bound beats every polished competitor (it may then also take the lead)
+    let sep = opts.min_separation * grid.df;
+    let mut competitor = f64::INFINITY;
+    for _ in 0..cands.len() {
+        competitor = cands
+            .iter()
+            .filter_map(|c| c.polished)
+            .filter(|&(f, _)| (f - best.frequency).abs() > sep)
+            .map(|(_, c)| c)
+            .fold(f64::INFINITY, f64::min);
+        let next = order.iter().copied().find(|&k| {
+            cands[k].polished.is_none() && (cands[k].scan.f - best.frequency).abs() > sep
+        });
+        match next {
+            Some(k) if cands[k].scan.chi2 < competitor => {
+                let mut b = Some(best);
+                polish_candidate(k, &mut cands, &mut b, plain, opts, ws);
+                best = b.expect("kept");
+            }
+            _ => break,
         }
     }
+    best.plain_chi2 = plain_idx
+        .and_then(|k| cands[k].polished)
+        .map_or(f64::INFINITY, |(_, c)| c);
+    let bands = ws.present.iter().filter(|&&p| p).count();
+    let scales = if opts.harmonic.band_scale && bands > 1 {
+        bands - 1
+    } else {
+        0
+    };
+    let dof = t.len() as f64 - (bands + 2 * opts.harmonic.nharm.max(1) + scales) as f64;
+    best.margin = if !(dof > 0.0) {
+        f64::NAN
+    } else if !(best.chi2 > 0.0) || competitor == f64::INFINITY {
+        f64::INFINITY
+    } else {
+        (competitor - best.chi2) / (best.chi2 / dof)
+    };
     ws.candidates = cands;
-    best.map(|mut b| {
-        b.plain_chi2 = plain_chi2;
-        b
-    })
+    Some(best)
+}
+
+/// Brent's polish of candidate `k` (once), keeping the lowest chi2 in `best`.
+fn polish_candidate(
+    k: usize,
+    cands: &mut [Candidate],
+    best: &mut Option<Refined>,
+    plain: Peak,
+    opts: &RefineOptions,
+    ws: &mut HarmonicScratch,
+) {
+    let c = cands[k];
+    if c.polished.is_some() {
+        return;
+    }
+    let (f, chi2) = brent_polish(c.scan, opts, ws);
+    cands[k].polished = Some((f, chi2));
+    if best.is_none_or(|b| chi2 < b.chi2) {
+        *best = Some(Refined {
+            frequency: f,
+            period: 1.0 / f,
+            chi2,
+            plain,
+            plain_chi2: 0.0,
+            from_peak: c.peak,
+            alias_offset: c.offset,
+            margin: f64::NAN,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -1045,7 +1118,7 @@ mod tests {
                 nharm,
                 ..HarmonicOptions::default()
             };
-            prepare(&t, &y, Some(&dy), &band, 1, &mut ws);
+            prepare(&t, &y, Some(&dy), &band, 1, 0.0, &mut ws);
             for f in [0.05, 0.302, 1.9 / std::f64::consts::TAU, 2.7] {
                 let short = chi2_prepared(f, &opts, &mut ws);
                 let general = chi2_with(f, Phasors::Direct, Coefficients::Keep, &opts, &mut ws);
@@ -1066,7 +1139,7 @@ mod tests {
         let (t, band, dy, y) = noisy_sinusoid(12, 150, 2000.0, 2, 6.1);
         let opts = HarmonicOptions::default();
         let mut ws = HarmonicScratch::default();
-        prepare(&t, &y, Some(&dy), &band, 2, &mut ws);
+        prepare(&t, &y, Some(&dy), &band, 2, 0.0, &mut ws);
         let (lo, step) = (0.9712, 3.7e-5);
         start_scan(lo, step, &mut ws);
         for i in 0..9 {
@@ -1218,5 +1291,58 @@ mod tests {
             plain_g_ok + plain_mb_ok < 2 * nstar,
             "test data should contain aliased plain peaks"
         );
+    }
+
+    /// The error floor: 0 gives the plain 1/dy^2 chi-square of [`harmonic_chi2`] at the
+    /// refined frequency; a floor gives that of errors sqrt(dy^2 + floor^2).
+    #[test]
+    fn error_floor_enters_the_weights() {
+        let (t, y, dy, band, _) = rrlyrae_like(30, 77);
+        let grid = autofrequency(
+            &t,
+            &GridOptions {
+                min_period: Some(0.2),
+                max_period: Some(2.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut p = vec![0.0; grid.n];
+        multiband_power(
+            &t,
+            &y,
+            Some(&dy),
+            &band,
+            5,
+            &grid,
+            PeriodogramMethod::Fast,
+            ASTROPY_REG_BAND,
+            &mut MultibandScratch::default(),
+            &mut p,
+        );
+        let mut ws = HarmonicScratch::default();
+        for floor in [0.0, 0.05] {
+            let opts = RefineOptions {
+                error_floor: floor,
+                ..Default::default()
+            };
+            let r = refine_period(&t, &y, Some(&dy), &band, 5, &grid, &p, &opts, &mut ws).unwrap();
+            let e: Vec<f64> = dy.iter().map(|d| (d * d + floor * floor).sqrt()).collect();
+            let c = harmonic_chi2(
+                &t,
+                &y,
+                Some(&e),
+                &band,
+                5,
+                r.frequency,
+                &opts.harmonic,
+                &mut ws,
+            );
+            assert!(
+                (c - r.chi2).abs() < 1e-9 * c,
+                "floor {floor}: {c} vs {}",
+                r.chi2
+            );
+        }
     }
 }

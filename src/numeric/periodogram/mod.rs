@@ -33,7 +33,7 @@ pub use gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
 pub use harmonic::{
     harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicScratch, RefineOptions,
-    Refined, MAX_HARMONICS,
+    Refined, DEFAULT_ERROR_FLOOR, MAX_HARMONICS,
 };
 pub use multiband::{multiband_power, MultibandScratch, ASTROPY_REG_BAND};
 pub use peaks::{best_peak, false_alarm_baluev, top_peaks, Peak};
