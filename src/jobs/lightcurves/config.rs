@@ -18,7 +18,7 @@ use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, Si
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 28] = [
     "backend",
     "refine_peaks",
     "input",
@@ -46,6 +46,7 @@ pub const KEYS: [&str; 27] = [
     "max_points",
     "columns",
     "reject_flags",
+    "store_periodogram",
 ];
 
 /// A validated light-curve configuration.
@@ -245,6 +246,8 @@ impl LcConfig {
         let max_sf_points =
             l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
         let max_points = l.count_in("max_points", DEFAULT_MAX_POINTS as u64, 3, 1 << 32)? as usize;
+        // 0 = off; the bound keeps a row's record (16 bytes a point) within a megabyte
+        let store_points = l.count_in("store_periodogram", 0, 0, 1 << 16)? as usize;
         // a bound that every object would exceed is a configuration error: even a
         // one-day baseline gives samples_per_peak / min_period frequencies
         if let Some(min_period) = grid.min_period {
@@ -283,6 +286,7 @@ impl LcConfig {
                 max_sf_points,
                 max_baseline,
                 max_points,
+                store_points,
             },
             backend,
             toml: toml::to_string(&t).unwrap_or_default(),
