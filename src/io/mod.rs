@@ -1,11 +1,12 @@
 //! File input and output (I/O layer): atomic and parallel HDF5 outputs with
 //! provenance and timings, clean-up of unfinished files, the light-curve
 //! file schema, CSV light curves, survey tables (Parquet, HATS, text, FITS),
-//! FITS images and the CFITSIO handle behind FITS reading.
+//! FITS images and the CFITSIO handle behind FITS reading, PNG/SVG figures.
 
 pub mod cfitsio;
 pub mod cleanup;
 pub mod csv;
+pub mod figure;
 pub mod fits;
 pub mod identity;
 pub mod lcfile;
