@@ -141,6 +141,11 @@ fn main() -> ExitCode {
                 a.progress_interval,
             )
         }),
+        // a serial tool over files: no MPI
+        Command::Plot(args) => without_mpi(
+            args.to_options()
+                .and_then(|o| jobs::plot::run(&o).map(drop)),
+        ),
         // these two start other runs or read files: never MPI themselves
         Command::Scale(args) => without_mpi(
             scaling::study::Study::new(args.to_options())

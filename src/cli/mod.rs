@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 pub use jobs::{ImageArgs, JobArgs, LcArgs, McArgs};
 pub use tools::{
     BenchGpuArgs, BenchImageArgs, BenchLcArgs, BenchMcArgs, ExportArgs, IngestCsvArgs,
-    IngestTableArgs, PlanArgs, ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
+    IngestTableArgs, PlanArgs, PlotArgs, ReportArgs, ScaleArgs, SynthImageArgs, SynthLcArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -72,6 +72,16 @@ pub enum Command {
     /// Write the feature table of a `tessera lightcurves` output as CSV (one row per
     /// object and band, plus a `multi` row per object) for pandas.
     Export(ExportArgs),
+    /// Figures of objects of a features file: the light curve per band, the
+    /// periodogram with the chosen period, its aliases and the top peaks, and
+    /// the light curve folded at the refined period with the harmonic model.
+    ///
+    /// One object (--object ID) or a gallery with an index.html (--objects
+    /// LIST, --select 'COLUMN OP VALUE'), as PNG and/or SVG. The periodogram
+    /// comes from /periodograms when the run stored it (store_periodogram),
+    /// else it is recomputed with the run's settings from /provenance/config.
+    /// Exit 2 for an unknown object or a missing light-curve input.
+    Plot(PlotArgs),
     /// Tiled 2-D convolution of an image (HDF5 dataset or FITS HDU).
     ///
     /// The output of --mode (full, same, valid, as scipy.signal.convolve2d) is

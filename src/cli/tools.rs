@@ -10,6 +10,7 @@ use crate::io::fits::FitsHdu;
 use crate::io::table::columns::ColumnSpec;
 use crate::jobs::bench::{BenchGpuOptions, BenchImageOptions, BenchLcOptions, BenchMcOptions};
 use crate::jobs::image::synth::{SynthImage, SynthKind};
+use crate::jobs::plot::{PlotOptions, Selection};
 use crate::numeric::synth::SynthParams;
 use crate::scaling::plan::{parse_deadline, parse_grid, PlanOptions};
 use crate::scaling::report::ReportOptions;
@@ -131,6 +132,79 @@ pub struct ExportArgs {
     /// terminal shows a bar); 0 = off.
     #[arg(long, default_value_t = crate::progress::DEFAULT_INTERVAL, value_name = "SECONDS")]
     pub progress_interval: f64,
+}
+
+/// Arguments of `tessera plot`.
+#[derive(Debug, Args, Clone)]
+pub struct PlotArgs {
+    /// A features file written by tessera lightcurves.
+    pub features: PathBuf,
+    /// The object to draw (its id as in /objects/object_id).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["objects", "select"])]
+    pub object: Option<String>,
+    /// A gallery of these objects (ids, comma separated): one figure each and
+    /// an index.html.
+    #[arg(long, value_name = "ID,ID,...", conflicts_with = "select")]
+    pub objects: Option<String>,
+    /// A gallery of the objects with a row where COLUMN OP VALUE holds (OP one
+    /// of < <= > >= == !=; `BAND:COLUMN` tests that band's row only; NaN never
+    /// holds), e.g. 'period_fap<1e-3'.
+    #[arg(long, value_name = "EXPR")]
+    pub select: Option<String>,
+    /// The light-curve input the features were made from. [default: the one
+    /// recorded in /provenance/config of FEATURES]
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// Directory for the figures (created when missing).
+    #[arg(long, value_name = "DIR", default_value = "plots")]
+    pub out: PathBuf,
+    /// png, svg or both.
+    #[arg(long, default_value = "png")]
+    pub format: String,
+}
+
+impl PlotArgs {
+    /// The validated options (usage errors exit 2).
+    pub fn to_options(&self) -> anyhow::Result<PlotOptions> {
+        let selection = match (&self.object, &self.objects, &self.select) {
+            (Some(id), None, None) => Selection::One(id.clone()),
+            (None, Some(list), None) => {
+                let ids: Vec<String> = list
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if ids.is_empty() {
+                    return Err(usage("--objects: no object ids given"));
+                }
+                Selection::List(ids)
+            }
+            (None, None, Some(f)) => Selection::Filter(f.clone()),
+            _ => {
+                return Err(usage(
+                    "say which objects to draw: --object ID, --objects ID,ID,... or --select 'COLUMN OP VALUE'",
+                ))
+            }
+        };
+        let (png, svg) = match self.format.as_str() {
+            "png" => (true, false),
+            "svg" => (false, true),
+            "both" => (true, true),
+            other => {
+                return Err(usage(format!(
+                    "--format '{other}': choose png, svg or both"
+                )))
+            }
+        };
+        Ok(PlotOptions {
+            features: self.features.clone(),
+            selection,
+            input: self.input.clone(),
+            out: self.out.clone(),
+            png,
+            svg,
+        })
+    }
 }
 
 /// Arguments of `tessera synth image`.

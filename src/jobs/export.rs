@@ -30,14 +30,21 @@ pub enum Ids {
 }
 
 impl Ids {
-    fn len(&self) -> usize {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
         match self {
             Ids::Int(v) => v.len(),
             Ids::Text(v) => v.len(),
         }
     }
 
-    fn text(&self, i: usize) -> String {
+    /// Whether there are no ids.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Id `i` as text.
+    pub fn text(&self, i: usize) -> String {
         match self {
             Ids::Int(v) => v[i].to_string(),
             Ids::Text(v) => v[i].clone(),

@@ -7,4 +7,5 @@ pub mod image;
 pub mod lcfiles;
 pub mod lightcurves;
 pub mod mc;
+pub mod plot;
 pub mod pool;

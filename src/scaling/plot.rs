@@ -2,54 +2,32 @@
 //! ranks, with the ideal lines and the Amdahl fit, as PNG or SVG.
 
 use std::path::Path;
-use std::sync::Once;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::series::{Series, SeriesMode};
-
-/// Text is drawn with a bundled DejaVu Sans (assets/fonts, Bitstream Vera
-/// licence) through ab_glyph, so no system font library is needed.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // the bytes are a known-good TTF compiled in; failure is a build error
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    });
-}
-
-const COLOURS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(23, 190, 207),
-];
+use crate::io::figure::{render, Figure, COLOURS};
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 520;
 
+/// The two panels of one set of series.
+struct ScalingFigure<'a>(&'a [Series]);
+
+impl Figure for ScalingFigure<'_> {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_on(root, self.0)
+    }
+}
+
 /// Draws `series` to `path`; the extension (`.png` or `.svg`) picks the format.
 pub fn draw(series: &[Series], path: &Path) -> anyhow::Result<()> {
-    register_font();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let result = match ext {
-        "svg" => {
-            let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-            draw_on(&root, series).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
-        }
-        "png" => {
-            let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-            draw_on(&root, series).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
-        }
-        _ => Err(anyhow!("plot file must end in .png or .svg")),
-    };
-    result.with_context(|| format!("drawing '{}'", path.display()))
+    render(&ScalingFigure(series), (WIDTH, HEIGHT), path)
 }
 
 fn seconds_label(t: f64) -> String {

@@ -50,6 +50,7 @@ pub const KEYS: &[&str] = &[
     "columns",
     "reject_flags",
     "progress_interval",
+    "store_periodogram",
 ];
 
 /// A validated light-curve configuration.
@@ -270,6 +271,8 @@ impl LcConfig {
         let max_sf_points =
             l.count_in("max_sf_points", DEFAULT_MAX_SF_POINTS as u64, 3, 1 << 20)? as usize;
         let max_points = l.count_in("max_points", DEFAULT_MAX_POINTS as u64, 3, 1 << 32)? as usize;
+        // 0 = off; the bound keeps a row's record (16 bytes a point) within a megabyte
+        let store_points = l.count_in("store_periodogram", 0, 0, 1 << 16)? as usize;
         // a bound that every object would exceed is a configuration error: even a
         // one-day baseline gives samples_per_peak / min_period frequencies
         if let Some(min_period) = grid.min_period {
@@ -304,6 +307,7 @@ impl LcConfig {
                 max_sf_points,
                 max_baseline,
                 max_points,
+                store_points,
             },
             backend,
             toml: l.resolved_toml(),

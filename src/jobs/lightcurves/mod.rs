@@ -28,6 +28,7 @@ use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
 use crate::progress::{Aggregation, Progress};
+use crate::numeric::periodogram::{alias_offsets, StoredLayout};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
@@ -42,6 +43,8 @@ struct FeatureDatasets {
     band: hdf5::Dataset,
     /// Observations dropped for their flags, per row (inputs with flags only).
     flagged: Option<hdf5::Dataset>,
+    /// `/periodograms/*`, one dataset per field of the record, when kept.
+    stored: Option<(StoredLayout, Vec<hdf5::Dataset>)>,
     /// Rows per object: one per band plus `multi`.
     rows_per_object: usize,
     /// Columns per row.
@@ -49,7 +52,8 @@ struct FeatureDatasets {
 }
 
 impl FeatureDatasets {
-    /// Creates `/features/{values,reason,object,band}` collectively, chunked
+    /// Creates `/features/{values,reason,object,band}` (and the
+    /// `/periodograms` fields when `stored` is given) collectively, chunked
     /// by tile.
     fn create(
         f: &hdf5::File,
@@ -58,6 +62,7 @@ impl FeatureDatasets {
         rows_per_object: usize,
         ncols: usize,
         flags: bool,
+        stored: Option<StoredLayout>,
     ) -> anyhow::Result<FeatureDatasets> {
         let n_rows = objects * rows_per_object;
         let g = f.create_group("features")?;
@@ -90,12 +95,30 @@ impl FeatureDatasets {
                     .create("n_flagged")
             })
             .transpose()?;
+        let stored = match stored {
+            None => None,
+            Some(layout) => {
+                let pg = f.create_group("periodograms")?;
+                let sets = layout
+                    .fields()
+                    .iter()
+                    .map(|field| {
+                        pg.new_dataset::<f64>()
+                            .chunk((chunk_rows, field.width))
+                            .shape((n_rows, field.width))
+                            .create(field.name)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some((layout, sets))
+            }
+        };
         Ok(FeatureDatasets {
             values,
             reason,
             object,
             band,
             flagged,
+            stored,
             rows_per_object,
             ncols,
         })
@@ -106,7 +129,20 @@ impl FeatureDatasets {
         f: &hdf5::File,
         rows_per_object: usize,
         ncols: usize,
+        stored: Option<StoredLayout>,
     ) -> anyhow::Result<FeatureDatasets> {
+        let stored = match stored {
+            None => None,
+            Some(layout) => {
+                let pg = f.group("periodograms")?;
+                let sets = layout
+                    .fields()
+                    .iter()
+                    .map(|field| pg.dataset(field.name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some((layout, sets))
+            }
+        };
         let g = f.group("features")?;
         let values = g.dataset("values")?;
         if values.shape().get(1) != Some(&ncols) {
@@ -118,6 +154,7 @@ impl FeatureDatasets {
             object: g.dataset("object")?,
             band: g.dataset("band")?,
             flagged: g.dataset("n_flagged").ok(),
+            stored,
             rows_per_object,
             ncols,
         })
@@ -137,6 +174,15 @@ impl FeatureDatasets {
         self.band.write_slice(&bnd, s![r0..r1])?;
         if let Some(f) = &self.flagged {
             f.write_slice(&rows.flagged, s![r0..r1])?;
+        }
+        if let Some((layout, sets)) = &self.stored {
+            let records = Array2::from_shape_vec((r1 - r0, layout.width()), rows.stored)?;
+            for (field, ds) in layout.fields().iter().zip(sets) {
+                let part = records
+                    .slice(s![.., field.offset..field.offset + field.width])
+                    .to_owned();
+                ds.write_slice(&part, s![r0..r1, ..])?;
+            }
         }
         Ok(())
     }
@@ -236,13 +282,19 @@ pub fn run_on(
     let write_start = std::time::Instant::now();
     let (out, datasets) = if ckpt.resumed {
         let out = ParallelH5::open_at(comm, &cfg.out, ckpt.partial_h5())?;
-        let datasets = comm.agree(FeatureDatasets::open(out.file(), rows_per_object, ncols))?;
+        let datasets = comm.agree(FeatureDatasets::open(
+            out.file(),
+            rows_per_object,
+            ncols,
+            cfg.object.stored_layout(),
+        ))?;
         (out, datasets)
     } else {
         // disk reserved for the feature rows, their chunk padding and the metadata
         let chunk_rows = (tile * rows_per_object) as u64;
         let n_rows = (objects * rows_per_object) as u64;
-        let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * (ncols as u64 * 8 + 10)
+        let row_bytes = (ncols + cfg.object.stored_width()) as u64 * 8 + 10;
+        let reserve = n_rows.div_ceil(chunk_rows.max(1)) * chunk_rows * row_bytes
             + objects as u64 * 64
             + (4 << 20);
         comm.agree(ckpt.create_dir())?;
@@ -254,6 +306,7 @@ pub fn run_on(
             rows_per_object,
             ncols,
             input.has_flags(),
+            cfg.object.stored_layout(),
         ))?;
         // the layout on disk before any unit is recorded
         out.flush(comm)?;
@@ -369,6 +422,36 @@ pub fn run_on(
     Ok(())
 }
 
+/// Rank 0: the attributes that say what `/periodograms` holds.
+fn describe_stored(
+    f: &hdf5::File,
+    layout: &StoredLayout,
+    spacings: &[f64; 3],
+    rows_per_object: usize,
+) -> anyhow::Result<()> {
+    let pg = f.group("periodograms")?;
+    output::attr_str(
+        &pg,
+        "description",
+        &format!(
+            "per /features row (row r = object r / {rows_per_object}, band r % {rows_per_object}): the row's periodogram max-pooled over {} contiguous blocks of its frequency grid (block j = grid indices j*n/{}..(j+1)*n/{}), and the power at the top {} peaks and at their aliases; NaN where the row has no periodogram",
+            layout.points, layout.points, layout.points, layout.top_k
+        ),
+    )?;
+    for field in layout.fields() {
+        let ds = pg.dataset(field.name)?;
+        output::attr_str(&ds, "description", &field.description)?;
+    }
+    pg.dataset("alias_frequency")?
+        .new_attr_builder()
+        .with_data(&alias_offsets(*spacings))
+        .create("alias_offsets")?;
+    pg.new_attr_builder()
+        .with_data(&[layout.points as u64])
+        .create("points")?;
+    Ok(())
+}
+
 /// Rank 0, after every collective: adds the column and reason metadata,
 /// object ids, summary, provenance and timings, renames the file into place
 /// and prints the summary.
@@ -411,6 +494,9 @@ fn finish(
     let mut band_names = input.band_names().to_vec();
     band_names.push("multi".into());
     output::write_str_list(&g, "band_names", &band_names)?;
+    if let Some(layout) = cfg.object.stored_layout() {
+        describe_stored(&f, &layout, &cfg.object.refine.aliases, rows_per_object)?;
+    }
     let objects_g = f.create_group("objects")?;
     let ids = input.object_ids()?;
     if input.integer_ids() {

@@ -11,7 +11,7 @@ use crate::io::source::LcSource;
 use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
 use crate::numeric::lightcurve::columns::TOO_MANY_POINTS;
 use crate::numeric::lightcurve::object::{
-    band_points, process_object, GivenPower, ObjectOptions, ObjectScratch, Observations,
+    band_points, process_object, GivenPower, ObjectOptions, ObjectRows, ObjectScratch, Observations,
 };
 use crate::numeric::periodogram::{autofrequency, FreqGrid};
 
@@ -28,6 +28,9 @@ pub struct TileRows {
     /// Observations dropped for their quality flags, per row (the multi
     /// row: all bands); empty when the input has no flags.
     pub flagged: Vec<u32>,
+    /// `objects * (bands + 1)` stored-periodogram records (empty when none
+    /// are kept).
+    pub stored: Vec<f64>,
 }
 
 /// Reads and processes the objects of tile `t` (`tile` objects each for an
@@ -56,6 +59,7 @@ pub fn process_tile(
     let (first, n) = (objects.start, objects.len());
     let bands = input.band_names().len();
     let per = (bands + 1) * ncols;
+    let sper = (bands + 1) * opts.stored_width();
     let mut out = TileRows {
         first_object: first,
         objects: n,
@@ -66,13 +70,15 @@ pub fn process_tile(
         } else {
             Vec::new()
         },
+        stored: vec![f64::NAN; n * sper],
     };
     let mut process = |run: std::ops::Range<usize>, data: &Ragged| -> anyhow::Result<()> {
         let power = device
             .map(|dev| tile_power(opts, data, bands, |b| lomb_scargle_batch_gpu::<f64>(dev, b)))
             .transpose()?;
-        let (v, r) = process_objects(opts, data, bands, ncols, power.as_ref());
+        let (v, r, st) = process_objects(opts, data, bands, ncols, power.as_ref());
         out.values[run.start * per..run.end * per].copy_from_slice(&v);
+        out.stored[run.start * sper..run.end * sper].copy_from_slice(&st);
         out.reasons[run.start * (bands + 1)..run.end * (bands + 1)].copy_from_slice(&r);
         Ok(())
     };
@@ -139,41 +145,55 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<ObjectScratch> = std::cell::RefCell::new(ObjectScratch::default());
 }
 
-/// The rows and reason codes of every object of `data` (with the current
-/// rayon pool), the single-band power taken from `power` when given.
+/// The rows, reason codes and stored-periodogram records of every object
+/// of `data` (with the current rayon pool), the single-band power taken
+/// from `power` when given.
 pub fn process_objects(
     opts: &ObjectOptions,
     data: &Ragged,
     bands: usize,
     ncols: usize,
     power: Option<&TilePower>,
-) -> (Vec<f64>, Vec<u8>) {
+) -> (Vec<f64>, Vec<u8>, Vec<f64>) {
     let objects = data.objects();
     let per = (bands + 1) * ncols;
+    let sper = (bands + 1) * opts.stored_width();
     let mut values = vec![f64::NAN; objects * per];
     let mut reasons = vec![0u8; objects * (bands + 1)];
+    let mut stored = vec![f64::NAN; objects * sper];
     let given = power.map(TilePower::given);
+    // with no stored periodograms every object gets an empty record
+    let records: Vec<&mut [f64]> = if sper == 0 {
+        (0..objects).map(|_| &mut [][..]).collect()
+    } else {
+        stored.chunks_mut(sper).collect()
+    };
     values
         .par_chunks_mut(per)
         .zip(reasons.par_chunks_mut(bands + 1))
+        .zip(records)
         .enumerate()
-        .for_each(|(i, (rows, why))| {
+        .for_each(|(i, ((rows, why), record))| {
             // one scratch per thread for the whole run: rayon's `for_each_init` would
             // build a fresh one (FFT plans, pair buffers) for every piece of work it splits
             SCRATCH.with_borrow_mut(|ws| {
                 let obs = observations(data, i);
+                let out = ObjectRows {
+                    values: rows,
+                    reasons: why,
+                    stored: record,
+                };
                 process_object(
                     opts,
                     obs,
                     bands,
                     given.as_ref().map(|g| &g[i * bands..(i + 1) * bands]),
                     ws,
-                    rows,
-                    why,
+                    out,
                 );
             })
         });
-    (values, reasons)
+    (values, reasons, stored)
 }
 
 /// The single-band periodograms of one tile, computed on the GPU.
@@ -372,10 +392,10 @@ mod tests {
         let data = objects(40);
         let bands = 3;
         let ncols = cfg.object.layout().width();
-        let (cpu, cpu_why) = process_objects(&cfg.object, &data, bands, ncols, None);
+        let (cpu, cpu_why, _) = process_objects(&cfg.object, &data, bands, ncols, None);
         let power = tile_power(&cfg.object, &data, bands, lomb_scargle_batch_cpu).unwrap();
         assert!(power.given().iter().filter(|g| g.is_some()).count() > 80);
-        let (twin, twin_why) = process_objects(&cfg.object, &data, bands, ncols, Some(&power));
+        let (twin, twin_why, _) = process_objects(&cfg.object, &data, bands, ncols, Some(&power));
         assert_eq!(cpu_why, twin_why);
         assert!(cpu_why.contains(&Reason::TooFewPoints.code()));
         let base = RowLayout::PERIOD;
@@ -417,9 +437,9 @@ mod tests {
         let cfg = config("fast");
         let data = objects(12);
         let ncols = cfg.object.layout().width();
-        let (cpu, _) = process_objects(&cfg.object, &data, 3, ncols, None);
+        let (cpu, _, _) = process_objects(&cfg.object, &data, 3, ncols, None);
         let power = tile_power(&cfg.object, &data, 3, lomb_scargle_batch_cpu).unwrap();
-        let (twin, _) = process_objects(&cfg.object, &data, 3, ncols, Some(&power));
+        let (twin, _, _) = process_objects(&cfg.object, &data, 3, ncols, Some(&power));
         for (a, b) in cpu.chunks(4 * ncols).zip(twin.chunks(4 * ncols)) {
             let multi = 3 * ncols..4 * ncols;
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

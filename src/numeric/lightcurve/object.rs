@@ -12,9 +12,10 @@ use crate::numeric::lightcurve::columns::{
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
-    autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle, multiband_power,
-    refine_peaks, top_peaks, FoldScratch, GridOptions, HarmonicScratch, LombScargleScratch,
-    MultibandScratch, Peak, PeriodogramMethod, RefineOptions, ASTROPY_REG_BAND,
+    alias_offsets, autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle,
+    multiband_power, refine_peaks, store_periodogram, top_peaks, FoldScratch, GridOptions,
+    HarmonicScratch, LombScargleScratch, MultibandScratch, Peak, PeriodogramMethod, RefineOptions,
+    StoredLayout, ASTROPY_REG_BAND,
 };
 
 /// What is computed for each object, and how.
@@ -49,6 +50,9 @@ pub struct ObjectOptions {
     /// never read, every row of it gets [`TOO_MANY_POINTS`] (bounds the
     /// memory a tile holds, see the job's `process_tile`).
     pub max_points: usize,
+    /// Max-pooled points of the periodogram kept per row (with the top
+    /// peaks and their aliases, see [`StoredLayout`]); 0 keeps none.
+    pub store_points: usize,
 }
 
 /// Default of [`ObjectOptions::max_frequencies`]: 16 MB of power per curve.
@@ -75,6 +79,19 @@ impl ObjectOptions {
     /// The row layout these options produce.
     pub fn layout(&self) -> RowLayout {
         RowLayout::new(self.top_k)
+    }
+
+    /// The stored-periodogram record of a row, when periodograms are kept.
+    pub fn stored_layout(&self) -> Option<StoredLayout> {
+        (self.store_points > 0).then_some(StoredLayout {
+            points: self.store_points,
+            top_k: self.top_k,
+        })
+    }
+
+    /// Values of a row's stored-periodogram record (0 when none are kept).
+    pub fn stored_width(&self) -> usize {
+        self.stored_layout().map_or(0, |l| l.width())
     }
 }
 
@@ -134,6 +151,24 @@ pub struct Observations<'a> {
     pub band: &'a [u8],
 }
 
+/// Where [`process_object`] writes one object's results: `bands + 1` rows
+/// each of feature values, a reason code and a stored-periodogram record.
+pub struct ObjectRows<'a> {
+    /// `(bands + 1) * width` feature values.
+    pub values: &'a mut [f64],
+    /// `bands + 1` reason codes.
+    pub reasons: &'a mut [u8],
+    /// `(bands + 1) * stored_width` stored-periodogram values (empty when
+    /// none are kept).
+    pub stored: &'a mut [f64],
+}
+
+/// One row's outputs inside [`periodogram_columns`].
+struct RowSlices<'a> {
+    values: &'a mut [f64],
+    stored: &'a mut [f64],
+}
+
 /// The points of band `b`, in input order, into the three buffers.
 pub fn band_points(
     obs: Observations,
@@ -154,24 +189,30 @@ pub fn band_points(
     }
 }
 
-/// Processes one object: `rows` is `(bands + 1) * width` long, `reasons`
-/// `bands + 1`. `given` (one entry per band) supplies the single-band
-/// periodogram power computed elsewhere; `None` computes it here with
-/// `opts.method`. The multiband periodogram is always computed here.
+/// Processes one object into `out` (see [`ObjectRows`]). `given` (one entry
+/// per band) supplies the single-band periodogram power computed elsewhere;
+/// `None` computes it here with `opts.method`. The multiband periodogram is
+/// always computed here.
 pub fn process_object(
     opts: &ObjectOptions,
     obs: Observations,
     bands: usize,
     given: Option<&[GivenPower]>,
     ws: &mut ObjectScratch,
-    rows: &mut [f64],
-    reasons: &mut [u8],
+    out: ObjectRows,
 ) {
+    let ObjectRows {
+        values: rows,
+        reasons,
+        stored,
+    } = out;
     let layout = opts.layout();
     let ncols = rows.len() / (bands + 1);
+    let swidth = stored.len() / (bands + 1);
     let base = pipeline::row_width();
     rows.fill(f64::NAN);
     reasons.fill(0);
+    stored.fill(f64::NAN);
     ws.all_t.clear();
     ws.all_m.clear();
     ws.all_e.clear();
@@ -217,6 +258,10 @@ pub fn process_object(
             err: &c.e,
             band: &ws.zeros,
         };
+        let out = RowSlices {
+            values: row,
+            stored: &mut stored[b * swidth..(b + 1) * swidth],
+        };
         if let Err(code) = periodogram_columns(
             opts,
             curve,
@@ -225,7 +270,7 @@ pub fn process_object(
             source,
             &mut ws.periodograms,
             &mut ws.power,
-            row,
+            out,
         ) {
             reasons[b] = code;
         }
@@ -261,6 +306,8 @@ pub fn process_object(
     // (a band whose only flag is the skipped structure function has its periodogram)
     if used.len() == 1 && matches!(reasons[used[0]], 0 | TOO_MANY_POINTS_FOR_SF) {
         let b = used[0];
+        let (head, multi) = stored.split_at_mut(bands * swidth);
+        multi.copy_from_slice(&head[b * swidth..(b + 1) * swidth]);
         let (head, multi) = rows.split_at_mut(bands * ncols);
         multi[base..].copy_from_slice(&head[b * ncols + base..(b + 1) * ncols]);
         multi[RowLayout::N_RAW] = obs.time.len() as f64;
@@ -289,6 +336,10 @@ pub fn process_object(
         err: &ws.all_e,
         band: &ws.all_b,
     };
+    let out = RowSlices {
+        values: row,
+        stored: &mut stored[bands * swidth..],
+    };
     if let Err(code) = periodogram_columns(
         opts,
         all,
@@ -297,7 +348,7 @@ pub fn process_object(
         PowerSource::Compute,
         &mut ws.periodograms,
         &mut ws.power,
-        row,
+        out,
     ) {
         reasons[bands] = code;
     }
@@ -319,9 +370,9 @@ fn sort_by_time(t: &mut [f64], m: &mut [f64], e: &mut [f64], b: &mut [u8]) {
     }
 }
 
-/// Fills the periodogram and peak columns of `row`; the reason code when no
-/// periodogram could be made ([`GRID_TOO_LARGE`] past `max_frequencies`,
-/// else [`NO_PERIODOGRAM`]).
+/// Fills the periodogram and peak columns of the row (and its stored
+/// periodogram when kept); the reason code when no periodogram could be
+/// made ([`GRID_TOO_LARGE`] past `max_frequencies`, else [`NO_PERIODOGRAM`]).
 #[allow(clippy::too_many_arguments)]
 fn periodogram_columns(
     opts: &ObjectOptions,
@@ -331,8 +382,12 @@ fn periodogram_columns(
     source: PowerSource,
     ws: &mut PeriodogramScratch,
     power: &mut Vec<f64>,
-    row: &mut [f64],
+    out: RowSlices,
 ) -> Result<(), u8> {
+    let RowSlices {
+        values: row,
+        stored,
+    } = out;
     let Observations {
         time: t,
         mag: y,
@@ -433,6 +488,10 @@ fn periodogram_columns(
         row[layout.peak_period(k)] = p.period;
         row[layout.peak_power(k)] = p.power;
     }
+    if let Some(sl) = opts.stored_layout() {
+        let offsets = alias_offsets(opts.refine.aliases);
+        store_periodogram(&grid, power, &ws.peaks, &offsets, &sl, stored);
+    }
     Ok(())
 }
 
@@ -455,6 +514,12 @@ pub fn process_single(
         err: e,
         band: &band,
     };
-    process_object(opts, obs, 1, None, ws, &mut rows, &mut reasons);
+    let mut stored = vec![0.0; 2 * opts.stored_width()];
+    let out = ObjectRows {
+        values: &mut rows,
+        reasons: &mut reasons,
+        stored: &mut stored,
+    };
+    process_object(opts, obs, 1, None, ws, out);
     (rows, reasons)
 }
