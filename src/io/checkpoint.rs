@@ -216,6 +216,7 @@ pub fn dir_for(target: &Path) -> PathBuf {
 /// One rank's handle on the checkpoint of the run in progress.
 pub struct Checkpoint {
     dir: PathBuf,
+    target: PathBuf,
     rank: usize,
     run: u64,
     /// Units finished by earlier runs, with their partial results, in unit
@@ -267,6 +268,7 @@ impl Checkpoint {
         cleanup::set_checkpoint(Some(dir.clone()));
         Ok(Checkpoint {
             dir,
+            target: target.to_path_buf(),
             rank: comm.rank(),
             run: run[0],
             done: done.unwrap_or_default(),
@@ -316,7 +318,15 @@ impl Checkpoint {
     /// Rank 0 (before any other rank writes there): creates the directory.
     pub fn create_dir(&self) -> anyhow::Result<()> {
         if self.rank == 0 {
-            std::fs::create_dir_all(&self.dir).with_context(|| {
+            let parent = self.dir.parent().expect("a checkpoint has a parent");
+            if !parent.is_dir() {
+                anyhow::bail!(
+                    "cannot write output '{}': directory '{}' does not exist",
+                    self.target.display(),
+                    parent.display()
+                );
+            }
+            std::fs::create_dir(&self.dir).with_context(|| {
                 format!("creating the checkpoint directory '{}'", self.dir.display())
             })?;
         }

@@ -443,7 +443,17 @@ pub fn run_on(
     let local = timer.time(Phase::Compute, || match &device {
         // the CPU computes on a helper thread while this one reports progress
         None => while_ticking(&progress, comm, || {
-            compute_recorded(cfg, &problem, &pool, None, mine, &progress, rank, &mut ckpt, &|| {})
+            compute_recorded(
+                cfg,
+                &problem,
+                &pool,
+                None,
+                mine,
+                &progress,
+                rank,
+                &mut ckpt,
+                &|| {},
+            )
         }),
         Some(dev) => compute_recorded(
             cfg,

@@ -27,8 +27,8 @@ use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
-use crate::progress::{Aggregation, Progress};
 use crate::numeric::periodogram::{alias_offsets, StoredLayout};
+use crate::progress::{Aggregation, Progress};
 use crate::say0;
 use crate::timings::{Phase, PhaseTimer};
 
