@@ -127,7 +127,23 @@ fn end_now(sig: i32, why: &str) -> ! {
     }
 }
 
+/// True when this process was started by OpenMPI's mpirun (its parent).
+fn parent_is_mpirun() -> bool {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ppid = stat
+        .rsplit_once(')')
+        .and_then(|(_, r)| r.split_whitespace().nth(1).map(str::to_string))
+        .unwrap_or_default();
+    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).unwrap_or_default();
+    matches!(
+        comm.trim(),
+        "mpirun" | "mpiexec" | "orterun" | "prterun" | "orted"
+    )
+}
+
 /// Signals (a watcher thread does the work, outside signal context):
+/// - SIGTERM to a rank started by mpirun (mpirun ending the job): stop at
+///   once, keeping the recorded units.
 /// - SIGUSR1, SIGTERM or SIGINT during a resumable run (mc, lightcurves,
 ///   image with a checkpoint, see [`set_checkpoint`]): the first asks the
 ///   job to finish its current unit, keep what is done and exit with
@@ -147,10 +163,18 @@ pub fn install_cleanup_on_signals() {
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
+            let under_mpirun = parent_is_mpirun();
             for sig in signals.forever() {
                 let graceful = sig != SIGHUP && checkpoint().is_some();
                 if !graceful {
                     end_now(sig, "");
+                }
+                // mpirun sends SIGTERM when it ends the job (another rank
+                // aborted, or mpirun itself was told to stop) and SIGKILL
+                // soon after: no time to finish a unit, so stop at once,
+                // keeping what is recorded. SIGUSR1 is the clean way.
+                if sig == SIGTERM && under_mpirun {
+                    end_now(sig, "SIGTERM from mpirun");
                 }
                 if stop_requested() {
                     end_now(sig, &format!("second signal {sig}"));

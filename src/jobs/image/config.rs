@@ -34,6 +34,9 @@ pub const KEYS: &[&str] = &[
     "progress_interval",
 ];
 
+/// Endings of compressed FITS names, which the image job does not write.
+pub const COMPRESSED_FITS_ENDINGS: [&str; 3] = [".fz", ".fits.gz", ".fit.gz"];
+
 /// Largest built-in kernel edge (a sanity bound: 4097^2 taps).
 const MAX_KERNEL: usize = 4097;
 
@@ -349,10 +352,7 @@ impl ImageConfig {
         // .fits/.fit/.fts get FITS (jobs/image/fits_output.rs); a compressed
         // FITS name would silently hold an uncompressed file
         let lower = out.to_string_lossy().to_ascii_lowercase();
-        if super::fits_output::COMPRESSED_FITS_ENDINGS
-            .iter()
-            .any(|e| lower.ends_with(e))
-        {
+        if COMPRESSED_FITS_ENDINGS.iter().any(|e| lower.ends_with(e)) {
             return Err(usage(format!(
                 "output '{}' ({}): the image job writes HDF5 or uncompressed FITS; give an .h5 or a .fits name",
                 out.display(),

@@ -31,8 +31,7 @@ use crate::timings::Phase;
 /// File name endings that ask for FITS output.
 pub const FITS_ENDINGS: [&str; 3] = [".fits", ".fit", ".fts"];
 
-/// Endings of compressed FITS names, which the image job does not write.
-pub const COMPRESSED_FITS_ENDINGS: [&str; 3] = [".fz", ".fits.gz", ".fit.gz"];
+pub use super::config::COMPRESSED_FITS_ENDINGS;
 
 /// Whether `out` names a FITS file (`.fits`, `.fit`, `.fts`, any case).
 pub fn is_fits_name(out: &Path) -> bool {
