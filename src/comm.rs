@@ -68,7 +68,7 @@ pub trait Comm {
     fn answer_request(&self, rank: usize, item: Option<u64>);
     /// Progress, ranks other than 0: sends this rank's count of units done
     /// (and whether it is the last) to rank 0, which receives it with
-    /// [`Comm::poll_progress`] (see [`crate::progress`]: rank 0 keeps
+    /// [`Comm::poll_progress`] (see the progress module: rank 0 keeps
     /// receiving until every rank's last count is in, so this never waits
     /// forever).
     fn send_progress(&self, done: u64, last: bool);

@@ -202,15 +202,7 @@ pub fn recorded_int(target: &Path, key: &str) -> Option<u64> {
 
 /// The checkpoint directory of output `target`: `.NAME.resume` beside it.
 pub fn dir_for(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    dir.join(format!(".{name}.resume"))
+    crate::io::output::hidden_beside(target, ".resume")
 }
 
 /// One rank's handle on the checkpoint of the run in progress.

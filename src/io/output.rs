@@ -19,9 +19,8 @@ pub struct AtomicH5 {
     committed: bool,
 }
 
-/// The temporary name used while `target` is being written by process
-/// `pid`: `.NAME.tmp-PID` beside it, so the rename is atomic.
-pub fn temp_path(target: &Path, pid: u64) -> PathBuf {
+/// The hidden file `.NAME<suffix>` beside `target` (in `.` for a bare name).
+pub fn hidden_beside(target: &Path, suffix: &str) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -30,7 +29,13 @@ pub fn temp_path(target: &Path, pid: u64) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    dir.join(format!(".{name}.tmp-{pid}"))
+    dir.join(format!(".{name}{suffix}"))
+}
+
+/// The temporary name used while `target` is being written by process
+/// `pid`: `.NAME.tmp-PID` beside it, so the rename is atomic.
+pub fn temp_path(target: &Path, pid: u64) -> PathBuf {
+    hidden_beside(target, &format!(".tmp-{pid}"))
 }
 
 /// The temporary name this process uses while `target` is being written.

@@ -42,15 +42,7 @@ pub fn is_fits_name(out: &Path) -> bool {
 /// The hidden HDF5 file the job writes before the FITS copy: the same name
 /// on every rank, `.NAME.convolved.h5` beside the target.
 fn intermediate_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    dir.join(format!(".{name}.convolved.h5"))
+    crate::io::output::hidden_beside(target, ".convolved.h5")
 }
 
 /// Input pixel (0-based row, column) of output pixel (0, 0). The `same`
