@@ -77,7 +77,7 @@ fn mc_prints_aggregated_progress_every_interval_under_mpirun() {
             &[
                 "mc",
                 "--samples",
-                "3e9",
+                "1.2e10",
                 "--threads",
                 "1",
                 "--out",

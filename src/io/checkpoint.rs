@@ -393,6 +393,7 @@ impl Checkpoint {
     /// A signal stopped the run: the checkpoint stays for `--resume`.
     pub fn keep(mut self) {
         self.finished = true;
+        cleanup::mark_kept();
         cleanup::set_checkpoint(None);
         cleanup::unregister_temp_file(&self.dir);
     }

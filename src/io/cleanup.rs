@@ -49,6 +49,15 @@ pub const DEFAULT_STOP_GRACE: f64 = 120.0;
 /// A stop was asked for (first SIGUSR1/SIGTERM/SIGINT during a resumable run).
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// Set once a run has stopped resumably (its checkpoint kept): a signal
+/// arriving while the process exits keeps exit code [`EXIT_RESUMABLE`].
+static KEPT: AtomicBool = AtomicBool::new(false);
+
+/// Records that the run stopped resumably, its checkpoint kept.
+pub fn mark_kept() {
+    KEPT.store(true, Ordering::SeqCst);
+}
+
 /// The checkpoint directory of the resumable run in progress: kept (not
 /// deleted) when a signal ends the run, deleted by a panic.
 static CHECKPOINT: Mutex<Option<PathBuf>> = Mutex::new(None);
@@ -105,6 +114,13 @@ fn stop_grace() -> f64 {
 /// Ends the process at once after a signal: unfinished outputs are deleted;
 /// a resumable run's checkpoint is kept (its recorded units are durable).
 fn end_now(sig: i32, why: &str) -> ! {
+    if KEPT.load(Ordering::SeqCst) {
+        eprintln!(
+            "[rank {}] signal {sig} after the run had already stopped resumably",
+            crate::rank::current_rank()
+        );
+        std::process::exit(i32::from(EXIT_RESUMABLE));
+    }
     let kept = checkpoint();
     if let (Some(dir), Ok(mut v)) = (&kept, TEMP_FILES.try_lock()) {
         // the checkpoint and what is inside it (its partial output) stay

@@ -160,7 +160,11 @@ impl LcConfig {
         };
         let threads = l.count_in("threads", 0, 0, 4096)? as usize;
         let tile = match l.get("tile") {
-            None => None,
+            None => {
+                // the default, recorded so the resolved configuration holds it
+                l.note("tile", Value::String("auto".into()));
+                None
+            }
             Some(Value::String(s)) if s == "auto" => None,
             Some(_) => Some(l.count("tile", 256, 1)? as usize),
         };
