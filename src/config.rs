@@ -210,6 +210,36 @@ impl Layered {
         }
     }
 
+    /// A list of names: a TOML array of strings, or one string of
+    /// comma-separated names (`--set features=basic,periodic`); `default`
+    /// when unset. Names are trimmed; an empty item or another type is a
+    /// usage error naming the key.
+    pub fn string_list(&self, key: &str, default: &[&str]) -> anyhow::Result<Vec<String>> {
+        let list = match self.get(key) {
+            None => default.iter().map(|s| s.to_string()).collect(),
+            Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+            Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
+            Some(v @ Value::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => Ok(s.trim().to_string()),
+                    _ => Err(self.bad(key, "must be a list of names", v)),
+                })
+                .collect::<anyhow::Result<Vec<String>>>()?,
+            Some(v) => return Err(self.bad(key, "must be a list of names", v)),
+        };
+        if let Some(v) = self.get(key) {
+            if list.iter().any(|s| s.is_empty()) {
+                return Err(self.bad(key, "has an empty name", v));
+            }
+        }
+        self.note(
+            key,
+            Value::Array(list.iter().map(|s| Value::String(s.clone())).collect()),
+        );
+        Ok(list)
+    }
+
     /// `true`/`false`, also accepted as the strings "true"/"false"/"yes"/"no".
     pub fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
         let r = match self.get(key) {

@@ -207,6 +207,16 @@ pub struct LcArgs {
     /// Longest period searched, days. [default: from the baseline]
     #[arg(long, allow_hyphen_values = true)]
     pub max_period: Option<String>,
+    /// Feature groups, comma-separated: basic (always on), extended, periodic,
+    /// structure_function, transient, color. The row's columns follow.
+    /// [default: basic,extended,periodic,color]
+    #[arg(long, value_name = "GROUP,...")]
+    pub features: Option<String>,
+    /// Period searches of the periodic group, comma-separated: gls (generalised
+    /// Lomb-Scargle with alias refinement), bls (box least squares), pdm (phase
+    /// dispersion), ce (conditional entropy), mharm (multi-harmonic). [default: gls]
+    #[arg(long, value_name = "METHOD,...")]
+    pub periods: Option<String>,
 }
 
 impl LcArgs {
@@ -233,6 +243,12 @@ impl LcArgs {
                 set_path(l, "input", &self.input);
                 if let Some(c) = &self.columns {
                     l.set("columns", toml::Value::String(c.clone()), "--columns");
+                }
+                if let Some(f) = &self.features {
+                    l.set("features", toml::Value::String(f.clone()), "--features");
+                }
+                if let Some(p) = &self.periods {
+                    l.set("periods", toml::Value::String(p.clone()), "--periods");
                 }
             },
         )?;

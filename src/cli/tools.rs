@@ -438,6 +438,12 @@ pub struct BenchLcArgs {
     /// others carry the noise of a shared machine).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Time the first band of the first --curves objects of this tessera HDF5
+    /// file (from `tessera synth lightcurves` or `tessera ingest`) on the default
+    /// frequency grid, instead of synthetic curves on --frequencies frequencies;
+    /// also used by scripts/bench-vs-light-curve.py.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// Arguments of `tessera bench gpu`.
@@ -652,6 +658,7 @@ impl BenchLcArgs {
             points: self.points,
             frequencies: self.frequencies,
             repeat: self.repeat,
+            input: self.input.clone(),
         }
     }
 }

@@ -183,6 +183,10 @@ pub struct BenchLcOptions {
     pub frequencies: usize,
     /// Repetitions; the fastest is reported.
     pub repeat: usize,
+    /// A tessera HDF5 light-curve file whose first `curves` objects (their
+    /// first band) are timed on the default frequency grid, instead of
+    /// synthetic curves on a grid of `frequencies`.
+    pub input: Option<std::path::PathBuf>,
 }
 
 /// `tessera bench lightcurves`: single-thread milliseconds per curve for
@@ -194,7 +198,7 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
     use crate::numeric::periodogram::{
         autofrequency, lomb_scargle, LombScargleScratch, PeriodogramMethod,
     };
-    use crate::numeric::synth::{synth_curve, SynthParams};
+    use crate::numeric::synth::{synth_curve, SynthCurve, SynthParams};
     if comm.rank() != 0 {
         return Ok(());
     }
@@ -204,25 +208,28 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
         ));
     }
     let baseline = 1000.0;
-    let p = SynthParams {
-        seed: 42,
-        bands: vec!["g".into()],
-        epochs: a.points,
-        baseline,
-        season_fraction: 1.0,
-        ..Default::default()
-    };
-    let curves: Vec<_> = (0..a.curves as u64).map(|i| synth_curve(&p, i)).collect();
-    // a band of frequencies 2 c/d wide starting at 0.1 c/d gives ~frequencies points at 5 samples per peak
     let mut l = crate::config::Layered::default();
-    let spp = a.frequencies as f64 / (2.0 * baseline);
     l.set("input", toml::Value::String("unused".into()), "bench");
-    l.set("samples_per_peak", toml::Value::Float(spp), "bench");
-    l.set("min_period", toml::Value::Float(1.0 / 2.1), "bench");
-    l.set("max_period", toml::Value::Float(10.0), "bench");
+    let curves: Vec<SynthCurve> = match &a.input {
+        None => {
+            let p = SynthParams {
+                seed: 42,
+                bands: vec!["g".into()],
+                epochs: a.points,
+                baseline,
+                season_fraction: 1.0,
+                ..Default::default()
+            };
+            // a band of frequencies 2 c/d wide starting at 0.1 c/d gives ~frequencies points at 5 samples per peak
+            let spp = a.frequencies as f64 / (2.0 * baseline);
+            l.set("samples_per_peak", toml::Value::Float(spp), "bench");
+            l.set("min_period", toml::Value::Float(1.0 / 2.1), "bench");
+            l.set("max_period", toml::Value::Float(10.0), "bench");
+            (0..a.curves as u64).map(|i| synth_curve(&p, i)).collect()
+        }
+        Some(path) => first_bands(path, a.curves)?,
+    };
     let full = LcConfig::from_layered(&l)?.object;
-    let mut no_sf = full.clone();
-    no_sf.structure_function = false;
     // everything below runs on this one thread: per-curve work has no rayon inside
     // the fastest of `repeat` passes over all curves
     let time_per_curve = |f: &dyn Fn(&crate::numeric::synth::SynthCurve)| -> f64 {
@@ -241,12 +248,20 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
         nf += autofrequency(&c.time, &full.grid).map_or(0, |g| g.n);
     }
     let nf = nf / curves.len();
-    println!(
-        "bench lightcurves: {} synthetic curves x {} points (1 band), mean {nf} frequencies, 1 thread, best of {}",
-        curves.len(),
-        a.points,
-        a.repeat
-    );
+    let points = curves.iter().map(|c| c.time.len()).sum::<usize>() / curves.len().max(1);
+    match &a.input {
+        None => println!(
+            "bench lightcurves: {} synthetic curves x {points} points (1 band), mean {nf} frequencies, 1 thread, best of {}",
+            curves.len(),
+            a.repeat
+        ),
+        Some(p) => println!(
+            "bench lightcurves: {} curves of {} (first band), mean {points} points, default grid: mean {nf} frequencies, 1 thread, best of {}",
+            curves.len(),
+            p.display(),
+            a.repeat
+        ),
+    }
     for (name, method) in [
         ("fast (NUFFT)", PeriodogramMethod::Fast),
         ("direct (exact)", PeriodogramMethod::Direct),
@@ -352,14 +367,14 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
         });
         println!(
             "structure-function fits (both models, {} pairs, mean {:.1} single- and {:.1} double-precision passes per fit): {ms:8.3} ms/curve",
-            a.points * (a.points - 1) / 2,
+            points * (points - 1) / 2,
             singles.get() as f64 / (2 * curves.len() * a.repeat) as f64,
             evals.get() as f64 / (2 * curves.len() * a.repeat) as f64
         );
     }
     let row = |cfg: &ObjectOptions| {
         let ws = std::cell::RefCell::new(ObjectScratch::default());
-        time_per_curve(&|c| {
+        let one = |c: &SynthCurve| {
             std::hint::black_box(process_single(
                 cfg,
                 &c.time,
@@ -367,18 +382,104 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
                 &c.err,
                 &mut ws.borrow_mut(),
             ));
-        })
+        };
+        // a slow group (box least squares on long baselines, transient fits)
+        // is timed on as many curves as take about 2 s, at least 5
+        let t0 = Instant::now();
+        let probe = curves.len().min(5);
+        curves[..probe].iter().for_each(one);
+        let each = t0.elapsed().as_secs_f64() / probe.max(1) as f64;
+        let n = ((2.0 / each.max(1e-9)) as usize).clamp(probe, curves.len());
+        let mut best = f64::INFINITY;
+        for _ in 0..a.repeat {
+            let t0 = Instant::now();
+            curves[..n].iter().for_each(one);
+            best = best.min(t0.elapsed().as_secs_f64() * 1e3 / n as f64);
+        }
+        (best, n)
     };
-    let ms_no_sf = row(&no_sf);
-    println!("whole row without structure functions (clean, 39 features, periodogram, FAP, refinement, fold): {ms_no_sf:8.3} ms/curve");
-    let ms_full = row(&full);
-    println!("whole row with structure-function fits:                                                       {ms_full:8.3} ms/curve");
-    println!(
-        "lightcurves per core: whole feature set {ms_full:.3} ms/curve/core = {:.0} curves/s/core ({ms_no_sf:.3} ms/curve/core = {:.0} curves/s/core without structure functions)",
-        1e3 / ms_full,
-        1e3 / ms_no_sf
-    );
+    groups_alone(&full, &row, curves.len());
     Ok(())
+}
+
+/// Prints the time of the basic columns alone, of each group and period
+/// method added to them (and what it adds), and of the default row.
+fn groups_alone(
+    full: &ObjectOptionsRef,
+    row: &dyn Fn(&ObjectOptionsRef) -> (f64, usize),
+    curves: usize,
+) {
+    use crate::numeric::lightcurve::columns::{
+        Groups, Methods, DEFAULT_GROUPS, GROUP_NAMES, METHOD_NAMES,
+    };
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let with = |groups: &[&str], methods: &[&str]| {
+        let mut o = full.clone();
+        o.groups = Groups::parse(&names(groups)).expect("a group");
+        o.methods = Methods::parse(&names(methods)).expect("a method");
+        o
+    };
+    let (basic, _) = row(&with(&["basic"], &[]));
+    let on = |n: usize| {
+        if n < curves {
+            format!(" [on the first {n} curves]")
+        } else {
+            String::new()
+        }
+    };
+    println!("feature groups, 1 thread (each group alone with the basic columns, and what it adds to them):");
+    println!("  {:<34}: {basic:9.3} ms/curve", "basic (clean + 39 features)");
+    for (label, g, m) in [
+        ("+ extended", &["extended"][..], &[][..]),
+        ("+ periodic: gls (with refinement)", &["periodic"][..], &["gls"][..]),
+        ("+ periodic: bls", &["periodic"][..], &["bls"][..]),
+        ("+ periodic: pdm", &["periodic"][..], &["pdm"][..]),
+        ("+ periodic: ce", &["periodic"][..], &["ce"][..]),
+        ("+ periodic: mharm", &["periodic"][..], &["mharm"][..]),
+        ("+ structure_function", &["structure_function"][..], &[][..]),
+        ("+ transient", &["transient"][..], &[][..]),
+    ] {
+        let (ms, n) = row(&with(g, m));
+        println!("  {label:<34}: {ms:9.3} ms/curve (+{:.3}){}", ms - basic, on(n));
+    }
+    let (ms, _) = row(&with(&DEFAULT_GROUPS, &["gls"]));
+    println!(
+        "  {:<34}: {ms:9.3} ms/curve = {:.0} curves/s/core",
+        format!("default row ({})", DEFAULT_GROUPS.join(",")),
+        1e3 / ms
+    );
+    let mut everything = with(&GROUP_NAMES, &METHOD_NAMES);
+    everything.groups = Groups::ALL;
+    let (ms, n) = row(&everything);
+    println!(
+        "  {:<34}: {ms:9.3} ms/curve{}",
+        "every group and period method",
+        on(n)
+    );
+}
+
+type ObjectOptionsRef = crate::numeric::lightcurve::object::ObjectOptions;
+
+/// The first band of the first `n` objects of a tessera HDF5 file, as
+/// curves for the light-curve benchmark.
+fn first_bands(path: &std::path::Path, n: usize) -> anyhow::Result<Vec<crate::numeric::synth::SynthCurve>> {
+    let f = crate::io::lcfile::LcFile::open(path)?;
+    let objects = f.object_ids()?.len().min(n);
+    let r = f.read_objects(0, objects)?;
+    Ok((0..objects)
+        .map(|i| {
+            let mut c = crate::numeric::synth::SynthCurve::default();
+            for k in r.range(i) {
+                if r.band[k] == 0 {
+                    c.time.push(r.time[k]);
+                    c.mag.push(r.mag[k]);
+                    c.err.push(r.err[k]);
+                    c.band.push(0);
+                }
+            }
+            c
+        })
+        .collect())
 }
 
 /// What `bench gpu` measures.

@@ -10,11 +10,13 @@ use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::identity::refuse_input_as_output;
 use crate::io::table::columns::ColumnSpec;
+use crate::numeric::lightcurve::columns::{Groups, Methods, DEFAULT_GROUPS};
 use crate::numeric::lightcurve::object::{
     ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_POINTS,
     DEFAULT_MAX_SF_POINTS,
 };
 use crate::numeric::lightcurve::{CleanConfig, DuplicatePolicy, Normalisation, SigmaClip};
+use crate::numeric::periodogram::{BlsOptions, CeOptions, PdmOptions};
 use crate::numeric::periodogram::{GridOptions, PeriodogramMethod, RefineOptions, MAX_HARMONICS};
 
 /// Every configuration key of the light-curve job.
@@ -51,6 +53,14 @@ pub const KEYS: &[&str] = &[
     "reject_flags",
     "progress_interval",
     "store_periodogram",
+    "features",
+    "periods",
+    "mharm_terms",
+    "bls_min_duration",
+    "bls_max_duration",
+    "pdm_bins",
+    "ce_phase_bins",
+    "ce_mag_bins",
 ];
 
 /// A validated light-curve configuration.
@@ -255,15 +265,43 @@ impl LcConfig {
                 refine.error_floor
             )));
         }
-        let structure_function = match l.get("structure_function") {
-            None => true,
-            Some(Value::Boolean(b)) => *b,
+        let mut groups = Groups::parse(&l.string_list("features", &DEFAULT_GROUPS)?)
+            .map_err(|e| usage(format!("config key 'features' (from {}): {e}", l.source_of("features"))))?;
+        // the older switch of the structure functions still works, over `features`
+        match l.get("structure_function") {
+            None => {}
+            Some(Value::Boolean(b)) => groups.structure_function = *b,
             Some(v) => {
                 return Err(usage(format!(
                     "config key 'structure_function': true or false, got {v}"
                 )))
             }
+        }
+        let methods = Methods::parse(&l.string_list("periods", &["gls"])?)
+            .map_err(|e| usage(format!("config key 'periods' (from {}): {e}", l.source_of("periods"))))?;
+        let mharm_terms = l.count_in("mharm_terms", 2, 1, MAX_HARMONICS as u64)? as usize;
+        let mut bls = BlsOptions::default();
+        bls.duration_range = (
+            positive(l, "bls_min_duration", bls.duration_range.0)?,
+            positive(l, "bls_max_duration", bls.duration_range.1)?,
+        );
+        if bls.duration_range.0 > bls.duration_range.1 {
+            return Err(usage(format!(
+                "bls_min_duration {} days must not exceed bls_max_duration {} days",
+                bls.duration_range.0, bls.duration_range.1
+            )));
+        }
+        let pdm = PdmOptions {
+            n_bins: l.count_in("pdm_bins", 10, 2, 1000)? as usize,
+            ..Default::default()
         };
+        let ce = CeOptions {
+            phase_bins: l.count_in("ce_phase_bins", 10, 2, 1000)? as usize,
+            mag_bins: l.count_in("ce_mag_bins", 5, 2, 1000)? as usize,
+            ..Default::default()
+        };
+        // the list as resolved, `structure_function` included
+        l.note("features", toml::Value::Array(groups.names().into_iter().map(|g| toml::Value::String(g.into())).collect()));
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
         let max_frequencies = l.count_in(
             "max_frequencies",
@@ -305,7 +343,13 @@ impl LcConfig {
                 top_k,
                 method,
                 refine,
-                structure_function,
+                groups,
+                methods,
+                mharm_terms,
+                flux: false,
+                bls,
+                pdm,
+                ce,
                 fold_bins,
                 max_frequencies,
                 max_sf_points,

@@ -27,6 +27,7 @@ use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
+use crate::numeric::lightcurve::object::ObjectOptions;
 use crate::numeric::periodogram::{alias_offsets, StoredLayout};
 use crate::progress::{Aggregation, Progress};
 use crate::say0;
@@ -228,7 +229,12 @@ pub fn run_on(
     }
     let bands = input.band_names().len();
     let objects = input.objects();
-    let ncols = cfg.object.layout().width();
+    let ncols = cfg.object.layout(bands).width();
+    // the input says whether its values are fluxes (transient fits, box least squares)
+    let object = ObjectOptions {
+        flux: input.quantity() == Quantity::Flux,
+        ..cfg.object.clone()
+    };
     let rows_per_object = bands + 1;
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let mut tile = cfg
@@ -332,7 +338,7 @@ pub fn run_on(
         |t| {
             pool.install(|| {
                 process_tile(
-                    &cfg.object,
+                    &object,
                     &input,
                     t as usize,
                     tile,
@@ -477,7 +483,7 @@ fn finish(
         reason_counts[c as usize] += 1;
     }
     let values = g.dataset("values")?;
-    let columns = cfg.object.layout().columns();
+    let columns = cfg.object.layout(bands).columns_for(input.band_names());
     let name_refs: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
     let desc_refs: Vec<&str> = columns.iter().map(|c| c.description.as_str()).collect();
     output::attr_str_list(&values, "columns", &name_refs)?;

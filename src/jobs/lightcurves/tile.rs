@@ -391,7 +391,7 @@ mod tests {
         let cfg = config("direct");
         let data = objects(40);
         let bands = 3;
-        let ncols = cfg.object.layout().width();
+        let ncols = cfg.object.layout(bands).width();
         let (cpu, cpu_why, _) = process_objects(&cfg.object, &data, bands, ncols, None);
         let power = tile_power(&cfg.object, &data, bands, lomb_scargle_batch_cpu).unwrap();
         assert!(power.given().iter().filter(|g| g.is_some()).count() > 80);
@@ -436,7 +436,7 @@ mod tests {
     fn given_power_leaves_the_multiband_row_to_the_cpu() {
         let cfg = config("fast");
         let data = objects(12);
-        let ncols = cfg.object.layout().width();
+        let ncols = cfg.object.layout(3).width();
         let (cpu, _, _) = process_objects(&cfg.object, &data, 3, ncols, None);
         let power = tile_power(&cfg.object, &data, 3, lomb_scargle_batch_cpu).unwrap();
         let (twin, _, _) = process_objects(&cfg.object, &data, 3, ncols, Some(&power));

@@ -6,7 +6,7 @@
 
 use crate::io::lcfile::Quantity;
 use crate::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
-use crate::numeric::lightcurve::columns::{reason_name, NO_DATA};
+use crate::numeric::lightcurve::columns::{reason_name, Groups, NO_DATA};
 use crate::numeric::lightcurve::object::{
     band_points, process_object, ObjectOptions, ObjectRows, ObjectScratch, Observations,
 };
@@ -223,9 +223,9 @@ fn periodogram(
         None => {
             let mut o = opts.clone();
             o.store_points = DISPLAY_POINTS;
-            o.structure_function = false;
+            o.groups = Groups::parse(&["periodic".into()]).expect("a group");
             let layout = o.stored_layout()?;
-            let ncols = o.layout().width();
+            let ncols = o.layout(bands).width();
             let mut values = vec![0.0; (bands + 1) * ncols];
             let mut reasons = vec![0u8; bands + 1];
             let mut stored = vec![0.0; (bands + 1) * layout.width()];
@@ -419,10 +419,10 @@ mod tests {
         };
         let bands = *obs.band.iter().max().unwrap() as usize + 1;
         let mut opts = config("fast").object;
-        opts.structure_function = false;
+        opts.groups.structure_function = false;
         opts.store_points = DISPLAY_POINTS;
         let layout = opts.stored_layout().unwrap();
-        let ncols = opts.layout().width();
+        let ncols = opts.layout(bands).width();
         let mut values = vec![0.0; (bands + 1) * ncols];
         let mut reasons = vec![0u8; bands + 1];
         let mut stored = vec![0.0; (bands + 1) * layout.width()];
@@ -438,7 +438,7 @@ mod tests {
                 stored: &mut stored,
             },
         );
-        let names = opts.layout().names();
+        let names = opts.layout(bands).names();
         let rows: Vec<&[f64]> = values.chunks(ncols).collect();
         let with_store = ObjectRowsIn {
             names: &names,

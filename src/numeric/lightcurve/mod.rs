@@ -16,12 +16,14 @@
 //! merely undefined for a particular curve are written as NaN.
 
 pub mod clean;
+pub mod color;
 pub mod columns;
 pub mod features;
 pub mod object;
 pub mod pipeline;
 pub mod sf;
 pub mod stats;
+pub mod transient;
 
 pub use clean::{
     clean, CleanConfig, CleanReport, CleanScratch, ClipCenter, ClipScale, DuplicatePolicy, LcBuf,

@@ -6,11 +6,22 @@
 //! are those of [`RowLayout`].
 
 use crate::numeric::lightcurve::columns::{
-    RowLayout, BASELINE_TOO_LONG, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM, SF_FIT_WIDTH,
-    TOO_MANY_POINTS_FOR_SF,
+    Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM,
+    PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF, TRANSIENT_FIT_FAILED,
+    TRANSIENT_MODELS,
 };
+use crate::numeric::lightcurve::color::{color_features, ColorScratch};
+use crate::numeric::lightcurve::extended::{extract_extended, ExtendedScratch};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
+use crate::numeric::lightcurve::transient::{
+    fit_transient, n_params, TransientScratch, Unit,
+};
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
+use crate::numeric::periodogram::{
+    bls_best, bls_grid, ce_entropy_of_mags, ce_power, multiharmonic_power, pdm_power,
+    BlsGridOptions, BlsOptions, BlsScratch, BlsTrials, CeOptions, CeScratch,
+    MultiHarmonicOptions, MultiHarmonicScratch, PdmOptions, PdmScratch,
+};
 use crate::numeric::periodogram::{
     alias_offsets, autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle,
     multiband_power, refine_peaks, store_periodogram, top_peaks, FoldScratch, GridOptions,
@@ -31,8 +42,22 @@ pub struct ObjectOptions {
     pub method: PeriodogramMethod,
     /// Period refinement against aliases.
     pub refine: RefineOptions,
-    /// Whether the structure-function fits run.
-    pub structure_function: bool,
+    /// The feature groups of a row (`features`).
+    pub groups: Groups,
+    /// The period searches of the `periodic` group (`periods`).
+    pub methods: Methods,
+    /// Harmonics of the multi-harmonic periodogram (`mharm_terms`).
+    pub mharm_terms: usize,
+    /// Whether the values are fluxes (from the input's quantity): transient
+    /// fits take them as they are (magnitudes are fitted as µJy) and box
+    /// least squares looks for dips (for magnitudes, rises).
+    pub flux: bool,
+    /// Box least squares: durations and bins.
+    pub bls: BlsOptions,
+    /// Phase dispersion minimisation: bins and covers.
+    pub pdm: PdmOptions,
+    /// Conditional entropy: phase and magnitude bins.
+    pub ce: CeOptions,
     /// Phase bins of the folded summary.
     pub fold_bins: usize,
     /// Most frequencies a periodogram may have; a band over it gets
@@ -71,14 +96,24 @@ pub const DEFAULT_MAX_SF_POINTS: usize = 2000;
 fn cleaned(code: u8) -> bool {
     matches!(
         code,
-        0 | NO_PERIODOGRAM | GRID_TOO_LARGE | TOO_MANY_POINTS_FOR_SF | BASELINE_TOO_LONG
+        0 | NO_PERIODOGRAM
+            | GRID_TOO_LARGE
+            | TOO_MANY_POINTS_FOR_SF
+            | BASELINE_TOO_LONG
+            | TRANSIENT_FIT_FAILED
+            | PERIOD_SEARCH_FAILED
     )
 }
 
 impl ObjectOptions {
-    /// The row layout these options produce.
-    pub fn layout(&self) -> RowLayout {
-        RowLayout::new(self.top_k)
+    /// The row layout these options produce for objects of `bands` bands.
+    pub fn layout(&self, bands: usize) -> RowLayout {
+        RowLayout {
+            top_k: self.top_k,
+            groups: self.groups,
+            methods: self.methods,
+            bands,
+        }
     }
 
     /// The stored-periodogram record of a row, when periodograms are kept.
@@ -110,6 +145,20 @@ pub struct ObjectScratch {
     power: Vec<f64>,
     periodograms: PeriodogramScratch,
     sf: SfScratch,
+    extended: ExtendedScratch,
+    transient: TransientScratch,
+    color: ColorScratch,
+    searches: SearchScratch,
+}
+
+/// The scratch of the period searches other than Lomb-Scargle.
+#[derive(Default)]
+struct SearchScratch {
+    bls: BlsScratch,
+    pdm: PdmScratch,
+    ce: CeScratch,
+    mharm: MultiHarmonicScratch,
+    peaks: Vec<Peak>,
 }
 
 /// The periodogram part of [`ObjectScratch`].
@@ -206,7 +255,7 @@ pub fn process_object(
         reasons,
         stored,
     } = out;
-    let layout = opts.layout();
+    let layout = opts.layout(bands);
     let ncols = rows.len() / (bands + 1);
     let swidth = stored.len() / (bands + 1);
     let base = pipeline::row_width();
@@ -246,65 +295,83 @@ pub fn process_object(
         ws.all_m.extend_from_slice(&c.m);
         ws.all_e.extend_from_slice(&c.e);
         ws.all_b.extend(std::iter::repeat_n(b as u8, c.t.len()));
+        if let Some(r) = layout.block(Block::Extended) {
+            // the cleaned curve passed `extract` already, so this cannot fail
+            let _ = extract_extended(&c.t, &c.m, &c.e, &mut ws.extended, &mut row[r]);
+        }
         ws.zeros.clear();
         ws.zeros.resize(c.t.len(), 0);
-        let source = match given {
-            None => PowerSource::Compute,
-            Some(g) => PowerSource::Given(g[b]),
-        };
         let curve = Observations {
             time: &c.t,
             mag: &c.m,
             err: &c.e,
             band: &ws.zeros,
         };
-        let out = RowSlices {
-            values: row,
-            stored: &mut stored[b * swidth..(b + 1) * swidth],
-        };
-        if let Err(code) = periodogram_columns(
-            opts,
-            curve,
-            1,
-            false,
-            source,
-            &mut ws.periodograms,
-            &mut ws.power,
-            out,
-        ) {
-            reasons[b] = code;
+        if layout.has(Block::Gls) {
+            let source = match given {
+                None => PowerSource::Compute,
+                Some(g) => PowerSource::Given(g[b]),
+            };
+            let out = RowSlices {
+                values: row,
+                stored: &mut stored[b * swidth..(b + 1) * swidth],
+            };
+            if let Err(code) = periodogram_columns(
+                opts,
+                curve,
+                1,
+                false,
+                source,
+                &mut ws.periodograms,
+                &mut ws.power,
+                out,
+            ) {
+                reasons[b] = code;
+            }
         }
-        if opts.structure_function && c.t.len() > opts.max_sf_points {
+        let mut flag = |code: u8| {
             if reasons[b] == 0 {
-                reasons[b] = TOO_MANY_POINTS_FOR_SF;
+                reasons[b] = code;
             }
-        } else if opts.structure_function {
-            // the pairs are built once for both models
-            let built = build_pairs(&c.t, &c.m, &c.e, &mut ws.sf).is_ok();
-            for (model, at) in [
-                (SfModel::PowerLaw, layout.sf_powerlaw()),
-                (SfModel::Drw, layout.sf_drw()),
-            ] {
-                if !built {
-                    break;
-                }
-                if let Ok(fit) = fit_pairs(model, &SfOptions::default(), &mut ws.sf) {
-                    row[at..at + SF_FIT_WIDTH].copy_from_slice(&[
-                        fit.params[0],
-                        fit.sigma[0],
-                        fit.params[1],
-                        fit.sigma[1],
-                        fit.log_likelihood,
-                    ]);
+        };
+        if let Some(at) = layout.sf_powerlaw() {
+            if c.t.len() > opts.max_sf_points {
+                flag(TOO_MANY_POINTS_FOR_SF);
+            } else if build_pairs(&c.t, &c.m, &c.e, &mut ws.sf).is_ok() {
+                // the pairs are built once for both models
+                for (model, at) in [(SfModel::PowerLaw, at), (SfModel::Drw, at + SF_FIT_WIDTH)] {
+                    if let Ok(fit) = fit_pairs(model, &SfOptions::default(), &mut ws.sf) {
+                        row[at..at + SF_FIT_WIDTH].copy_from_slice(&[
+                            fit.params[0],
+                            fit.sigma[0],
+                            fit.params[1],
+                            fit.sigma[1],
+                            fit.log_likelihood,
+                        ]);
+                    }
                 }
             }
+        }
+        if let Some(r) = layout.block(Block::Transient) {
+            if !transient_columns(opts, &c.t, &c.m, &c.e, &mut ws.transient, &mut row[r]) {
+                flag(TRANSIENT_FIT_FAILED);
+            }
+        }
+        if !period_searches(opts, &layout, curve, &mut ws.searches, &mut ws.power, row) {
+            flag(PERIOD_SEARCH_FAILED);
         }
     }
+    let colors = layout.block(Block::Color);
     // the multi row: all cleaned points of all bands; with a single band it would
     // repeat that band's periodogram, so its results are copied
     let used: Vec<usize> = (0..bands).filter(|&b| cleaned(reasons[b])).collect();
     // (a band whose only flag is the skipped structure function has its periodogram)
-    if used.len() == 1 && matches!(reasons[used[0]], 0 | TOO_MANY_POINTS_FOR_SF) {
+    if used.len() == 1
+        && matches!(
+            reasons[used[0]],
+            0 | TOO_MANY_POINTS_FOR_SF | TRANSIENT_FIT_FAILED | PERIOD_SEARCH_FAILED
+        )
+    {
         let b = used[0];
         let (head, multi) = stored.split_at_mut(bands * swidth);
         multi.copy_from_slice(&head[b * swidth..(b + 1) * swidth]);
@@ -312,20 +379,35 @@ pub fn process_object(
         multi[base..].copy_from_slice(&head[b * ncols + base..(b + 1) * ncols]);
         multi[RowLayout::N_RAW] = obs.time.len() as f64;
         multi[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
-        // the structure-function fits describe single bands only
-        multi[layout.sf_columns()].fill(f64::NAN);
-        multi[RowLayout::PERIOD_FAP] = f64::NAN; // no multiband FAP
+        // features, structure functions and transient fits describe single bands only
+        for blk in [Block::Extended, Block::StructureFunction, Block::Transient] {
+            if let Some(r) = layout.block(blk) {
+                multi[r].fill(f64::NAN);
+            }
+        }
+        if layout.has(Block::Gls) {
+            multi[RowLayout::PERIOD_FAP] = f64::NAN; // no multiband FAP
+        }
+        if let Some(r) = colors {
+            color_features(&ws.all_m, &ws.all_e, &ws.all_b, bands, &mut ws.color, &mut multi[r]);
+        }
         return;
     }
     let row = &mut rows[bands * ncols..];
     row[RowLayout::N_RAW] = obs.time.len() as f64;
     row[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
+    if let Some(r) = colors {
+        color_features(&ws.all_m, &ws.all_e, &ws.all_b, bands, &mut ws.color, &mut row[r]);
+    }
     if ws.all_t.len() < 3 {
         reasons[bands] = if obs.time.is_empty() {
             NO_DATA
         } else {
             Reason::TooFewPoints.code()
         };
+        return;
+    }
+    if !layout.has(Block::Gls) {
         return;
     }
     // periodograms want time order; bands were appended one after another
@@ -352,6 +434,144 @@ pub fn process_object(
     ) {
         reasons[bands] = code;
     }
+}
+
+/// The period searches other than Lomb-Scargle on one band's cleaned curve
+/// (`row` the whole row, each method's block filled); false when a chosen
+/// search gave no result (its columns NaN). Box least squares searches its
+/// own grid ([`bls_grid`]: fine enough for the shortest box); the others the
+/// Lomb-Scargle grid, within the same `max_frequencies` and `max_baseline`.
+fn period_searches(
+    opts: &ObjectOptions,
+    layout: &RowLayout,
+    curve: Observations,
+    ws: &mut SearchScratch,
+    power: &mut Vec<f64>,
+    row: &mut [f64],
+) -> bool {
+    let (t, y, dy) = (curve.time, curve.mag, Some(curve.err));
+    let mut ok = true;
+    let top_k = opts.top_k;
+    let peaks_into = |out: &mut [f64], peaks: &[Peak], value: &dyn Fn(f64) -> f64| {
+        for (k, p) in peaks.iter().take(top_k).enumerate() {
+            out[2 * k] = p.period;
+            out[2 * k + 1] = value(p.power);
+        }
+    };
+    if let Some(r) = layout.block(Block::Bls) {
+        let bls = BlsOptions {
+            magnitudes: !opts.flux,
+            ..opts.bls
+        };
+        let grid = bls_grid(t, &bls, &BlsGridOptions::default())
+            .filter(|g| g.n <= opts.max_frequencies);
+        let best = grid.as_ref().and_then(|g| {
+            bls_best(t, y, dy, BlsTrials::Grid(g), &bls, &mut ws.bls).map(|b| (g, b))
+        });
+        match best {
+            Some((g, b)) => {
+                let out = &mut row[r];
+                out[..BLS_COLUMNS.len()].copy_from_slice(&[
+                    b.period,
+                    b.power,
+                    b.depth,
+                    b.depth_err,
+                    b.duration,
+                    b.epoch,
+                    b.snr,
+                    b.sde,
+                ]);
+                top_peaks(g, &ws.bls.power, top_k, opts.refine.min_separation * g.df, &mut ws.peaks);
+                peaks_into(&mut out[BLS_COLUMNS.len()..], &ws.peaks, &|p| p);
+            }
+            None => ok = false,
+        }
+    }
+    let searches = [Block::Pdm, Block::Ce, Block::Mharm];
+    if !searches.iter().any(|&b| layout.has(b)) {
+        return ok;
+    }
+    let grid = autofrequency(t, &opts.grid).filter(|g| {
+        g.n <= opts.max_frequencies && t[t.len() - 1] - t[0] <= opts.max_baseline
+    });
+    for blk in searches {
+        let Some(r) = layout.block(blk) else {
+            continue;
+        };
+        let Some(g) = grid.as_ref() else {
+            ok = false;
+            continue;
+        };
+        power.clear();
+        power.resize(g.n, 0.0);
+        // each method's power is "higher is better"; `value` turns it into the
+        // column's quantity (theta, entropy, power)
+        let mut hm = f64::NAN;
+        let done = match blk {
+            Block::Pdm => pdm_power(t, y, dy, g, &opts.pdm, &mut ws.pdm, power),
+            Block::Ce => {
+                hm = ce_entropy_of_mags(t, y, dy, &opts.ce, &mut ws.ce).unwrap_or(f64::NAN);
+                ce_power(t, y, dy, g, &opts.ce, &mut ws.ce, power)
+            }
+            _ => {
+                let mh = MultiHarmonicOptions {
+                    nterms: opts.mharm_terms,
+                    method: opts.method,
+                };
+                multiharmonic_power(t, y, dy, g, &mh, &mut ws.mharm, power)
+            }
+        };
+        let value = |p: f64| match blk {
+            Block::Pdm => 1.0 - p,
+            Block::Ce => hm - p,
+            _ => p,
+        };
+        let best = if done { best_peak(g, power) } else { None };
+        let Some(best) = best else {
+            ok = false;
+            continue;
+        };
+        let out = &mut row[r];
+        out[0] = best.period;
+        out[1] = value(best.power);
+        top_peaks(g, power, top_k, opts.refine.min_separation * g.df, &mut ws.peaks);
+        peaks_into(&mut out[2..], &ws.peaks, &value);
+    }
+    ok
+}
+
+/// The transient fits of one band's cleaned curve into `out` (the
+/// transient block); false when a model gave no fit (its columns NaN).
+fn transient_columns(
+    opts: &ObjectOptions,
+    t: &[f64],
+    y: &[f64],
+    dy: &[f64],
+    ws: &mut TransientScratch,
+    out: &mut [f64],
+) -> bool {
+    let unit = if opts.flux {
+        Unit::Flux
+    } else {
+        Unit::Mag
+    };
+    let mut all = true;
+    let mut at = 0;
+    for (model, _, _) in TRANSIENT_MODELS {
+        let n = n_params(model);
+        match fit_transient(model, t, y, dy, unit, ws) {
+            Some(f) => {
+                for k in 0..n {
+                    out[at + 2 * k] = f.params[k];
+                    out[at + 2 * k + 1] = f.sigma[k];
+                }
+                out[at + 2 * n] = f.reduced_chi2;
+            }
+            None => all = false,
+        }
+        at += 2 * n + 1;
+    }
+    all
 }
 
 /// Sorts the four parallel arrays by time (then band), stably.
@@ -483,7 +703,7 @@ fn periodogram_columns(
             row[RowLayout::FOLD_BINNED_RMS] = f.binned_rms;
         }
     }
-    let layout = opts.layout();
+    let layout = opts.layout(1);
     for (k, p) in ws.peaks.iter().take(opts.top_k).enumerate() {
         row[layout.peak_period(k)] = p.period;
         row[layout.peak_power(k)] = p.power;
@@ -504,7 +724,7 @@ pub fn process_single(
     e: &[f64],
     ws: &mut ObjectScratch,
 ) -> (Vec<f64>, Vec<u8>) {
-    let ncols = opts.layout().width();
+    let ncols = opts.layout(1).width();
     let band = vec![0u8; t.len()];
     let mut rows = vec![0.0; 2 * ncols];
     let mut reasons = vec![0u8; 2];
