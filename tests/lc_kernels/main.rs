@@ -4,6 +4,7 @@
 //! no-allocation guarantee of the hot path.
 
 mod bad_inputs;
+mod extended;
 mod no_alloc;
 mod refdata;
 mod reference;

@@ -17,6 +17,7 @@
 
 pub mod clean;
 pub mod columns;
+pub mod extended;
 pub mod features;
 pub mod object;
 pub mod pipeline;
