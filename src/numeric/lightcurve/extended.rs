@@ -123,7 +123,7 @@ pub const QN_C: f64 = 2.219144465985076;
 /// its bracket to those actual differences and stops as soon as the count is `k` or `k-1`.
 /// Every pass shrinks the bracket and every second pass at least halves it, so there are at
 /// most `2 log2(range/s) + 3` passes (`s`: the smallest gap between distinct differences; ≤ ~120
-/// for double-precision magnitudes) and in practice 3-8 on real curves: O(N) per pass after
+/// for double-precision magnitudes) and in practice 5-9 on real curves: O(N) per pass after
 /// the O(N log N) sort. The value is exactly one of the computed differences, so it equals the
 /// brute-force O(N²) order statistic bit for bit.
 ///
