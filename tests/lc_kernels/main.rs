@@ -5,6 +5,7 @@
 
 mod bad_inputs;
 mod color;
+mod extended;
 mod no_alloc;
 mod refdata;
 mod reference;

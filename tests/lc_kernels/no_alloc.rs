@@ -76,3 +76,27 @@ fn warm_hot_path_does_not_allocate() {
         "allocations in the warm hot path"
     );
 }
+
+#[test]
+fn warm_extended_features_do_not_allocate() {
+    use tessera::numeric::lightcurve::extended::{extract_extended, ExtendedScratch, N_EXTENDED};
+    let n = 150;
+    let t: Vec<f64> = (0..n).map(|i| 58000.0 + 1.3 * i as f64).collect();
+    let m: Vec<f64> = (0..n)
+        .map(|i| 17.0 + 0.3 * (i as f64 * 0.7).sin() + 0.001 * (i % 5) as f64)
+        .collect();
+    let e: Vec<f64> = (0..n).map(|i| 0.02 + 0.001 * (i % 3) as f64).collect();
+    let mut scratch = ExtendedScratch::default();
+    let mut row = vec![0.0; N_EXTENDED];
+    extract_extended(&t, &m, &e, &mut scratch, &mut row).unwrap(); // warm-up
+    let before = allocations();
+    for k in [n, 90, 3, n] {
+        extract_extended(&t[..k], &m[..k], &e[..k], &mut scratch, &mut row).unwrap();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in warm extract_extended"
+    );
+    assert!(row.iter().all(|v| v.is_finite()));
+}

@@ -18,6 +18,7 @@
 pub mod clean;
 pub mod color;
 pub mod columns;
+pub mod extended;
 pub mod features;
 pub mod object;
 pub mod pipeline;
