@@ -647,3 +647,121 @@ fn hdu_picks_the_table_of_a_fits_light_curve() {
         );
     }
 }
+
+/// The column names stored with `/features/values`.
+fn stored_columns(path: &Path) -> Vec<String> {
+    hdf5::File::open(path)
+        .unwrap()
+        .dataset("features/values")
+        .unwrap()
+        .attr("columns")
+        .unwrap()
+        .read_raw::<hdf5::types::VarLenUnicode>()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect()
+}
+
+/// `--features` and `--periods` choose the blocks of a row: the stored
+/// columns are the library's layout for those groups, every block is
+/// computed on ordinary curves (band rows; colours on the multi row), a
+/// row of basic features alone has just those columns, and an unknown
+/// group or method exits 2 naming it.
+#[test]
+fn feature_groups_choose_the_columns() {
+    use tessera::numeric::lightcurve::columns::{Block, Groups, Methods, RowLayout, BLOCKS};
+    let dir = TestDir::new("lc-groups");
+    // a short baseline keeps the box-least-squares grid small
+    let lc = synth(&dir, "8", &["--bands", "g,r", "--epochs", "60", "--baseline", "60"]);
+    let out = dir.path("all.h5");
+    let o = run(
+        plain(&[
+            "lightcurves",
+            "--input",
+            &lc,
+            "--out",
+            out.to_str().unwrap(),
+            "--features",
+            "basic,extended,periodic,structure_function,transient,color",
+            "--periods",
+            "gls,bls,pdm,ce,mharm",
+        ]),
+        &dir.0,
+    );
+    assert_success(&o);
+    let layout = RowLayout {
+        top_k: 3,
+        groups: Groups::ALL,
+        methods: Methods::parse(&["gls", "bls", "pdm", "ce", "mharm"].map(String::from)).unwrap(),
+        bands: 2,
+    };
+    let want: Vec<String> = layout
+        .columns_for(&["g".to_string(), "r".to_string()])
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let names = stored_columns(&out);
+    assert_eq!(names, want);
+    assert!(names.contains(&"color_median_g_r".to_string()), "{names:?}");
+    let f = hdf5::File::open(&out).unwrap();
+    let v = f.dataset("features/values").unwrap().read_raw::<f64>().unwrap();
+    let w = names.len();
+    let rows: Vec<&[f64]> = v.chunks(w).collect();
+    assert_eq!(rows.len(), 8 * 3);
+    for b in BLOCKS {
+        let r = layout.block(b).unwrap();
+        // colours live on the multi row (index 2 of each object), the rest on band rows
+        let sel: Vec<&&[f64]> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i % 3 == 2) == (b == Block::Color))
+            .map(|(_, r)| r)
+            .collect();
+        let finite = sel.iter().filter(|row| row[r.clone()].iter().any(|x| x.is_finite())).count();
+        assert!(
+            finite * 4 >= sel.len() * 3,
+            "{b:?}: only {finite} of {} rows have values",
+            sel.len()
+        );
+    }
+    // colours are NaN on band rows, per-band fits NaN on the multi row
+    let color = layout.block(Block::Color).unwrap();
+    let transient = layout.block(Block::Transient).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        if i % 3 == 2 {
+            assert!(row[transient.clone()].iter().all(|x| x.is_nan()), "row {i}");
+        } else {
+            assert!(row[color.clone()].iter().all(|x| x.is_nan()), "row {i}");
+        }
+    }
+    // basic alone: the cleaning record and the 39 features
+    let basic = dir.path("basic.h5");
+    let o = run(
+        plain(&[
+            "lightcurves",
+            "--input",
+            &lc,
+            "--out",
+            basic.to_str().unwrap(),
+            "--features",
+            "basic",
+        ]),
+        &dir.0,
+    );
+    assert_success(&o);
+    assert_eq!(
+        stored_columns(&basic),
+        tessera::numeric::lightcurve::row_names()
+    );
+    for (flag, bad) in [("--features", "basic,periodics"), ("--periods", "gls,tls")] {
+        let o = run(
+            plain(&["lightcurves", "--input", &lc, "--out", "x.h5", flag, bad]),
+            &dir.0,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let name = bad.split(',').nth(1).unwrap();
+        assert!(stderr(&o).contains(&format!("'{name}'")), "{}", stderr(&o));
+        assert!(!dir.path("x.h5").exists());
+    }
+}

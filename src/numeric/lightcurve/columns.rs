@@ -641,6 +641,89 @@ mod tests {
         }
     }
 
+    /// Every combination of groups and methods: names unique, the blocks
+    /// contiguous and in row order, each block's first column where
+    /// `block` says, the width the sum of what is on.
+    #[test]
+    fn group_layouts_are_consistent() {
+        for mask in 0..(1u32 << 10) {
+            let bit = |k: u32| mask & (1 << k) != 0;
+            let l = RowLayout {
+                top_k: 2,
+                groups: Groups {
+                    extended: bit(0),
+                    periodic: bit(1),
+                    structure_function: bit(2),
+                    transient: bit(3),
+                    color: bit(4),
+                },
+                methods: Methods {
+                    gls: bit(5),
+                    bls: bit(6),
+                    pdm: bit(7),
+                    ce: bit(8),
+                    mharm: bit(9),
+                },
+                bands: 3,
+            };
+            let names = l.names();
+            assert_eq!(names.len(), l.width());
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "duplicate names for mask {mask:b}");
+            let mut at = pipeline::row_width();
+            for b in BLOCKS {
+                match l.block(b) {
+                    Some(r) => {
+                        assert_eq!(r.start, at, "{b:?} mask {mask:b}");
+                        at = r.end;
+                    }
+                    None => assert!(!l.has(b)),
+                }
+            }
+            assert_eq!(at, l.width());
+            let first = |b: Block, name: &str| {
+                if let Some(r) = l.block(b) {
+                    assert_eq!(names[r.start], name, "mask {mask:b}");
+                }
+            };
+            first(Block::Gls, "period");
+            first(Block::Extended, EXTENDED[0].name);
+            first(Block::StructureFunction, "sf_powerlaw_A");
+            first(Block::Transient, "bazin_fit_amplitude");
+            first(Block::Color, "color_max_band0_band1");
+            first(Block::Bls, "bls_period");
+            first(Block::Pdm, "pdm_period");
+            first(Block::Ce, "ce_period");
+            first(Block::Mharm, "mharm_period");
+            if l.has(Block::Gls) {
+                assert_eq!(names[RowLayout::PERIOD], "period");
+                assert_eq!(names[RowLayout::ALIAS_MARGIN], "alias_margin");
+            }
+        }
+    }
+
+    #[test]
+    fn group_and_method_names_parse() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let g = Groups::parse(&v(&DEFAULT_GROUPS)).unwrap();
+        assert_eq!(g.names(), DEFAULT_GROUPS.to_vec());
+        assert!(!g.structure_function && !g.transient);
+        assert_eq!(Groups::parse(&v(&GROUP_NAMES)).unwrap(), Groups::ALL);
+        let e = Groups::parse(&v(&["basic", "periodics"])).unwrap_err();
+        assert!(e.contains("'periodics'") && e.contains("structure_function"), "{e}");
+        let m = Methods::parse(&v(&["bls", "pdm"])).unwrap();
+        assert!(m.bls && m.pdm && !m.gls && !m.ce && !m.mharm);
+        let e = Methods::parse(&v(&["tls"])).unwrap_err();
+        assert!(e.contains("'tls'") && e.contains("mharm"), "{e}");
+        let one_band = RowLayout {
+            bands: 1,
+            ..RowLayout::new(3)
+        };
+        assert!(!one_band.has(Block::Color), "a single band has no colours");
+    }
+
     #[test]
     fn reason_codes_have_names() {
         assert_eq!(reason_name(0), "");
