@@ -224,14 +224,16 @@ pub fn model_value(model: TransientModel, t: f64, params: &[f64]) -> f64 {
     eval_point(model, t, &e, &mut d)
 }
 
-/// Logistic function `1/(1 + e^{-x})` without overflow.
+/// The logistic function `s = 1/(1 + e^{-x})` and `1 - s`, from one exponential and
+/// without overflow or cancellation.
 #[inline(always)]
-fn logistic(x: f64) -> f64 {
+fn logistic_pair(x: f64) -> (f64, f64) {
+    let e = (-x.abs()).exp();
+    let r = 1.0 / (1.0 + e);
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        (r, e * r)
     } else {
-        let e = x.exp();
-        e / (1.0 + e)
+        (e * r, r)
     }
 }
 
@@ -240,60 +242,63 @@ fn logistic(x: f64) -> f64 {
 fn eval_point(model: TransientModel, t: f64, e: &Vector, d: &mut Vector) -> f64 {
     match model {
         TransientModel::Bazin => {
-            let (a, b, t0, tr, tf) = (e[0], e[1], e[2], e[3], e[4]);
+            let (a, b, t0) = (e[0], e[1], e[2]);
+            // reciprocals of loop-invariant parameters: hoisted out of the pass when inlined
+            let (itr, itf) = (1.0 / e[3], 1.0 / e[4]);
             let u = t - t0;
-            let s = logistic(u / tr);
-            let sm = logistic(-u / tr);
-            let mut q = (-u / tf).exp() * s;
+            let (s, sm) = logistic_pair(u * itr);
+            let mut q = (-u * itf).exp() * s;
             if !q.is_finite() {
                 // e^{-u/τ_fall} overflows while s underflows: combine in logarithms
-                q = (-u / tf - (1.0 + (-u / tr).exp()).ln()).exp();
+                q = (-u * itf - (1.0 + (-u * itr).exp()).ln()).exp();
             }
             let aq = a * q;
             d[0] = q;
             d[1] = 1.0;
-            d[2] = aq * (1.0 / tf - sm / tr);
-            d[3] = -aq * sm * u / (tr * tr);
-            d[4] = aq * u / (tf * tf);
+            d[2] = aq * (itf - sm * itr);
+            d[3] = -aq * sm * u * itr * itr;
+            d[4] = aq * u * itf * itf;
             b + aq
         }
         TransientModel::Villar => {
-            let (a, c, t0, tr, tf, nu, g) = (e[0], e[1], e[2], e[3], e[4], e[5], e[6]);
+            let (a, c, t0, nu, g) = (e[0], e[1], e[2], e[5], e[6]);
+            let (itr, itf, ig) = (1.0 / e[3], 1.0 / e[4], 1.0 / e[6]);
             let u = t - t0;
-            let s = logistic(u / tr);
-            let sm = logistic(-u / tr);
+            let (s, sm) = logistic_pair(u * itr);
+            let rise = -sm * itr * u * itr;
             if u <= g {
                 // rise and plateau: (1 - ν u/γ)
-                let p = 1.0 - nu * u / g;
+                let p = 1.0 - nu * u * ig;
                 let val = s * p;
                 d[0] = val;
                 d[1] = 1.0;
-                d[2] = a * s * (-sm * p / tr + nu / g);
-                d[3] = -a * val * sm * u / (tr * tr);
+                d[2] = a * s * (-sm * p * itr + nu * ig);
+                d[3] = a * val * rise;
                 d[4] = 0.0;
-                d[5] = -a * s * u / g;
-                d[6] = a * s * nu * u / (g * g);
+                d[5] = -a * s * u * ig;
+                d[6] = a * s * nu * u * ig * ig;
                 c + a * val
             } else {
-                let phi = (-(u - g) / tf).exp();
+                let phi = (-(u - g) * itf).exp();
                 let p = 1.0 - nu;
                 let val = s * p * phi;
                 d[0] = val;
                 d[1] = 1.0;
-                d[2] = a * val * (-sm / tr + 1.0 / tf);
-                d[3] = -a * val * sm * u / (tr * tr);
-                d[4] = a * val * (u - g) / (tf * tf);
+                d[2] = a * val * (itf - sm * itr);
+                d[3] = a * val * rise;
+                d[4] = a * val * (u - g) * itf * itf;
                 d[5] = -a * s * phi;
-                d[6] = a * val / tf;
+                d[6] = a * val * itf;
                 c + a * val
             }
         }
         TransientModel::Linexp => {
-            let (a, t0, tau, b) = (e[0], e[1], e[2], e[3]);
-            let x = (t - t0) / tau;
+            let (a, t0, b) = (e[0], e[1], e[3]);
+            let itau = 1.0 / e[2];
+            let x = (t - t0) * itau;
             let ex = (-x).exp();
             d[0] = x * ex;
-            d[1] = a * ex * (x - 1.0) / tau;
+            d[1] = a * ex * (x - 1.0) * itau;
             d[2] = d[1] * x;
             d[3] = 1.0;
             b + a * x * ex
