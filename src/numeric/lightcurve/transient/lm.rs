@@ -365,8 +365,8 @@ mod tests {
         // a 4x4 SPD matrix with very different scales
         let full = [
             [4e6, 2e3, 0.5, 1.0],
-            [2e3, 9.0, 0.1, 0.2],
-            [0.5, 0.1, 3e-4, 1e-5],
+            [2e3, 9.0, 0.01, 0.2],
+            [0.5, 0.01, 3e-4, 1e-5],
             [1.0, 0.2, 1e-5, 2.0],
         ];
         let mut h = [[0.0; MAX_PARAMS]; MAX_PARAMS];
