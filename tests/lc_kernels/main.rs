@@ -1,4 +1,4 @@
-//! Light-curve numeric kernels (cleaning, features, structure functions)
+//! Light-curve numeric kernels (cleaning, features, structure functions, transient fits)
 //! against numpy/scipy/astropy reference values embedded by
 //! `tests/lc_kernels/ref/make_ref.py`, degenerate inputs, and the
 //! no-allocation guarantee of the hot path.
@@ -10,3 +10,6 @@ mod no_alloc;
 mod refdata;
 mod reference;
 mod sf;
+mod transient;
+#[path = "../data/transient_ref.rs"]
+mod transient_ref;

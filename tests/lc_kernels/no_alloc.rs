@@ -100,3 +100,28 @@ fn warm_extended_features_do_not_allocate() {
     );
     assert!(row.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn warm_transient_fits_do_not_allocate() {
+    use tessera::numeric::lightcurve::transient::{self, Unit, TRANSIENT_MODELS};
+    let t: Vec<f64> = (0..40).map(|i| 58000.0 + 3.0 * i as f64).collect();
+    let m: Vec<f64> = t
+        .iter()
+        .map(|&x| 19.0 + 0.04 * (x - 58030.0).abs() + 0.05 * (x * 0.37).sin())
+        .collect();
+    let e = vec![0.05; t.len()];
+    let mut s = transient::TransientScratch::default();
+    let run = |s: &mut transient::TransientScratch| {
+        for model in TRANSIENT_MODELS {
+            transient::fit_transient(model, &t, &m, &e, Unit::Mag, s).unwrap();
+        }
+    };
+    run(&mut s);
+    let before = allocations();
+    run(&mut s);
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in warm transient fits"
+    );
+}

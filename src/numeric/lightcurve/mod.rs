@@ -38,6 +38,7 @@ pub use pipeline::{process, row_names, row_width, PipelineScratch, META_NAMES, N
 pub use sf::{
     build_pairs, fit_pairs, fit_structure_function, SfFit, SfModel, SfOptions, SfScratch,
 };
+pub use transient::{fit_transient, TransientFit, TransientModel, TransientScratch};
 
 /// Why a light curve (or a call) could not be processed at all.
 ///
