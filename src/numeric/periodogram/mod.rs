@@ -11,6 +11,7 @@
     clippy::too_many_arguments
 )]
 
+pub mod bls;
 pub mod fold;
 pub mod gls;
 pub mod gpu_twin;
@@ -29,6 +30,10 @@ mod testdata;
 #[cfg(test)]
 mod testutil;
 
+pub use bls::{
+    bls_best, bls_direct, bls_durations, bls_grid, bls_power, BlsGridOptions, BlsOptions, BlsResult,
+    BlsScratch, BlsTrials,
+};
 pub use fold::{fold_summary, FoldScratch, FoldSummary};
 pub use gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
