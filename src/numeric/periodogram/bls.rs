@@ -232,7 +232,9 @@ fn prepare(
     ws.yv.clear();
     ws.yv.extend(y.iter().map(|&v| sign * (v - ybar)));
     let ss: f64 = ws.w.iter().zip(&ws.yv).map(|(w, v)| w * v * v).sum();
-    if !(ss > 0.0) {
+    let m2: f64 = ws.w.iter().zip(y).map(|(w, v)| w * v * v).sum();
+    // constant up to rounding: a spread below 1e-12 of the values
+    if !(ss > 1e-24 * m2) {
         return None;
     }
     let sum_y = ws.w.iter().zip(&ws.yv).map(|(w, v)| w * v).sum();

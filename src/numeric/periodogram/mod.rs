@@ -17,6 +17,7 @@ pub mod gls;
 pub mod gpu_twin;
 pub mod grid;
 pub mod harmonic;
+pub mod mharm;
 pub mod multiband;
 pub mod nufft;
 pub mod peaks;
@@ -41,6 +42,7 @@ pub use harmonic::{
     harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicScratch, RefineOptions,
     Refined, DEFAULT_ERROR_FLOOR, MAX_HARMONICS,
 };
+pub use mharm::{multiharmonic_power, MultiHarmonicOptions, MultiHarmonicScratch};
 pub use multiband::{multiband_power, MultibandScratch, ASTROPY_REG_BAND};
 pub use peaks::{best_peak, false_alarm_baluev, top_peaks, Peak};
 pub use stored::{alias_offsets, store_periodogram, StoredLayout};
