@@ -12,6 +12,7 @@
 )]
 
 pub mod bls;
+pub mod ce;
 pub mod fold;
 pub mod gls;
 pub mod gpu_twin;
@@ -20,6 +21,7 @@ pub mod harmonic;
 pub mod mharm;
 pub mod multiband;
 pub mod nufft;
+pub mod pdm;
 pub mod peaks;
 pub mod power;
 pub mod stored;
@@ -35,6 +37,7 @@ pub use bls::{
     bls_best, bls_direct, bls_durations, bls_grid, bls_power, BlsGridOptions, BlsOptions, BlsResult,
     BlsScratch, BlsTrials,
 };
+pub use ce::{ce_entropy_of_mags, ce_power, CeOptions, CeScratch};
 pub use fold::{fold_summary, FoldScratch, FoldSummary};
 pub use gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
@@ -44,5 +47,6 @@ pub use harmonic::{
 };
 pub use mharm::{multiharmonic_power, MultiHarmonicOptions, MultiHarmonicScratch};
 pub use multiband::{multiband_power, MultibandScratch, ASTROPY_REG_BAND};
+pub use pdm::{pdm_power, PdmOptions, PdmScratch};
 pub use peaks::{best_peak, false_alarm_baluev, top_peaks, Peak};
 pub use stored::{alias_offsets, store_periodogram, StoredLayout};
