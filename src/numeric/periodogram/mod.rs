@@ -11,13 +11,17 @@
     clippy::too_many_arguments
 )]
 
+pub mod bls;
+pub mod ce;
 pub mod fold;
 pub mod gls;
 pub mod gpu_twin;
 pub mod grid;
 pub mod harmonic;
+pub mod mharm;
 pub mod multiband;
 pub mod nufft;
+pub mod pdm;
 pub mod peaks;
 pub mod power;
 pub mod stored;
@@ -29,6 +33,11 @@ mod testdata;
 #[cfg(test)]
 mod testutil;
 
+pub use bls::{
+    bls_best, bls_direct, bls_durations, bls_grid, bls_power, BlsGridOptions, BlsOptions, BlsResult,
+    BlsScratch, BlsTrials,
+};
+pub use ce::{ce_entropy_of_mags, ce_power, CeOptions, CeScratch};
 pub use fold::{fold_summary, FoldScratch, FoldSummary};
 pub use gls::{lomb_scargle, LombScargleScratch, PeriodogramMethod};
 pub use grid::{autofrequency, FreqGrid, GridOptions};
@@ -36,6 +45,8 @@ pub use harmonic::{
     harmonic_chi2, refine_peaks, refine_period, HarmonicOptions, HarmonicScratch, RefineOptions,
     Refined, DEFAULT_ERROR_FLOOR, MAX_HARMONICS,
 };
+pub use mharm::{multiharmonic_power, MultiHarmonicOptions, MultiHarmonicScratch};
 pub use multiband::{multiband_power, MultibandScratch, ASTROPY_REG_BAND};
+pub use pdm::{pdm_power, PdmOptions, PdmScratch};
 pub use peaks::{best_peak, false_alarm_baluev, top_peaks, Peak};
 pub use stored::{alias_offsets, store_periodogram, StoredLayout};
