@@ -8,7 +8,7 @@
 use crate::numeric::lightcurve::color::color_width;
 use crate::numeric::lightcurve::extended::EXTENDED;
 use crate::numeric::lightcurve::features::feature_descriptions;
-use crate::numeric::lightcurve::transient::{param_names, TransientModel};
+use crate::numeric::lightcurve::transient::{param_names, TRANSIENT_MODELS};
 use crate::numeric::lightcurve::{pipeline, Reason};
 
 /// One column of the feature table.
@@ -504,39 +504,39 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The transient fits of the `transient` group, in row order, with the
-/// prefix of their reduced chi-square column.
-pub const TRANSIENT_MODELS: [(TransientModel, &str, &str); 3] = [
-    (TransientModel::Bazin, "bazin_fit", "Bazin et al. 2009"),
-    (TransientModel::Villar, "villar_fit", "Villar et al. 2019"),
-    (TransientModel::Linexp, "linexp_fit", "light-curve Linexp"),
-];
-
-/// Columns of the transient block: per model, each parameter (light-curve's
-/// names) and its uncertainty, then the reduced chi-square.
+/// Columns of the transient block: per model ([`TRANSIENT_MODELS`]), each
+/// parameter (light-curve's names, `bazin_fit_amplitude`) and its
+/// uncertainty, then the reduced chi-square.
 pub fn transient_width() -> usize {
     TRANSIENT_MODELS
         .iter()
-        .map(|&(m, _, _)| 2 * param_names(m).len() + 1)
+        .map(|&m| 2 * param_names(m).len() + 1)
         .sum()
 }
 
 fn transient_columns() -> Vec<Column> {
     let mut c = Vec::new();
-    for (m, prefix, title) in TRANSIENT_MODELS {
+    for m in TRANSIENT_MODELS {
+        let prefix = m.name();
         for p in param_names(m) {
             c.push(Column {
-                name: p.to_string(),
-                description: format!("{title} model fit in flux (magnitudes as uJy, zero point 23.9, unless transient_values = \"flux\"): parameter {}", p.trim_start_matches(prefix).trim_start_matches('_')),
+                name: format!("{prefix}_{p}"),
+                description: format!(
+                    "{} fit in flux ({}; magnitudes are fitted as uJy, 10^(-0.4 (m - 23.9))): {p}",
+                    m.title(),
+                    m.param_unit(p)
+                ),
             });
             c.push(Column {
-                name: format!("{p}_err"),
-                description: format!("1-sigma uncertainty of {p} (from the inverse of J^T W J at the optimum)"),
+                name: format!("{prefix}_{p}_err"),
+                description: format!(
+                    "1-sigma uncertainty of {prefix}_{p} (from the inverse of J^T W J at the optimum)"
+                ),
             });
         }
         c.push(Column {
             name: format!("{prefix}_reduced_chi2"),
-            description: format!("reduced chi-square of the {title} fit"),
+            description: format!("reduced chi-square of the {} fit", m.title()),
         });
     }
     c

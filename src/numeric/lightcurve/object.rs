@@ -8,13 +8,12 @@
 use crate::numeric::lightcurve::columns::{
     Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM,
     PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF, TRANSIENT_FIT_FAILED,
-    TRANSIENT_MODELS,
 };
 use crate::numeric::lightcurve::color::{color_features, ColorScratch};
 use crate::numeric::lightcurve::extended::{extract_extended, ExtendedScratch};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::transient::{
-    fit_transient, n_params, TransientScratch, Unit,
+    fit_transient, n_params, TransientScratch, Unit, TRANSIENT_MODELS,
 };
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
@@ -557,7 +556,7 @@ fn transient_columns(
     };
     let mut all = true;
     let mut at = 0;
-    for (model, _, _) in TRANSIENT_MODELS {
+    for model in TRANSIENT_MODELS {
         let n = n_params(model);
         match fit_transient(model, t, y, dy, unit, ws) {
             Some(f) => {
