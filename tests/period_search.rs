@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tessera::numeric::periodogram::{
     autofrequency, best_peak, bls_best, bls_grid, bls_power, ce_power, lomb_scargle,
-    multiharmonic_power, pdm_power, BlsGridOptions, BlsOptions, BlsScratch, BlsTrials,
-    CeOptions, CeScratch, FreqGrid, GridOptions, LombScargleScratch, MultiHarmonicOptions,
-    MultiHarmonicScratch, PdmOptions, PdmScratch, PeriodogramMethod,
+    multiharmonic_power, pdm_power, BlsGridOptions, BlsOptions, BlsScratch, BlsTrials, CeOptions,
+    CeScratch, GridOptions, LombScargleScratch, MultiHarmonicOptions, MultiHarmonicScratch,
+    PdmOptions, PdmScratch, PeriodogramMethod,
 };
 
 /// SplitMix64 (Steele, Lea & Flood 2014): reproducible without a rand dependency.
@@ -86,13 +86,25 @@ fn injection(i: u64) -> Injection {
     }
 }
 
-/// Injection-recovery (200 cases, see [`injection`]): BLS with the default options
-/// (durations 0.02..0.5 d, duty cycles 0.005..0.25) on `bls_grid` over 0.4..25 d.
-/// A case counts when the best period is within 0.1% of the injected one (P/2, 2P and
-/// other aliases are misses). Required: at least 95%. Two threads.
+/// Injection-recovery, the first 40 cases of [`bls_injection_recovery_200`] (about a
+/// minute of CPU: BLS costs ~1-3 s per case on its fine grid).
 #[test]
 fn bls_injection_recovery() {
-    let cases = 200u64;
+    injection_recovery(40);
+}
+
+/// Injection-recovery on 200 cases (see [`injection`]): run with --ignored.
+#[test]
+#[ignore]
+fn bls_injection_recovery_200() {
+    injection_recovery(200);
+}
+
+/// BLS with the default options (durations 0.02..0.5 d, duty cycles 0.005..0.25) on
+/// `bls_grid` over 0.4..25 d. A case counts when the best period is within 0.1% of the
+/// injected one (P/2, 2P and other aliases are misses). Required: at least 95%. Two
+/// threads.
+fn injection_recovery(cases: u64) {
     let opts = BlsOptions::default();
     let gopts = BlsGridOptions {
         min_period: Some(0.4),
@@ -125,7 +137,10 @@ fn bls_injection_recovery() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let hits = results.iter().filter(|r| r.1).count();
     let nf: usize = results.iter().map(|r| r.4).sum();
@@ -148,15 +163,19 @@ fn shared_rrlyrae() -> Option<PathBuf> {
         .find(|p| p.is_dir())
 }
 
+/// One star's g band: id, t, mag, err, published period.
+type Star = (String, Vec<f64>, Vec<f64>, Vec<f64>, f64);
+
 /// g-band (t, mag, err) of every star, with its published period.
-fn rrlyrae_g() -> Option<Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>, f64)>> {
+fn rrlyrae_g() -> Option<Vec<Star>> {
     let dir = shared_rrlyrae()?;
     let periods = std::fs::read_to_string(dir.join("periods.csv")).ok()?;
     let mut stars = Vec::new();
     for line in periods.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let (id, p) = (f[0].to_string(), f[2].parse::<f64>().ok()?);
-        let text = std::fs::read_to_string(dir.join("light-curves").join(format!("{id}.csv"))).ok()?;
+        let text =
+            std::fs::read_to_string(dir.join("light-curves").join(format!("{id}.csv"))).ok()?;
         let (mut t, mut y, mut dy) = (vec![], vec![], vec![]);
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next()?.split(',').collect();
@@ -167,7 +186,11 @@ fn rrlyrae_g() -> Option<Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>, f64)>> {
             if v.len() <= cb || v[cb].trim() != "g" {
                 continue;
             }
-            let (a, b, c) = (v[ct].parse::<f64>(), v[cm].parse::<f64>(), v[ce].parse::<f64>());
+            let (a, b, c) = (
+                v[ct].parse::<f64>(),
+                v[cm].parse::<f64>(),
+                v[ce].parse::<f64>(),
+            );
             if let (Ok(a), Ok(b), Ok(c)) = (a, b, c) {
                 if a.is_finite() && b.is_finite() && c > 0.0 {
                     t.push(a);
@@ -214,11 +237,57 @@ fn sdss_rrlyrae_pdm_ce_recovery() {
         for (m, hit) in hits.iter_mut().enumerate() {
             let t0 = Instant::now();
             let ok = match m {
-                0 => lomb_scargle(t, y, Some(dy), &g, PeriodogramMethod::Fast, &mut gls_s, &mut power),
-                1 => multiharmonic_power(t, y, Some(dy), &g, &MultiHarmonicOptions { nterms: 2, method: PeriodogramMethod::Fast }, &mut mh_s, &mut power),
-                2 => pdm_power(t, y, Some(dy), &g, &PdmOptions::default(), &mut pdm_s, &mut power),
-                3 => pdm_power(t, y, Some(dy), &g, &PdmOptions { n_bins: 10, covers: 2 }, &mut pdm_s, &mut power),
-                _ => ce_power(t, y, Some(dy), &g, &CeOptions::default(), &mut ce_s, &mut power),
+                0 => lomb_scargle(
+                    t,
+                    y,
+                    Some(dy),
+                    &g,
+                    PeriodogramMethod::Fast,
+                    &mut gls_s,
+                    &mut power,
+                ),
+                1 => multiharmonic_power(
+                    t,
+                    y,
+                    Some(dy),
+                    &g,
+                    &MultiHarmonicOptions {
+                        nterms: 2,
+                        method: PeriodogramMethod::Fast,
+                    },
+                    &mut mh_s,
+                    &mut power,
+                ),
+                2 => pdm_power(
+                    t,
+                    y,
+                    Some(dy),
+                    &g,
+                    &PdmOptions::default(),
+                    &mut pdm_s,
+                    &mut power,
+                ),
+                3 => pdm_power(
+                    t,
+                    y,
+                    Some(dy),
+                    &g,
+                    &PdmOptions {
+                        n_bins: 10,
+                        covers: 2,
+                    },
+                    &mut pdm_s,
+                    &mut power,
+                ),
+                _ => ce_power(
+                    t,
+                    y,
+                    Some(dy),
+                    &g,
+                    &CeOptions::default(),
+                    &mut ce_s,
+                    &mut power,
+                ),
             };
             secs[m] += t0.elapsed().as_secs_f64();
             if ok {
@@ -228,18 +297,22 @@ fn sdss_rrlyrae_pdm_ce_recovery() {
         }
     }
     let n = stars.len();
-    for m in 0..5 {
+    for ((name, hit), sec) in names.iter().zip(hits).zip(secs) {
         eprintln!(
-            "SDSS S82 RR Lyrae g band: {:10} {:3} of {n} within 0.1% ({:.1}%), {:.1} ms per star",
-            names[m],
-            hits[m],
-            100.0 * hits[m] as f64 / n as f64,
-            1e3 * secs[m] / n as f64
+            "SDSS S82 RR Lyrae g band: {name:10} {hit:3} of {n} within 0.1% ({:.1}%), {:.1} ms per star",
+            100.0 * hit as f64 / n as f64,
+            1e3 * sec / n as f64
         );
     }
     assert_eq!(n, 242);
     for m in [2, 3, 4] {
-        assert!(3 * hits[m] >= 2 * hits[0], "{}: {} vs GLS {}", names[m], hits[m], hits[0]);
+        assert!(
+            3 * hits[m] >= 2 * hits[0],
+            "{}: {} vs GLS {}",
+            names[m],
+            hits[m],
+            hits[0]
+        );
     }
 }
 
@@ -268,28 +341,106 @@ fn timings_200_points() {
         for _ in 0..reps {
             f();
         }
-        eprintln!("{name:28} {nf:8} frequencies: {:9.3} ms per curve", 1e3 * t0.elapsed().as_secs_f64() / reps as f64);
+        eprintln!(
+            "{name:28} {nf:8} frequencies: {:9.3} ms per curve",
+            1e3 * t0.elapsed().as_secs_f64() / reps as f64
+        );
     };
     let mut gls = LombScargleScratch::default();
-    time("GLS direct", g.n, &mut || { lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut gls, &mut p); });
-    time("GLS fast", g.n, &mut || { lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Fast, &mut gls, &mut p); });
+    time("GLS direct", g.n, &mut || {
+        lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Direct,
+            &mut gls,
+            &mut p,
+        );
+    });
+    time("GLS fast", g.n, &mut || {
+        lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Fast,
+            &mut gls,
+            &mut p,
+        );
+    });
     let mut mh = MultiHarmonicScratch::default();
     for k in [2, 3] {
         for method in [PeriodogramMethod::Direct, PeriodogramMethod::Fast] {
             let o = MultiHarmonicOptions { nterms: k, method };
-            time(&format!("mharm K={k} {method:?}"), g.n, &mut || { multiharmonic_power(&t, &y, Some(&dy), &g, &o, &mut mh, &mut p); });
+            time(&format!("mharm K={k} {method:?}"), g.n, &mut || {
+                multiharmonic_power(&t, &y, Some(&dy), &g, &o, &mut mh, &mut p);
+            });
         }
     }
     let mut pdm = PdmScratch::default();
-    time("PDM (10,1)", g.n, &mut || { pdm_power(&t, &y, Some(&dy), &g, &PdmOptions::default(), &mut pdm, &mut p); });
-    time("PDM (10,2)", g.n, &mut || { pdm_power(&t, &y, Some(&dy), &g, &PdmOptions { n_bins: 10, covers: 2 }, &mut pdm, &mut p); });
+    time("PDM (10,1)", g.n, &mut || {
+        pdm_power(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            &PdmOptions::default(),
+            &mut pdm,
+            &mut p,
+        );
+    });
+    time("PDM (10,2)", g.n, &mut || {
+        pdm_power(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            &PdmOptions {
+                n_bins: 10,
+                covers: 2,
+            },
+            &mut pdm,
+            &mut p,
+        );
+    });
     let mut ce = CeScratch::default();
-    time("CE (10x5)", g.n, &mut || { ce_power(&t, &y, Some(&dy), &g, &CeOptions::default(), &mut ce, &mut p); });
+    time("CE (10x5)", g.n, &mut || {
+        ce_power(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            &CeOptions::default(),
+            &mut ce,
+            &mut p,
+        );
+    });
     let mut bls = BlsScratch::default();
     let o = BlsOptions::default();
-    time("BLS, autofrequency grid", g.n, &mut || { bls_power(&t, &y, Some(&dy), BlsTrials::Grid(&g), &o, &mut bls, &mut p); });
-    let bg = bls_grid(&t, &o, &BlsGridOptions { min_period: Some(0.5), max_period: Some(20.0), ..Default::default() }).unwrap();
+    time("BLS, autofrequency grid", g.n, &mut || {
+        bls_power(&t, &y, Some(&dy), BlsTrials::Grid(&g), &o, &mut bls, &mut p);
+    });
+    let bg = bls_grid(
+        &t,
+        &o,
+        &BlsGridOptions {
+            min_period: Some(0.5),
+            max_period: Some(20.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut pb = vec![0.0; bg.n];
-    time("BLS, bls_grid 0.5..20 d", bg.n, &mut || { bls_power(&t, &y, Some(&dy), BlsTrials::Grid(&bg), &o, &mut bls, &mut pb); });
-    let _: &FreqGrid = &g;
+    time("BLS, bls_grid 0.5..20 d", bg.n, &mut || {
+        bls_power(
+            &t,
+            &y,
+            Some(&dy),
+            BlsTrials::Grid(&bg),
+            &o,
+            &mut bls,
+            &mut pb,
+        );
+    });
 }

@@ -369,13 +369,7 @@ struct BestBox {
 
 /// Highest power at period `p` (0 when no box is admissible). Branch-free inner loop:
 /// the maximum only; [`best_box`] finds where it is.
-fn period_power(
-    p: f64,
-    pre: &Prepared,
-    opts: &BlsOptions,
-    wrap: Wrap,
-    ws: &mut BlsScratch,
-) -> f64 {
+fn period_power(p: f64, pre: &Prepared, opts: &BlsOptions, wrap: Wrap, ws: &mut BlsScratch) -> f64 {
     let durations = std::mem::take(&mut ws.durations);
     let power = match binning(p, &durations, opts) {
         None => 0.0,
@@ -468,7 +462,10 @@ fn power_with(
     power: &mut [f64],
 ) -> bool {
     let n = trials.len();
-    assert!(power.len() >= n, "power buffer shorter than the trial periods");
+    assert!(
+        power.len() >= n,
+        "power buffer shorter than the trial periods"
+    );
     power[..n].iter_mut().for_each(|p| *p = 0.0);
     let Some(pre) = prepare(t, y, dy, opts, ws) else {
         return false;
@@ -539,7 +536,12 @@ fn best_with(
         return None;
     }
     let mean = ws.power.iter().sum::<f64>() / n as f64;
-    let var = ws.power.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / n as f64;
+    let var = ws
+        .power
+        .iter()
+        .map(|p| (p - mean) * (p - mean))
+        .sum::<f64>()
+        / n as f64;
     let sde = (ws.power[k_best] - mean) / var.sqrt();
     let pre = prepare(t, y, dy, opts, ws)?;
     let p = trials.period(k_best);
@@ -574,7 +576,10 @@ pub fn bls_direct(
     power: &mut [f64],
 ) -> Option<BlsResult> {
     let n = trials.len();
-    assert!(power.len() >= n, "power buffer shorter than the trial periods");
+    assert!(
+        power.len() >= n,
+        "power buffer shorter than the trial periods"
+    );
     power[..n].iter_mut().for_each(|p| *p = 0.0);
     let pre = prepare(t, y, dy, opts, ws)?;
     let (tt, yv, w) = (&ws.tt, &ws.yv, &ws.w);
@@ -750,7 +755,11 @@ mod tests {
             .zip(&dy)
             .map(|(&x, &e)| {
                 let ph = (x - t0 + 0.5 * period).rem_euclid(period) - 0.5 * period;
-                let f = if ph.abs() < 0.5 * dur { 1.0 - depth } else { 1.0 };
+                let f = if ph.abs() < 0.5 * dur {
+                    1.0 - depth
+                } else {
+                    1.0
+                };
                 f + e * r.normal()
             })
             .collect();
@@ -833,13 +842,21 @@ mod tests {
                         min_in_transit: 1 + case % 3,
                         ..opts
                     };
-                    let yy: Vec<f64> = if magn { y.iter().map(|v| -v).collect() } else { y.clone() };
+                    let yy: Vec<f64> = if magn {
+                        y.iter().map(|v| -v).collect()
+                    } else {
+                        y.clone()
+                    };
                     let trials = BlsTrials::Periods(&periods);
                     let mut pf = vec![0.0; periods.len()];
                     let mut pd = vec![0.0; periods.len()];
                     assert!(bls_power(&t, &yy, dyo, trials, &o, &mut ws, &mut pf));
                     let rd = bls_direct(&t, &yy, dyo, trials, &o, &mut ws, &mut pd).unwrap();
-                    let worst = pf.iter().zip(&pd).map(|(a, b)| rel(*a, *b)).fold(0.0, f64::max);
+                    let worst = pf
+                        .iter()
+                        .zip(&pd)
+                        .map(|(a, b)| rel(*a, *b))
+                        .fold(0.0, f64::max);
                     assert!(worst < 1e-9, "case {case}: {worst:e}");
                     let rf = bls_best(&t, &yy, dyo, trials, &o, &mut ws).unwrap();
                     assert_eq!(rf.period, rd.period);
@@ -849,7 +866,12 @@ mod tests {
                         let p = box_power(&t, &yy, dyo, &o, r.period, r.epoch, r.duration);
                         assert!(rel(p, r.power) < 1e-9, "{r:?}: {p}");
                     }
-                    for (a, b) in [(rf.power, rd.power), (rf.depth, rd.depth), (rf.depth_err, rd.depth_err), (rf.sde, rd.sde)] {
+                    for (a, b) in [
+                        (rf.power, rd.power),
+                        (rf.depth, rd.depth),
+                        (rf.depth_err, rd.depth_err),
+                        (rf.sde, rd.sde),
+                    ] {
                         assert!(rel(a, b) < 1e-9, "{rf:?} vs {rd:?}");
                     }
                 }
@@ -885,31 +907,73 @@ mod tests {
             ..Default::default()
         };
         let curves: [(&str, &[f64], &[f64], Option<&[f64]>, &[f64], &[f64; 7]); 3] = [
-            ("C1", &d::C1_T, &d::C1_Y, Some(&d::C1_DY), &d::C1_POWER, &d::C1_BEST),
+            (
+                "C1",
+                &d::C1_T,
+                &d::C1_Y,
+                Some(&d::C1_DY),
+                &d::C1_POWER,
+                &d::C1_BEST,
+            ),
             ("C2", &d::C2_T, &d::C2_Y, None, &d::C2_POWER, &d::C2_BEST),
-            ("C3", &d::C3_T, &d::C3_Y, Some(&d::C3_DY), &d::C3_POWER, &d::C3_BEST),
+            (
+                "C3",
+                &d::C3_T,
+                &d::C3_Y,
+                Some(&d::C3_DY),
+                &d::C3_POWER,
+                &d::C3_BEST,
+            ),
         ];
         let mut ws = BlsScratch::default();
         let mut p = vec![0.0; g.n];
         for (name, t, y, dy, want, best) in curves {
             let trials = BlsTrials::Grid(&g);
-            assert!(power_with(t, y, dy, trials, &opts, Wrap::Astropy, &mut ws, &mut p));
-            let worst = p.iter().zip(want).map(|(a, b)| rel(*a, *b)).fold(0.0, f64::max);
+            assert!(power_with(
+                t,
+                y,
+                dy,
+                trials,
+                &opts,
+                Wrap::Astropy,
+                &mut ws,
+                &mut p
+            ));
+            let worst = p
+                .iter()
+                .zip(want)
+                .map(|(a, b)| rel(*a, *b))
+                .fold(0.0, f64::max);
             eprintln!("{name}: astropy wrap-around: max relative difference {worst:.1e}");
             assert!(worst < 1e-9, "{name}: {worst:e}");
             let r = best_with(t, y, dy, trials, &opts, Wrap::Astropy, &mut ws).unwrap();
             assert_eq!(r.period, best[0], "{name}");
-            for (a, b) in [(r.power, best[1]), (r.depth, best[2]), (r.depth_err, best[3]), (r.snr, best[6])] {
+            for (a, b) in [
+                (r.power, best[1]),
+                (r.depth, best[2]),
+                (r.depth_err, best[3]),
+                (r.snr, best[6]),
+            ] {
                 assert!(rel(a, b) < 1e-9, "{name}: {r:?} vs {best:?}");
             }
             // astropy's box (its epoch and duration) holds the points of ours
             let pa = box_power(t, y, dy, &opts, best[0], best[5], best[4]);
             let pr = box_power(t, y, dy, &opts, r.period, r.epoch, r.duration);
-            assert!(rel(pa, best[1]) < 1e-9 && rel(pr, best[1]) < 1e-9, "{name}: {pa} {pr}");
+            assert!(
+                rel(pa, best[1]) < 1e-9 && rel(pr, best[1]) < 1e-9,
+                "{name}: {pa} {pr}"
+            );
             // our wrap-around
             assert!(bls_power(t, y, dy, trials, &opts, &mut ws, &mut p));
-            let same = p.iter().zip(want).filter(|(a, b)| rel(**a, **b) < 1e-9).count();
-            eprintln!("{name}: own wrap-around: {same} of {} periods equal to astropy", g.n);
+            let same = p
+                .iter()
+                .zip(want)
+                .filter(|(a, b)| rel(**a, **b) < 1e-9)
+                .count();
+            eprintln!(
+                "{name}: own wrap-around: {same} of {} periods equal to astropy",
+                g.n
+            );
             let r = bls_best(t, y, dy, trials, &opts, &mut ws).unwrap();
             if name != "C3" {
                 assert_eq!(r.period, best[0], "{name}");
@@ -929,20 +993,55 @@ mod tests {
         let mut p = [7.0; 2];
         let t = [1.0, 2.0, 3.0, 4.0];
         let y = [1.0, 0.9, 1.0, 1.0];
-        assert!(!bls_power(&t[..1], &y[..1], None, tr, &opts, &mut ws, &mut p));
+        assert!(!bls_power(
+            &t[..1],
+            &y[..1],
+            None,
+            tr,
+            &opts,
+            &mut ws,
+            &mut p
+        ));
         assert_eq!(p, [0.0, 0.0]);
         assert!(!bls_power(&t, &[1.0; 4], None, tr, &opts, &mut ws, &mut p));
         assert!(!bls_power(&[2.0; 4], &y, None, tr, &opts, &mut ws, &mut p));
-        assert!(!bls_power(&t, &y, Some(&[0.1, 0.0, 0.1, 0.1]), tr, &opts, &mut ws, &mut p));
-        assert!(!bls_power(&t, &[1.0, f64::NAN, 1.0, 1.0], None, tr, &opts, &mut ws, &mut p));
-        let bad = BlsOptions { oversample: 0, ..opts };
+        assert!(!bls_power(
+            &t,
+            &y,
+            Some(&[0.1, 0.0, 0.1, 0.1]),
+            tr,
+            &opts,
+            &mut ws,
+            &mut p
+        ));
+        assert!(!bls_power(
+            &t,
+            &[1.0, f64::NAN, 1.0, 1.0],
+            None,
+            tr,
+            &opts,
+            &mut ws,
+            &mut p
+        ));
+        let bad = BlsOptions {
+            oversample: 0,
+            ..opts
+        };
         assert!(!bls_power(&t, &y, None, tr, &bad, &mut ws, &mut p));
         assert!(bls_best(&t, &[1.0; 4], None, tr, &opts, &mut ws).is_none());
         assert!(bls_direct(&t, &[1.0; 4], None, tr, &opts, &mut ws, &mut p).is_none());
         // valid data, but no admissible box at periods 0, -1, NaN: power 0, no best
         let odd = [0.0, -1.0, f64::NAN];
         let mut p3 = [1.0; 3];
-        assert!(bls_power(&t, &y, None, BlsTrials::Periods(&odd), &opts, &mut ws, &mut p3));
+        assert!(bls_power(
+            &t,
+            &y,
+            None,
+            BlsTrials::Periods(&odd),
+            &opts,
+            &mut ws,
+            &mut p3
+        ));
         assert_eq!(p3, [0.0; 3]);
         assert!(bls_best(&t, &y, None, BlsTrials::Periods(&odd), &opts, &mut ws).is_none());
         assert!(bls_grid(&[5.0; 3], &opts, &BlsGridOptions::default()).is_none());

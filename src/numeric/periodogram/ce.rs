@@ -146,8 +146,10 @@ fn prepare(
         return None;
     }
     ws.mbin.clear();
-    ws.mbin
-        .extend(y.iter().map(|&v| ((((v - lo) / range) * nm as f64) as usize).min(nm - 1)));
+    ws.mbin.extend(
+        y.iter()
+            .map(|&v| ((((v - lo) / range) * nm as f64) as usize).min(nm - 1)),
+    );
     let t_ref = time_reference(t);
     ws.tt.clear();
     ws.tt.extend(t.iter().map(|&x| x - t_ref));
@@ -176,16 +178,28 @@ mod tests {
         let lo = y.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let total: f64 = mass.iter().sum();
-        let ph: Vec<f64> = t.iter().map(|&x| (f * (x - t_ref)).rem_euclid(1.0)).collect();
+        let ph: Vec<f64> = t
+            .iter()
+            .map(|&x| (f * (x - t_ref)).rem_euclid(1.0))
+            .collect();
         let m: Vec<f64> = y.iter().map(|&v| (v - lo) / (hi - lo)).collect();
         let mut h = 0.0;
         for j in 0..np {
-            let in_phase = |i: usize| ph[i] >= j as f64 / np as f64 && ph[i] < (j + 1) as f64 / np as f64;
-            let pj: f64 = (0..n).filter(|&i| in_phase(i)).map(|i| mass[i]).sum::<f64>() / total;
+            let in_phase =
+                |i: usize| ph[i] >= j as f64 / np as f64 && ph[i] < (j + 1) as f64 / np as f64;
+            let pj: f64 = (0..n)
+                .filter(|&i| in_phase(i))
+                .map(|i| mass[i])
+                .sum::<f64>()
+                / total;
             for k in 0..nm {
                 let (a, b) = (k as f64 / nm as f64, (k + 1) as f64 / nm as f64);
                 let in_mag = |i: usize| m[i] >= a && (m[i] < b || (k + 1 == nm && m[i] <= 1.0));
-                let pjk: f64 = (0..n).filter(|&i| in_phase(i) && in_mag(i)).map(|i| mass[i]).sum::<f64>() / total;
+                let pjk: f64 = (0..n)
+                    .filter(|&i| in_phase(i) && in_mag(i))
+                    .map(|i| mass[i])
+                    .sum::<f64>()
+                    / total;
                 if pjk > 0.0 {
                     h += pjk * (pj / pjk).ln();
                 }
@@ -204,14 +218,25 @@ mod tests {
             // offset from the autofrequency grid, whose f T = (k + 1/2) / 5 puts the first
             // and last points exactly on phase-bin edges (binned either way by rounding)
             let g = autofrequency(&t, &GridOptions::default()).unwrap();
-            let g = FreqGrid { f0: 1.137 * g.f0, df: 1.0071 * g.df, n: g.n.min(1500) };
+            let g = FreqGrid {
+                f0: 1.137 * g.f0,
+                df: 1.0071 * g.df,
+                n: g.n.min(1500),
+            };
             for (np, nm) in [(10, 5), (20, 8)] {
                 for weighted in [false, true] {
-                    let opts = CeOptions { phase_bins: np, mag_bins: nm, weighted };
+                    let opts = CeOptions {
+                        phase_bins: np,
+                        mag_bins: nm,
+                        weighted,
+                    };
                     let mut p = vec![0.0; g.n];
                     assert!(ce_power(&t, &y, Some(&dy), &g, &opts, &mut ws, &mut p));
                     let hm = ce_entropy_of_mags(&t, &y, Some(&dy), &opts, &mut ws).unwrap();
-                    let mass: Vec<f64> = dy.iter().map(|&e| if weighted { 1.0 / (e * e) } else { 1.0 }).collect();
+                    let mass: Vec<f64> = dy
+                        .iter()
+                        .map(|&e| if weighted { 1.0 / (e * e) } else { 1.0 })
+                        .collect();
                     let worst = (0..g.n)
                         .map(|k| ((hm - p[k]) - ce_direct(&t, &y, &mass, g.freq(k), np, nm)).abs())
                         .fold(0.0, f64::max);
@@ -228,11 +253,26 @@ mod tests {
     /// and the power is H(m).
     #[test]
     fn two_levels_full_information() {
-        let t: Vec<f64> = (0..200).map(|i| i as f64 * 0.731 + 0.01 * ((i * 13) % 7) as f64).collect();
+        let t: Vec<f64> = (0..200)
+            .map(|i| i as f64 * 0.731 + 0.01 * ((i * 13) % 7) as f64)
+            .collect();
         let t_ref = time_reference(&t);
         let f = 0.2;
-        let y: Vec<f64> = t.iter().map(|&x| if (f * (x - t_ref)).rem_euclid(1.0) < 0.5 { 3.0 } else { 1.0 }).collect();
-        let g = FreqGrid { f0: f, df: 0.013, n: 2 };
+        let y: Vec<f64> = t
+            .iter()
+            .map(|&x| {
+                if (f * (x - t_ref)).rem_euclid(1.0) < 0.5 {
+                    3.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let g = FreqGrid {
+            f0: f,
+            df: 0.013,
+            n: 2,
+        };
         let mut ws = CeScratch::default();
         let mut p = [0.0; 2];
         let o = CeOptions::default();
@@ -244,7 +284,11 @@ mod tests {
     /// Degenerate inputs give false (power 0), never a panic.
     #[test]
     fn degenerate_inputs() {
-        let g = FreqGrid { f0: 0.1, df: 0.1, n: 3 };
+        let g = FreqGrid {
+            f0: 0.1,
+            df: 0.1,
+            n: 3,
+        };
         let mut ws = CeScratch::default();
         let mut p = [5.0; 3];
         let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
@@ -254,10 +298,21 @@ mod tests {
         assert_eq!(p, [0.0; 3]);
         assert!(!ce_power(&t, &[4.0; 10], None, &g, &o, &mut ws, &mut p));
         assert!(!ce_power(&[1.0; 10], &y, None, &g, &o, &mut ws, &mut p));
-        let w = CeOptions { weighted: true, ..o };
+        let w = CeOptions {
+            weighted: true,
+            ..o
+        };
         assert!(!ce_power(&t, &y, None, &g, &w, &mut ws, &mut p));
         assert!(!ce_power(&t, &y, Some(&[0.0; 10]), &g, &w, &mut ws, &mut p));
-        assert!(!ce_power(&t, &y, None, &g, &CeOptions { mag_bins: 0, ..o }, &mut ws, &mut p));
+        assert!(!ce_power(
+            &t,
+            &y,
+            None,
+            &g,
+            &CeOptions { mag_bins: 0, ..o },
+            &mut ws,
+            &mut p
+        ));
         assert!(ce_power(&t, &y, None, &g, &o, &mut ws, &mut p));
     }
 }

@@ -22,7 +22,9 @@
 //! Minimum points: 2K + 2 (one more than the parameters); a frequency where G is
 //! singular (e.g. f = 0, or fewer distinct phases than parameters) gets power 0.
 
-use crate::numeric::periodogram::gls::{prepare_weights, time_reference, trig_sums, PeriodogramMethod};
+use crate::numeric::periodogram::gls::{
+    prepare_weights, time_reference, trig_sums, PeriodogramMethod,
+};
 use crate::numeric::periodogram::grid::FreqGrid;
 use crate::numeric::periodogram::harmonic::MAX_HARMONICS;
 use crate::numeric::periodogram::nufft::NufftScratch;
@@ -164,7 +166,15 @@ pub fn multiharmonic_power(
         *out = match cholesky_quadratic(&mut ws.q, &mut ws.r, p) {
             Some((quad, ratio)) if ratio >= min_ratio => quad / yy,
             // ill-conditioned: the normal equations would lose ~1e-16 / ratio
-            _ => power_givens(&ws.tt_rel, &ws.w, &ws.yc, grid.freq(f), k, yy, &mut ws.givens),
+            _ => power_givens(
+                &ws.tt_rel,
+                &ws.w,
+                &ws.yc,
+                grid.freq(f),
+                k,
+                yy,
+                &mut ws.givens,
+            ),
         };
     }
     true
@@ -176,7 +186,13 @@ pub fn multiharmonic_power(
 fn gram_without_mean(k: usize, cm: &[f64], sm: &[f64], q: &mut [f64]) {
     let p = 2 * k;
     let c = |m: isize| cm[m.unsigned_abs()];
-    let s = |m: isize| if m < 0 { -sm[m.unsigned_abs()] } else { sm[m as usize] };
+    let s = |m: isize| {
+        if m < 0 {
+            -sm[m.unsigned_abs()]
+        } else {
+            sm[m as usize]
+        }
+    };
     for j in 1..=k as isize {
         let (cj, sj) = (2 * (j as usize - 1), 2 * (j as usize - 1) + 1);
         for l in 1..=k as isize {
@@ -207,7 +223,15 @@ fn min_pivot_ratio(method: PeriodogramMethod) -> f64 {
 /// ill-conditioned, which on an autofrequency grid means the lowest frequencies (below
 /// about one cycle over the baseline, where the harmonics are nearly polynomials in t).
 /// `tt` = t - t_ref, `w` normalised weights, `yc` centred values, `yy` = sum w yc^2.
-fn power_givens(tt: &[f64], w: &[f64], yc: &[f64], f: f64, k: usize, yy: f64, g: &mut Givens) -> f64 {
+fn power_givens(
+    tt: &[f64],
+    w: &[f64],
+    yc: &[f64],
+    f: f64,
+    k: usize,
+    yy: f64,
+    g: &mut Givens,
+) -> f64 {
     let p = 2 * k + 1;
     g.r.clear();
     g.r.resize(p * p, 0.0);
@@ -313,7 +337,9 @@ mod tests {
     /// plain f64.
     fn power_lstsq(t: &[f64], y: &[f64], dy: Option<&[f64]>, f: f64, k: usize) -> f64 {
         let n = t.len();
-        let w: Vec<f64> = (0..n).map(|i| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]))).collect();
+        let w: Vec<f64> = (0..n)
+            .map(|i| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i])))
+            .collect();
         let sw: f64 = w.iter().sum();
         let ybar = w.iter().zip(y).map(|(a, b)| a * b).sum::<f64>() / sw;
         let t_ref = time_reference(t);
@@ -351,7 +377,10 @@ mod tests {
     }
 
     fn max_abs(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
     }
 
     /// Oracle: the explicit least squares. For K = 1..5 on random irregular curves (with
@@ -365,17 +394,29 @@ mod tests {
     #[test]
     fn matches_direct_least_squares() {
         let mut ws = MultiHarmonicScratch::default();
-        for (case, &(n, span)) in [(25usize, 300.0), (80, 2900.0), (200, 1500.0)].iter().enumerate() {
+        for (case, &(n, span)) in [(25usize, 300.0), (80, 2900.0), (200, 1500.0)]
+            .iter()
+            .enumerate()
+        {
             let (t, y, dy) = random_curve(n, span, 40 + case as u64);
             let g = autofrequency(&t, &GridOptions::default()).unwrap();
-            let g = FreqGrid { n: g.n.min(700), ..g };
+            let g = FreqGrid {
+                n: g.n.min(700),
+                ..g
+            };
             for k in 1..=5 {
                 if n < 2 * k + 2 {
                     continue;
                 }
                 for dyo in [Some(&dy[..]), None] {
-                    let want: Vec<f64> = (0..g.n).map(|i| power_lstsq(&t, &y, dyo, g.freq(i), k)).collect();
-                    for method in [PeriodogramMethod::Direct, PeriodogramMethod::Naive, PeriodogramMethod::Fast] {
+                    let want: Vec<f64> = (0..g.n)
+                        .map(|i| power_lstsq(&t, &y, dyo, g.freq(i), k))
+                        .collect();
+                    for method in [
+                        PeriodogramMethod::Direct,
+                        PeriodogramMethod::Naive,
+                        PeriodogramMethod::Fast,
+                    ] {
                         let opts = MultiHarmonicOptions { nterms: k, method };
                         let mut p = vec![0.0; g.n];
                         assert!(multiharmonic_power(&t, &y, dyo, &g, &opts, &mut ws, &mut p));
@@ -402,9 +443,28 @@ mod tests {
         let (t, y, dy) = random_curve(120, 2000.0, 5);
         let g = autofrequency(&t, &GridOptions::default()).unwrap();
         let (mut a, mut b) = (vec![0.0; g.n], vec![0.0; g.n]);
-        let opts = MultiHarmonicOptions { nterms: 1, ..Default::default() };
-        assert!(multiharmonic_power(&t, &y, Some(&dy), &g, &opts, &mut MultiHarmonicScratch::default(), &mut a));
-        assert!(lomb_scargle(&t, &y, Some(&dy), &g, PeriodogramMethod::Direct, &mut LombScargleScratch::default(), &mut b));
+        let opts = MultiHarmonicOptions {
+            nterms: 1,
+            ..Default::default()
+        };
+        assert!(multiharmonic_power(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            &opts,
+            &mut MultiHarmonicScratch::default(),
+            &mut a
+        ));
+        assert!(lomb_scargle(
+            &t,
+            &y,
+            Some(&dy),
+            &g,
+            PeriodogramMethod::Direct,
+            &mut LombScargleScratch::default(),
+            &mut b
+        ));
         assert!(max_abs(&a, &b) < 1e-12, "{}", max_abs(&a, &b));
     }
 
@@ -418,16 +478,69 @@ mod tests {
     fn matches_astropy() {
         use mharmdata as d;
         let mut ws = MultiHarmonicScratch::default();
-        let cases: [(&str, &[f64], &[f64], Option<&[f64]>, f64, f64, usize, usize, &[f64]); 4] = [
-            ("D1 K=2", &d::D1_T, &d::D1_Y, Some(&d::D1_DY), d::D1_F0, d::D1_DF, d::D1_NF, 2, &d::D1_POWER2),
-            ("D1 K=3", &d::D1_T, &d::D1_Y, Some(&d::D1_DY), d::D1_F0, d::D1_DF, d::D1_NF, 3, &d::D1_POWER3),
-            ("D2 K=2", &d::D2_T, &d::D2_Y, None, d::D2_F0, d::D2_DF, d::D2_NF, 2, &d::D2_POWER2),
-            ("D2 K=3", &d::D2_T, &d::D2_Y, None, d::D2_F0, d::D2_DF, d::D2_NF, 3, &d::D2_POWER3),
+        let cases: [(
+            &str,
+            &[f64],
+            &[f64],
+            Option<&[f64]>,
+            f64,
+            f64,
+            usize,
+            usize,
+            &[f64],
+        ); 4] = [
+            (
+                "D1 K=2",
+                &d::D1_T,
+                &d::D1_Y,
+                Some(&d::D1_DY),
+                d::D1_F0,
+                d::D1_DF,
+                d::D1_NF,
+                2,
+                &d::D1_POWER2,
+            ),
+            (
+                "D1 K=3",
+                &d::D1_T,
+                &d::D1_Y,
+                Some(&d::D1_DY),
+                d::D1_F0,
+                d::D1_DF,
+                d::D1_NF,
+                3,
+                &d::D1_POWER3,
+            ),
+            (
+                "D2 K=2",
+                &d::D2_T,
+                &d::D2_Y,
+                None,
+                d::D2_F0,
+                d::D2_DF,
+                d::D2_NF,
+                2,
+                &d::D2_POWER2,
+            ),
+            (
+                "D2 K=3",
+                &d::D2_T,
+                &d::D2_Y,
+                None,
+                d::D2_F0,
+                d::D2_DF,
+                d::D2_NF,
+                3,
+                &d::D2_POWER3,
+            ),
         ];
         for (name, t, y, dy, f0, df, nf, k, want) in cases {
             let g = FreqGrid { f0, df, n: nf };
             let mut p = vec![0.0; nf];
-            let opts = MultiHarmonicOptions { nterms: k, ..Default::default() };
+            let opts = MultiHarmonicOptions {
+                nterms: k,
+                ..Default::default()
+            };
             assert!(multiharmonic_power(t, y, dy, &g, &opts, &mut ws, &mut p));
             let base = t[t.len() - 1] - t[0];
             let mut dmax = 0.0f64;
@@ -437,7 +550,12 @@ mod tests {
                     dmax = dmax.max(d);
                 } else {
                     let lsq = power_lstsq(t, y, dy, g.freq(i), k);
-                    eprintln!("{name}: f T = {:.1}: ours - astropy {:.1e}, ours - lstsq {:.1e}", g.freq(i) * base, p[i] - want[i], p[i] - lsq);
+                    eprintln!(
+                        "{name}: f T = {:.1}: ours - astropy {:.1e}, ours - lstsq {:.1e}",
+                        g.freq(i) * base,
+                        p[i] - want[i],
+                        p[i] - lsq
+                    );
                     assert!((p[i] - lsq).abs() < 1e-9, "{name} f T < 1: {} {lsq}", p[i]);
                 }
             }
@@ -449,24 +567,54 @@ mod tests {
     /// Degenerate inputs give false (power 0) and never panic.
     #[test]
     fn degenerate_inputs() {
-        let g = FreqGrid { f0: 0.1, df: 0.1, n: 5 };
+        let g = FreqGrid {
+            f0: 0.1,
+            df: 0.1,
+            n: 5,
+        };
         let mut ws = MultiHarmonicScratch::default();
         let mut p = [9.0; 5];
         let t: Vec<f64> = (0..6).map(|i| i as f64 * 1.3).collect();
         let y = [1.0, 2.0, 0.5, 1.5, 1.0, 0.0];
         let o2 = MultiHarmonicOptions::default();
-        assert!(!multiharmonic_power(&t[..5], &y[..5], None, &g, &o2, &mut ws, &mut p));
+        assert!(!multiharmonic_power(
+            &t[..5],
+            &y[..5],
+            None,
+            &g,
+            &o2,
+            &mut ws,
+            &mut p
+        ));
         assert_eq!(p, [0.0; 5]);
         assert!(multiharmonic_power(&t, &y, None, &g, &o2, &mut ws, &mut p));
-        assert!(!multiharmonic_power(&t, &[1.0; 6], None, &g, &o2, &mut ws, &mut p));
-        assert!(!multiharmonic_power(&[3.0; 6], &y, None, &g, &o2, &mut ws, &mut p));
-        assert!(!multiharmonic_power(&t, &y, Some(&[1.0, 1.0, 0.0, 1.0, 1.0, 1.0]), &g, &o2, &mut ws, &mut p));
+        assert!(!multiharmonic_power(
+            &t, &[1.0; 6], None, &g, &o2, &mut ws, &mut p
+        ));
+        assert!(!multiharmonic_power(
+            &[3.0; 6], &y, None, &g, &o2, &mut ws, &mut p
+        ));
+        assert!(!multiharmonic_power(
+            &t,
+            &y,
+            Some(&[1.0, 1.0, 0.0, 1.0, 1.0, 1.0]),
+            &g,
+            &o2,
+            &mut ws,
+            &mut p
+        ));
         let o0 = MultiHarmonicOptions { nterms: 0, ..o2 };
         assert!(!multiharmonic_power(&t, &y, None, &g, &o0, &mut ws, &mut p));
         let o99 = MultiHarmonicOptions { nterms: 99, ..o2 };
-        assert!(!multiharmonic_power(&t, &y, None, &g, &o99, &mut ws, &mut p));
+        assert!(!multiharmonic_power(
+            &t, &y, None, &g, &o99, &mut ws, &mut p
+        ));
         // f = 0: the Gram matrix is singular there, power 0
-        let g0 = FreqGrid { f0: 0.0, df: 0.1, n: 3 };
+        let g0 = FreqGrid {
+            f0: 0.0,
+            df: 0.1,
+            n: 3,
+        };
         assert!(multiharmonic_power(&t, &y, None, &g0, &o2, &mut ws, &mut p));
         assert!(p[0].abs() < 1e-12, "{}", p[0]);
     }

@@ -34,8 +34,8 @@ mod testdata;
 mod testutil;
 
 pub use bls::{
-    bls_best, bls_direct, bls_durations, bls_grid, bls_power, BlsGridOptions, BlsOptions, BlsResult,
-    BlsScratch, BlsTrials,
+    bls_best, bls_direct, bls_durations, bls_grid, bls_power, BlsGridOptions, BlsOptions,
+    BlsResult, BlsScratch, BlsTrials,
 };
 pub use ce::{ce_entropy_of_mags, ce_power, CeOptions, CeScratch};
 pub use fold::{fold_summary, FoldScratch, FoldSummary};

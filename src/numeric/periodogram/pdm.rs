@@ -179,9 +179,14 @@ mod tests {
     /// bin's weighted mean and sum of squares in two passes.
     fn theta_direct(t: &[f64], y: &[f64], dy: Option<&[f64]>, f: f64, nb: usize, nc: usize) -> f64 {
         let n = t.len();
-        let w: Vec<f64> = (0..n).map(|i| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i]))).collect();
+        let w: Vec<f64> = (0..n)
+            .map(|i| dy.map_or(1.0, |d| 1.0 / (d[i] * d[i])))
+            .collect();
         let t_ref = time_reference(t);
-        let ph: Vec<f64> = t.iter().map(|&x| (f * (x - t_ref)).rem_euclid(1.0)).collect();
+        let ph: Vec<f64> = t
+            .iter()
+            .map(|&x| (f * (x - t_ref)).rem_euclid(1.0))
+            .collect();
         let sw: f64 = w.iter().sum();
         let ybar = (0..n).map(|i| w[i] * y[i]).sum::<f64>() / sw;
         let ss: f64 = (0..n).map(|i| w[i] * (y[i] - ybar).powi(2)).sum();
@@ -190,13 +195,18 @@ mod tests {
             for j in 0..nb {
                 let lo = (j as f64 + c as f64 / nc as f64) / nb as f64;
                 let width = 1.0 / nb as f64;
-                let members: Vec<usize> = (0..n).filter(|&i| (ph[i] - lo).rem_euclid(1.0) < width).collect();
+                let members: Vec<usize> = (0..n)
+                    .filter(|&i| (ph[i] - lo).rem_euclid(1.0) < width)
+                    .collect();
                 if members.is_empty() {
                     continue;
                 }
                 let a: f64 = members.iter().map(|&i| w[i]).sum();
                 let mean = members.iter().map(|&i| w[i] * y[i]).sum::<f64>() / a;
-                within += members.iter().map(|&i| w[i] * (y[i] - mean).powi(2)).sum::<f64>();
+                within += members
+                    .iter()
+                    .map(|&i| w[i] * (y[i] - mean).powi(2))
+                    .sum::<f64>();
                 dof += members.len() as i64 - 1;
             }
         }
@@ -216,17 +226,29 @@ mod tests {
             // first and last points (phases -f T / 2, f T / 2 from the mid-range origin)
             // exactly on bin edges, where the two codes' roundings may disagree
             let g = autofrequency(&t, &GridOptions::default()).unwrap();
-            let g = FreqGrid { f0: 1.137 * g.f0, df: 1.0071 * g.df, n: g.n.min(1500) };
+            let g = FreqGrid {
+                f0: 1.137 * g.f0,
+                df: 1.0071 * g.df,
+                n: g.n.min(1500),
+            };
             for (nb, nc) in [(10, 1), (5, 2), (10, 2), (8, 3)] {
                 for dyo in [Some(&dy[..]), None] {
-                    let opts = PdmOptions { n_bins: nb, covers: nc };
+                    let opts = PdmOptions {
+                        n_bins: nb,
+                        covers: nc,
+                    };
                     let mut p = vec![0.0; g.n];
                     assert!(pdm_power(&t, &y, dyo, &g, &opts, &mut ws, &mut p));
                     let worst = (0..g.n)
-                        .map(|k| ((1.0 - p[k]) - theta_direct(&t, &y, dyo, g.freq(k), nb, nc)).abs())
+                        .map(|k| {
+                            ((1.0 - p[k]) - theta_direct(&t, &y, dyo, g.freq(k), nb, nc)).abs()
+                        })
                         .fold(0.0, f64::max);
 
-                    eprintln!("N={n} ({nb},{nc}) dy={}: max |d theta| {worst:.1e}", dyo.is_some());
+                    eprintln!(
+                        "N={n} ({nb},{nc}) dy={}: max |d theta| {worst:.1e}",
+                        dyo.is_some()
+                    );
                     assert!(worst < 1e-9, "N={n} ({nb},{nc}): {worst:e}");
                 }
             }
@@ -238,13 +260,36 @@ mod tests {
     /// theta = 0, power 1. Here t_ref = 50 and the levels change at phases 0 and 1/2.
     #[test]
     fn square_wave_theta_zero() {
-        let t: Vec<f64> = (0..101).map(|i| i as f64 * 0.37 + 0.003 * ((i * 7) % 11) as f64).collect();
+        let t: Vec<f64> = (0..101)
+            .map(|i| i as f64 * 0.37 + 0.003 * ((i * 7) % 11) as f64)
+            .collect();
         let t_ref = time_reference(&t);
         let f = 0.25;
-        let y: Vec<f64> = t.iter().map(|&x| if (f * (x - t_ref)).rem_euclid(1.0) < 0.5 { 1.0 } else { 0.0 }).collect();
-        let g = FreqGrid { f0: f, df: 0.01, n: 2 };
+        let y: Vec<f64> = t
+            .iter()
+            .map(|&x| {
+                if (f * (x - t_ref)).rem_euclid(1.0) < 0.5 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let g = FreqGrid {
+            f0: f,
+            df: 0.01,
+            n: 2,
+        };
         let mut p = [0.0; 2];
-        assert!(pdm_power(&t, &y, None, &g, &PdmOptions::default(), &mut PdmScratch::default(), &mut p));
+        assert!(pdm_power(
+            &t,
+            &y,
+            None,
+            &g,
+            &PdmOptions::default(),
+            &mut PdmScratch::default(),
+            &mut p
+        ));
         assert!((p[0] - 1.0).abs() < 1e-12, "{}", p[0]);
         assert!(p[1] < 0.9);
     }
@@ -252,19 +297,61 @@ mod tests {
     /// Degenerate inputs give false (power 0), never a panic.
     #[test]
     fn degenerate_inputs() {
-        let g = FreqGrid { f0: 0.1, df: 0.1, n: 4 };
+        let g = FreqGrid {
+            f0: 0.1,
+            df: 0.1,
+            n: 4,
+        };
         let mut ws = PdmScratch::default();
         let mut p = [5.0; 4];
         let t: Vec<f64> = (0..20).map(|i| i as f64).collect();
         let y: Vec<f64> = (0..20).map(|i| (i % 3) as f64).collect();
         let o = PdmOptions::default();
-        assert!(!pdm_power(&t[..10], &y[..10], None, &g, &o, &mut ws, &mut p));
+        assert!(!pdm_power(
+            &t[..10],
+            &y[..10],
+            None,
+            &g,
+            &o,
+            &mut ws,
+            &mut p
+        ));
         assert_eq!(p, [0.0; 4]);
         assert!(!pdm_power(&t, &[2.0; 20], None, &g, &o, &mut ws, &mut p));
         assert!(!pdm_power(&[1.0; 20], &y, None, &g, &o, &mut ws, &mut p));
-        assert!(!pdm_power(&t, &y, Some(&[0.0; 20]), &g, &o, &mut ws, &mut p));
-        assert!(!pdm_power(&t, &y, None, &g, &PdmOptions { n_bins: 0, covers: 1 }, &mut ws, &mut p));
-        assert!(!pdm_power(&t, &y, None, &g, &PdmOptions { n_bins: 5, covers: 0 }, &mut ws, &mut p));
+        assert!(!pdm_power(
+            &t,
+            &y,
+            Some(&[0.0; 20]),
+            &g,
+            &o,
+            &mut ws,
+            &mut p
+        ));
+        assert!(!pdm_power(
+            &t,
+            &y,
+            None,
+            &g,
+            &PdmOptions {
+                n_bins: 0,
+                covers: 1
+            },
+            &mut ws,
+            &mut p
+        ));
+        assert!(!pdm_power(
+            &t,
+            &y,
+            None,
+            &g,
+            &PdmOptions {
+                n_bins: 5,
+                covers: 0
+            },
+            &mut ws,
+            &mut p
+        ));
         assert!(pdm_power(&t, &y, None, &g, &o, &mut ws, &mut p));
     }
 }
