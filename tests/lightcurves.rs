@@ -673,7 +673,7 @@ fn feature_groups_choose_the_columns() {
     use tessera::numeric::lightcurve::columns::{Block, Groups, Methods, RowLayout, BLOCKS};
     let dir = TestDir::new("lc-groups");
     // a short baseline keeps the box-least-squares grid small
-    let lc = synth(&dir, "8", &["--bands", "g,r", "--epochs", "60", "--baseline", "60"]);
+    let lc = synth(&dir, "8", &["--bands", "g,r", "--baseline", "60"]);
     let out = dir.path("all.h5");
     let o = run(
         plain(&[
@@ -705,7 +705,11 @@ fn feature_groups_choose_the_columns() {
     assert_eq!(names, want);
     assert!(names.contains(&"color_median_g_r".to_string()), "{names:?}");
     let f = hdf5::File::open(&out).unwrap();
-    let v = f.dataset("features/values").unwrap().read_raw::<f64>().unwrap();
+    let v = f
+        .dataset("features/values")
+        .unwrap()
+        .read_raw::<f64>()
+        .unwrap();
     let w = names.len();
     let rows: Vec<&[f64]> = v.chunks(w).collect();
     assert_eq!(rows.len(), 8 * 3);
@@ -718,7 +722,10 @@ fn feature_groups_choose_the_columns() {
             .filter(|(i, _)| (i % 3 == 2) == (b == Block::Color))
             .map(|(_, r)| r)
             .collect();
-        let finite = sel.iter().filter(|row| row[r.clone()].iter().any(|x| x.is_finite())).count();
+        let finite = sel
+            .iter()
+            .filter(|row| row[r.clone()].iter().any(|x| x.is_finite()))
+            .count();
         assert!(
             finite * 4 >= sel.len() * 3,
             "{b:?}: only {finite} of {} rows have values",

@@ -427,10 +427,17 @@ fn groups_alone(
         }
     };
     println!("feature groups, 1 thread (each group alone with the basic columns, and what it adds to them):");
-    println!("  {:<34}: {basic:9.3} ms/curve", "basic (clean + 39 features)");
+    println!(
+        "  {:<34}: {basic:9.3} ms/curve",
+        "basic (clean + 39 features)"
+    );
     for (label, g, m) in [
         ("+ extended", &["extended"][..], &[][..]),
-        ("+ periodic: gls (with refinement)", &["periodic"][..], &["gls"][..]),
+        (
+            "+ periodic: gls (with refinement)",
+            &["periodic"][..],
+            &["gls"][..],
+        ),
         ("+ periodic: bls", &["periodic"][..], &["bls"][..]),
         ("+ periodic: pdm", &["periodic"][..], &["pdm"][..]),
         ("+ periodic: ce", &["periodic"][..], &["ce"][..]),
@@ -439,7 +446,11 @@ fn groups_alone(
         ("+ transient", &["transient"][..], &[][..]),
     ] {
         let (ms, n) = row(&with(g, m));
-        println!("  {label:<34}: {ms:9.3} ms/curve (+{:.3}){}", ms - basic, on(n));
+        println!(
+            "  {label:<34}: {ms:9.3} ms/curve (+{:.3}){}",
+            ms - basic,
+            on(n)
+        );
     }
     let mut everything = with(&GROUP_NAMES, &METHOD_NAMES);
     everything.groups = Groups::ALL;
@@ -461,7 +472,10 @@ type ObjectOptionsRef = crate::numeric::lightcurve::object::ObjectOptions;
 
 /// The first band of the first `n` objects of a tessera HDF5 file, as
 /// curves for the light-curve benchmark.
-fn first_bands(path: &std::path::Path, n: usize) -> anyhow::Result<Vec<crate::numeric::synth::SynthCurve>> {
+fn first_bands(
+    path: &std::path::Path,
+    n: usize,
+) -> anyhow::Result<Vec<crate::numeric::synth::SynthCurve>> {
     let f = crate::io::lcfile::LcFile::open(path)?;
     let objects = f.object_ids()?.len().min(n);
     let r = f.read_objects(0, objects)?;

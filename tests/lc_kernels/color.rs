@@ -10,9 +10,10 @@ use tessera::numeric::lightcurve::color::{color_features, color_width, ColorScra
 #[test]
 fn colours_match_light_curve_on_sdss_stars() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("tests/data/color_ref.json")).unwrap())
-            .unwrap();
+    let refs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/data/color_ref.json")).unwrap(),
+    )
+    .unwrap();
     let bands: Vec<String> = refs["bands"]
         .as_array()
         .unwrap()
@@ -29,7 +30,11 @@ fn colours_match_light_curve_on_sdss_stars() {
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             let (mi, ei): (f64, f64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
-            if !(mi.is_finite() && ei.is_finite() && ei > 0.0 && f[0].parse::<f64>().unwrap().is_finite()) {
+            if !(mi.is_finite()
+                && ei.is_finite()
+                && ei > 0.0
+                && f[0].parse::<f64>().unwrap().is_finite())
+            {
                 continue;
             }
             m.push(mi);
@@ -47,10 +52,18 @@ fn colours_match_light_curve_on_sdss_stars() {
         };
         for (i, pair) in star["pairs"].as_array().unwrap().iter().enumerate() {
             for (j, kind) in ["max", "median", "min"].iter().enumerate() {
-                close(out[3 * i + j], pair[j].as_f64().unwrap(), &format!("pair {i} {kind}"));
+                close(
+                    out[3 * i + j],
+                    pair[j].as_f64().unwrap(),
+                    &format!("pair {i} {kind}"),
+                );
             }
         }
-        close(out[3 * (bands.len() - 1)], star["spread"].as_f64().unwrap(), "spread");
+        close(
+            out[3 * (bands.len() - 1)],
+            star["spread"].as_f64().unwrap(),
+            "spread",
+        );
         checked += 1;
     }
     assert_eq!(checked, 40);

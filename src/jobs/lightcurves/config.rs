@@ -265,8 +265,13 @@ impl LcConfig {
                 refine.error_floor
             )));
         }
-        let mut groups = Groups::parse(&l.string_list("features", &DEFAULT_GROUPS)?)
-            .map_err(|e| usage(format!("config key 'features' (from {}): {e}", l.source_of("features"))))?;
+        let mut groups =
+            Groups::parse(&l.string_list("features", &DEFAULT_GROUPS)?).map_err(|e| {
+                usage(format!(
+                    "config key 'features' (from {}): {e}",
+                    l.source_of("features")
+                ))
+            })?;
         // the older switch of the structure functions still works, over `features`
         match l.get("structure_function") {
             None => {}
@@ -277,8 +282,12 @@ impl LcConfig {
                 )))
             }
         }
-        let methods = Methods::parse(&l.string_list("periods", &["gls"])?)
-            .map_err(|e| usage(format!("config key 'periods' (from {}): {e}", l.source_of("periods"))))?;
+        let methods = Methods::parse(&l.string_list("periods", &["gls"])?).map_err(|e| {
+            usage(format!(
+                "config key 'periods' (from {}): {e}",
+                l.source_of("periods")
+            ))
+        })?;
         let mharm_terms = l.count_in("mharm_terms", 2, 1, MAX_HARMONICS as u64)? as usize;
         let mut bls = BlsOptions::default();
         bls.duration_range = (
@@ -301,7 +310,16 @@ impl LcConfig {
             ..Default::default()
         };
         // the list as resolved, `structure_function` included
-        l.note("features", toml::Value::Array(groups.names().into_iter().map(|g| toml::Value::String(g.into())).collect()));
+        l.note(
+            "features",
+            toml::Value::Array(
+                groups
+                    .names()
+                    .into_iter()
+                    .map(|g| toml::Value::String(g.into()))
+                    .collect(),
+            ),
+        );
         let fold_bins = l.count("fold_bins", 10, 2)? as usize;
         let max_frequencies = l.count_in(
             "max_frequencies",

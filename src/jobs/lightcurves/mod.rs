@@ -336,16 +336,7 @@ pub fn run_on(
         &todo,
         &progress,
         |t| {
-            pool.install(|| {
-                process_tile(
-                    &object,
-                    &input,
-                    t as usize,
-                    tile,
-                    ncols,
-                    device.as_ref(),
-                )
-            })
+            pool.install(|| process_tile(&object, &input, t as usize, tile, ncols, device.as_ref()))
         },
         |tile, rows: TileRows| {
             datasets.write_tile(rows)?;

@@ -99,7 +99,9 @@ pub fn color_features(
         out[at + 2] = a.min - z.min;
     }
     let means = ws.summary.iter().map(|s| s.wmean).filter(|w| w.is_finite());
-    let (count, sum) = means.clone().fold((0usize, 0.0), |(c, s), w| (c + 1, s + w));
+    let (count, sum) = means
+        .clone()
+        .fold((0usize, 0.0), |(c, s), w| (c + 1, s + w));
     if count >= 2 {
         let mu = sum / count as f64;
         let var = means.map(|w| (w - mu) * (w - mu)).sum::<f64>() / count as f64;
@@ -145,9 +147,20 @@ mod tests {
         let mut out = vec![0.0; color_width(3)];
         color_features(&m, &e, &b, 3, &mut ColorScratch::default(), &mut out);
         assert!(out[..6].iter().all(|x| x.is_nan()));
-        assert!((out[6] - 1.25).abs() < 1e-15, "spread of 10.5 and 8: {}", out[6]);
+        assert!(
+            (out[6] - 1.25).abs() < 1e-15,
+            "spread of 10.5 and 8: {}",
+            out[6]
+        );
         let mut one = vec![0.0; color_width(2)];
-        color_features(&m[..2], &e[..2], &b[..2], 2, &mut ColorScratch::default(), &mut one);
+        color_features(
+            &m[..2],
+            &e[..2],
+            &b[..2],
+            2,
+            &mut ColorScratch::default(),
+            &mut one,
+        );
         assert!(one.iter().all(|x| x.is_nan()), "{one:?}");
         assert_eq!(color_width(1), 0);
     }

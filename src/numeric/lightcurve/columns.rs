@@ -252,13 +252,25 @@ pub const BLOCKS: [Block; 9] = [
 /// Box-least-squares columns before its peak pairs, in order.
 pub const BLS_COLUMNS: [(&str, &str); 8] = [
     ("bls_period", "best box-least-squares period, days"),
-    ("bls_power", "its log-likelihood power (astropy BoxLeastSquares objective='likelihood')"),
-    ("bls_depth", "transit depth at the best period and duration (same units as the values)"),
+    (
+        "bls_power",
+        "its log-likelihood power (astropy BoxLeastSquares objective='likelihood')",
+    ),
+    (
+        "bls_depth",
+        "transit depth at the best period and duration (same units as the values)",
+    ),
     ("bls_depth_err", "1-sigma uncertainty of bls_depth"),
     ("bls_duration", "transit duration, days"),
-    ("bls_epoch", "mid-transit time of a transit, days (same zero as the times)"),
+    (
+        "bls_epoch",
+        "mid-transit time of a transit, days (same zero as the times)",
+    ),
     ("bls_snr", "bls_depth / bls_depth_err"),
-    ("bls_sde", "signal detection efficiency: (peak power - mean power) / std of the power"),
+    (
+        "bls_sde",
+        "signal detection efficiency: (peak power - mean power) / std of the power",
+    ),
 ];
 
 /// Offsets of every column of a feature row.
@@ -466,13 +478,25 @@ impl RowLayout {
                     peaks(&mut c, "bls_", "box-least-squares", "power");
                 }
                 Block::Pdm => {
-                    c.push(col("pdm_period", "period of least phase dispersion (Stellingwerf 1978), days"));
-                    c.push(col("pdm_theta", "its dispersion ratio theta (0 perfect, about 1 no signal)"));
+                    c.push(col(
+                        "pdm_period",
+                        "period of least phase dispersion (Stellingwerf 1978), days",
+                    ));
+                    c.push(col(
+                        "pdm_theta",
+                        "its dispersion ratio theta (0 perfect, about 1 no signal)",
+                    ));
                     peaks(&mut c, "pdm_", "phase-dispersion", "theta");
                 }
                 Block::Ce => {
-                    c.push(col("ce_period", "period of least conditional entropy (Graham et al. 2013), days"));
-                    c.push(col("ce_entropy", "its conditional entropy H(m | phase), nats"));
+                    c.push(col(
+                        "ce_period",
+                        "period of least conditional entropy (Graham et al. 2013), days",
+                    ));
+                    c.push(col(
+                        "ce_entropy",
+                        "its conditional entropy H(m | phase), nats",
+                    ));
                     peaks(&mut c, "ce_", "conditional-entropy", "entropy");
                 }
                 Block::Mharm => {
@@ -671,7 +695,11 @@ mod tests {
             let mut unique = names.clone();
             unique.sort();
             unique.dedup();
-            assert_eq!(unique.len(), names.len(), "duplicate names for mask {mask:b}");
+            assert_eq!(
+                unique.len(),
+                names.len(),
+                "duplicate names for mask {mask:b}"
+            );
             let mut at = pipeline::row_width();
             for b in BLOCKS {
                 match l.block(b) {
@@ -712,7 +740,10 @@ mod tests {
         assert!(!g.structure_function && !g.transient);
         assert_eq!(Groups::parse(&v(&GROUP_NAMES)).unwrap(), Groups::ALL);
         let e = Groups::parse(&v(&["basic", "periodics"])).unwrap_err();
-        assert!(e.contains("'periodics'") && e.contains("structure_function"), "{e}");
+        assert!(
+            e.contains("'periodics'") && e.contains("structure_function"),
+            "{e}"
+        );
         let m = Methods::parse(&v(&["bls", "pdm"])).unwrap();
         assert!(m.bls && m.pdm && !m.gls && !m.ce && !m.mharm);
         let e = Methods::parse(&v(&["tls"])).unwrap_err();

@@ -5,11 +5,12 @@
 //! Row `b` of an object is band `b`; row `bands` is `multi`. The columns
 //! are those of [`RowLayout`].
 
-use crate::numeric::lightcurve::columns::{
-    Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE, NO_DATA, NO_PERIODOGRAM,
-    PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF, TRANSIENT_FIT_FAILED,
-};
 use crate::numeric::lightcurve::color::{color_features, ColorScratch};
+use crate::numeric::lightcurve::columns::{
+    Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE, NO_DATA,
+    NO_PERIODOGRAM, PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF,
+    TRANSIENT_FIT_FAILED,
+};
 use crate::numeric::lightcurve::extended::{extract_extended, ExtendedScratch};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::transient::{
@@ -17,15 +18,15 @@ use crate::numeric::lightcurve::transient::{
 };
 use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
-    bls_best, bls_grid, ce_entropy_of_mags, ce_power, multiharmonic_power, pdm_power,
-    BlsGridOptions, BlsOptions, BlsScratch, BlsTrials, CeOptions, CeScratch,
-    MultiHarmonicOptions, MultiHarmonicScratch, PdmOptions, PdmScratch,
-};
-use crate::numeric::periodogram::{
     alias_offsets, autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle,
     multiband_power, refine_peaks, store_periodogram, top_peaks, FoldScratch, GridOptions,
     HarmonicScratch, LombScargleScratch, MultibandScratch, Peak, PeriodogramMethod, RefineOptions,
     StoredLayout, ASTROPY_REG_BAND,
+};
+use crate::numeric::periodogram::{
+    bls_best, bls_grid, ce_entropy_of_mags, ce_power, multiharmonic_power, pdm_power,
+    BlsGridOptions, BlsOptions, BlsScratch, BlsTrials, CeOptions, CeScratch, MultiHarmonicOptions,
+    MultiHarmonicScratch, PdmOptions, PdmScratch,
 };
 
 /// What is computed for each object, and how.
@@ -388,7 +389,14 @@ pub fn process_object(
             multi[RowLayout::PERIOD_FAP] = f64::NAN; // no multiband FAP
         }
         if let Some(r) = colors {
-            color_features(&ws.all_m, &ws.all_e, &ws.all_b, bands, &mut ws.color, &mut multi[r]);
+            color_features(
+                &ws.all_m,
+                &ws.all_e,
+                &ws.all_b,
+                bands,
+                &mut ws.color,
+                &mut multi[r],
+            );
         }
         return;
     }
@@ -396,7 +404,14 @@ pub fn process_object(
     row[RowLayout::N_RAW] = obs.time.len() as f64;
     row[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
     if let Some(r) = colors {
-        color_features(&ws.all_m, &ws.all_e, &ws.all_b, bands, &mut ws.color, &mut row[r]);
+        color_features(
+            &ws.all_m,
+            &ws.all_e,
+            &ws.all_b,
+            bands,
+            &mut ws.color,
+            &mut row[r],
+        );
     }
     if ws.all_t.len() < 3 {
         reasons[bands] = if obs.time.is_empty() {
@@ -462,8 +477,8 @@ fn period_searches(
             magnitudes: !opts.flux,
             ..opts.bls
         };
-        let grid = bls_grid(t, &bls, &BlsGridOptions::default())
-            .filter(|g| g.n <= opts.max_frequencies);
+        let grid =
+            bls_grid(t, &bls, &BlsGridOptions::default()).filter(|g| g.n <= opts.max_frequencies);
         let best = grid.as_ref().and_then(|g| {
             bls_best(t, y, dy, BlsTrials::Grid(g), &bls, &mut ws.bls).map(|b| (g, b))
         });
@@ -480,7 +495,13 @@ fn period_searches(
                     b.snr,
                     b.sde,
                 ]);
-                top_peaks(g, &ws.bls.power, top_k, opts.refine.min_separation * g.df, &mut ws.peaks);
+                top_peaks(
+                    g,
+                    &ws.bls.power,
+                    top_k,
+                    opts.refine.min_separation * g.df,
+                    &mut ws.peaks,
+                );
                 peaks_into(&mut out[BLS_COLUMNS.len()..], &ws.peaks, &|p| p);
             }
             None => ok = false,
@@ -490,9 +511,8 @@ fn period_searches(
     if !searches.iter().any(|&b| layout.has(b)) {
         return ok;
     }
-    let grid = autofrequency(t, &opts.grid).filter(|g| {
-        g.n <= opts.max_frequencies && t[t.len() - 1] - t[0] <= opts.max_baseline
-    });
+    let grid = autofrequency(t, &opts.grid)
+        .filter(|g| g.n <= opts.max_frequencies && t[t.len() - 1] - t[0] <= opts.max_baseline);
     for blk in searches {
         let Some(r) = layout.block(blk) else {
             continue;
@@ -533,7 +553,13 @@ fn period_searches(
         let out = &mut row[r];
         out[0] = best.period;
         out[1] = value(best.power);
-        top_peaks(g, power, top_k, opts.refine.min_separation * g.df, &mut ws.peaks);
+        top_peaks(
+            g,
+            power,
+            top_k,
+            opts.refine.min_separation * g.df,
+            &mut ws.peaks,
+        );
         peaks_into(&mut out[2..], &ws.peaks, &value);
     }
     ok
@@ -549,11 +575,7 @@ fn transient_columns(
     ws: &mut TransientScratch,
     out: &mut [f64],
 ) -> bool {
-    let unit = if opts.flux {
-        Unit::Flux
-    } else {
-        Unit::Mag
-    };
+    let unit = if opts.flux { Unit::Flux } else { Unit::Mag };
     let mut all = true;
     let mut at = 0;
     for model in TRANSIENT_MODELS {
