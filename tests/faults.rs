@@ -241,17 +241,7 @@ fn one_pathological_object_is_a_flagged_row_not_the_end_of_the_job() {
     }
     assert_eq!(&gr[..], &ar[..n_good]);
     // the far-off time: features kept, periodogram NaN, both rows flagged
-    let names: Vec<String> = hdf5::File::open(dir.path("all-features.h5"))
-        .unwrap()
-        .dataset("features/values")
-        .unwrap()
-        .attr("columns")
-        .unwrap()
-        .read_raw::<hdf5::types::VarLenUnicode>()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
+    let names = stored_columns(&dir.path("all-features.h5"));
     let col = |n: &str| names.iter().position(|c| c == n).unwrap();
     assert_eq!(&ar[24..26], &[22, 22]);
     assert!(av[[24, col("n_clean")]] == 81.0 && av[[24, col("period")]].is_nan());

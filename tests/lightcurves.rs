@@ -648,21 +648,6 @@ fn hdu_picks_the_table_of_a_fits_light_curve() {
     }
 }
 
-/// The column names stored with `/features/values`.
-fn stored_columns(path: &Path) -> Vec<String> {
-    hdf5::File::open(path)
-        .unwrap()
-        .dataset("features/values")
-        .unwrap()
-        .attr("columns")
-        .unwrap()
-        .read_raw::<hdf5::types::VarLenUnicode>()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect()
-}
-
 /// `--features` and `--periods` choose the blocks of a row: the stored
 /// columns are the library's layout for those groups, every block is
 /// computed on ordinary curves (band rows; colours on the multi row), a

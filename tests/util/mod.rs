@@ -137,3 +137,19 @@ pub fn read_f64(file: &Path, name: &str) -> f64 {
         .read_scalar()
         .unwrap()
 }
+
+/// The column names stored with `/features/values` of a features file.
+#[allow(dead_code)]
+pub fn stored_columns(path: &Path) -> Vec<String> {
+    hdf5::File::open(path)
+        .unwrap()
+        .dataset("features/values")
+        .unwrap()
+        .attr("columns")
+        .unwrap()
+        .read_raw::<hdf5::types::VarLenUnicode>()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect()
+}
