@@ -406,6 +406,7 @@ pub fn auto_tile(objects: usize, ranks: usize, threads: usize) -> usize {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::config::UsageError;
 
     /// A valid configuration with the given periodogram method.
     pub(crate) fn config(periodogram: &str) -> LcConfig {
@@ -448,6 +449,60 @@ pub(crate) mod tests {
             let e = with_key("harmonics", bad).unwrap_err().to_string();
             assert!(e.contains("'harmonics'"), "{bad}: {e}");
         }
+    }
+
+    /// The configuration with `key = v` (any TOML value) set.
+    fn with_value(key: &str, v: Value) -> anyhow::Result<LcConfig> {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set(key, v, "test");
+        LcConfig::from_layered(&l)
+    }
+
+    /// The refusal of a bad value: a usage error (exit 2) that names the key.
+    fn refused(r: anyhow::Result<LcConfig>, key: &str) {
+        let e = r.err().unwrap_or_else(|| panic!("{key}: accepted"));
+        assert!(e.downcast_ref::<UsageError>().is_some(), "{key}: {e}");
+        assert!(e.to_string().contains(key), "{key}: {e}");
+    }
+
+    #[test]
+    fn period_method_keys_are_checked() {
+        let c = config("fast").object;
+        assert_eq!(c.mharm_terms, 2, "default");
+        assert_eq!((c.pdm.n_bins, c.ce.phase_bins, c.ce.mag_bins), (10, 10, 5));
+        assert_eq!(c.bls.duration_range, (0.02, 0.5));
+        assert_eq!(with_key("pdm_bins", 20).unwrap().object.pdm.n_bins, 20);
+        assert_eq!(with_key("ce_mag_bins", 8).unwrap().object.ce.mag_bins, 8);
+        assert_eq!(with_key("mharm_terms", 3).unwrap().object.mharm_terms, 3);
+        let d = with_value("bls_max_duration", Value::Float(0.3)).unwrap();
+        assert_eq!(d.object.bls.duration_range, (0.02, 0.3));
+        for (key, bad) in [
+            ("pdm_bins", 1),
+            ("pdm_bins", 1001),
+            ("ce_phase_bins", 1),
+            ("ce_mag_bins", 0),
+            ("mharm_terms", 0),
+            ("mharm_terms", MAX_HARMONICS as i64 + 1),
+        ] {
+            refused(with_key(key, bad), key);
+        }
+        for (key, bad) in [
+            ("bls_min_duration", 0.0),
+            ("bls_min_duration", -0.1),
+            ("bls_max_duration", f64::NAN),
+            ("bls_max_duration", f64::INFINITY),
+        ] {
+            refused(with_value(key, Value::Float(bad)), key);
+        }
+        // a range the wrong way round names both keys
+        let e = with_value("bls_min_duration", Value::Float(0.9)).unwrap_err();
+        assert!(e.downcast_ref::<UsageError>().is_some(), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("bls_min_duration") && msg.contains("bls_max_duration"),
+            "{msg}"
+        );
     }
 
     #[test]
