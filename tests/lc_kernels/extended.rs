@@ -164,3 +164,28 @@ fn extended_table_timing_200_points() {
     }
     println!("(sink {sink:.3})");
 }
+
+/// One context for both tables (`extract_with_extended`, what the row does) gives exactly
+/// the rows of `extract` and `extract_extended` called alone, on every reference curve, and
+/// a width error for a wrong extended row.
+#[test]
+fn shared_context_gives_the_separate_rows_bit_for_bit() {
+    use tessera::numeric::lightcurve::features::{extract, extract_with_extended, N_FEATURES};
+    let alone = rows();
+    let mut fs = FeatureScratch::default();
+    for (k, want_ext) in alone.iter().enumerate() {
+        let (t, m, e) = curve(k);
+        let mut want = vec![0.0; N_FEATURES];
+        extract(t, m, e, &mut fs, &mut want).unwrap();
+        let (mut row, mut ext) = (vec![0.0; N_FEATURES], vec![0.0; N_EXTENDED]);
+        extract_with_extended(t, m, e, &mut fs, &mut row, Some(&mut ext)).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&row), bits(&want), "{}: basic row", r::CURVES[k]);
+        assert_eq!(bits(&ext), bits(want_ext), "{}: extended row", r::CURVES[k]);
+    }
+    let (t, m, e) = curve(0);
+    let (mut row, mut short) = (vec![0.0; N_FEATURES], vec![0.0; N_EXTENDED - 1]);
+    let r = extract_with_extended(t, m, e, &mut fs, &mut row, Some(&mut short));
+    assert!(r.is_err());
+    assert!(row.iter().chain(&short).all(|v| v.is_nan()));
+}

@@ -43,6 +43,14 @@ impl ExtendedScratch {
     }
 }
 
+/// The intermediate fits several extended features read, computed once per curve on first
+/// use (a [`FeatureContext`] holds one): the Otsu split (4 features) and the parabola fit (3).
+#[derive(Clone, Debug, Default)]
+pub struct SharedFits {
+    otsu: std::cell::OnceCell<Option<OtsuSplit>>,
+    parabola: std::cell::OnceCell<Option<ParabolaFit>>,
+}
+
 #[inline]
 fn ratio(num: f64, den: f64) -> f64 {
     if den == 0.0 {
@@ -287,25 +295,25 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
 /// [`otsu_split`]. Min points 2; NaN for a constant curve. (Otsu 1979, IEEE Trans. SMC 9, 62;
 /// light-curve `OtsuSplit`, output 1 of 4.)
 pub fn otsu_mean_diff(c: &FeatureContext) -> f64 {
-    otsu_split(c.sorted).map_or(f64::NAN, |o| o.mean_diff)
+    otsu(c).map_or(f64::NAN, |o| o.mean_diff)
 }
 
 /// Otsu split: standard deviation (ddof = 1; 0 for one point) of the lower part. Min points 2.
 /// (light-curve `OtsuSplit`, output 2 of 4.)
 pub fn otsu_std_lower(c: &FeatureContext) -> f64 {
-    otsu_split(c.sorted).map_or(f64::NAN, |o| o.std_lower)
+    otsu(c).map_or(f64::NAN, |o| o.std_lower)
 }
 
 /// Otsu split: standard deviation (ddof = 1; 0 for one point) of the upper part. Min points 2.
 /// (light-curve `OtsuSplit`, output 3 of 4.)
 pub fn otsu_std_upper(c: &FeatureContext) -> f64 {
-    otsu_split(c.sorted).map_or(f64::NAN, |o| o.std_upper)
+    otsu(c).map_or(f64::NAN, |o| o.std_upper)
 }
 
 /// Otsu split: fraction of the points in the lower part. Min points 2.
 /// (light-curve `OtsuSplit`, output 4 of 4.)
 pub fn otsu_lower_to_all_ratio(c: &FeatureContext) -> f64 {
-    otsu_split(c.sorted).map_or(f64::NAN, |o| o.lower_to_all_ratio)
+    otsu(c).map_or(f64::NAN, |o| o.lower_to_all_ratio)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,10 +421,17 @@ fn solve3(mut a: [[f64; 3]; 3], mut r: [f64; 3]) -> Option<[f64; 3]> {
 }
 
 fn parabola(c: &FeatureContext) -> Option<ParabolaFit> {
-    if is_flat(c) {
-        return None;
-    }
-    fit_parabola(c.t, c.m, c.e)
+    *c.shared.parabola.get_or_init(|| {
+        if is_flat(c) {
+            None
+        } else {
+            fit_parabola(c.t, c.m, c.e)
+        }
+    })
+}
+
+fn otsu(c: &FeatureContext) -> Option<OtsuSplit> {
+    *c.shared.otsu.get_or_init(|| otsu_split(c.sorted))
 }
 
 /// Curvature `g` of the weighted parabola fit `m = m₀ + g (t - t₀)²` ([`fit_parabola`]).
@@ -693,14 +708,8 @@ pub fn extract_extended(
         return Err(Reason::RowWidth);
     }
     validate(time, mag, err)?;
-    let n = time.len();
     let ctx = FeatureContext::new(time, mag, err, &mut scratch.base);
-    for (info, out) in EXTENDED.iter().zip(row.iter_mut()) {
-        if n >= info.min_points {
-            let v = (info.eval)(&ctx);
-            *out = if v.is_finite() { v } else { f64::NAN };
-        }
-    }
+    features::eval_table(EXTENDED, &ctx, row);
     Ok(())
 }
 

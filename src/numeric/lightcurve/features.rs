@@ -99,6 +99,9 @@ pub struct FeatureContext<'a> {
     pub trend: LineFit,
     /// Weighted least squares with weights `1/δ²`, slope error from the known errors.
     pub wfit: LineFit,
+    /// Intermediate results several extended features share (the Otsu split, the parabola
+    /// fit), computed on first use.
+    pub shared: crate::numeric::lightcurve::extended::SharedFits,
 }
 
 impl<'a> FeatureContext<'a> {
@@ -153,6 +156,7 @@ impl<'a> FeatureContext<'a> {
             chi2,
             trend,
             wfit,
+            shared: Default::default(),
         }
     }
 
@@ -660,13 +664,53 @@ pub fn extract(
         return Err(Reason::RowWidth);
     }
     validate(time, mag, err)?;
-    let n = time.len();
     let ctx = FeatureContext::new(time, mag, err, scratch);
-    for (info, out) in FEATURES.iter().zip(row.iter_mut()) {
-        if n >= info.min_points {
-            let v = (info.eval)(&ctx);
-            *out = if v.is_finite() { v } else { f64::NAN };
-        }
-    }
+    eval_table(FEATURES, &ctx, row);
     Ok(())
+}
+
+/// [`extract`], and with `extended` also the [extended](crate::numeric::lightcurve::extended)
+/// row (width [`N_EXTENDED`](crate::numeric::lightcurve::extended::N_EXTENDED)), both from
+/// one [`FeatureContext`]: the curve is sorted, and its MAD and line fits taken, once. Each
+/// row is exactly what [`extract`] and
+/// [`extract_extended`](crate::numeric::lightcurve::extended::extract_extended) give alone.
+pub fn extract_with_extended(
+    time: &[f64],
+    mag: &[f64],
+    err: &[f64],
+    scratch: &mut FeatureScratch,
+    row: &mut [f64],
+    extended: Option<&mut [f64]>,
+) -> Result<(), Reason> {
+    let Some(ext) = extended else {
+        return extract(time, mag, err, scratch, row);
+    };
+    ext.fill(f64::NAN);
+    row.fill(f64::NAN);
+    if row.len() != N_FEATURES || ext.len() != crate::numeric::lightcurve::extended::N_EXTENDED {
+        return Err(Reason::RowWidth);
+    }
+    validate(time, mag, err)?;
+    let ctx = FeatureContext::new(time, mag, err, scratch);
+    eval_table(FEATURES, &ctx, row);
+    eval_table(crate::numeric::lightcurve::extended::EXTENDED, &ctx, ext);
+    Ok(())
+}
+
+/// Evaluate every feature of `table` on `ctx` into `row` (one column each): NaN where the
+/// curve has fewer than the feature's `min_points` or the value is not finite.
+pub fn eval_table(table: &[FeatureInfo], ctx: &FeatureContext, row: &mut [f64]) {
+    let n = ctx.t.len();
+    for (info, out) in table.iter().zip(row.iter_mut()) {
+        *out = if n >= info.min_points {
+            let v = (info.eval)(ctx);
+            if v.is_finite() {
+                v
+            } else {
+                f64::NAN
+            }
+        } else {
+            f64::NAN
+        };
+    }
 }

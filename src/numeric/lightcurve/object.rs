@@ -11,7 +11,7 @@ use crate::numeric::lightcurve::columns::{
     NO_PERIODOGRAM, PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF,
     TRANSIENT_FIT_FAILED,
 };
-use crate::numeric::lightcurve::extended::{extract_extended, ExtendedScratch};
+
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::transient::{
     fit_transient, n_params, TransientScratch, Unit, TRANSIENT_MODELS,
@@ -145,7 +145,6 @@ pub struct ObjectScratch {
     power: Vec<f64>,
     periodograms: PeriodogramScratch,
     sf: SfScratch,
-    extended: ExtendedScratch,
     transient: TransientScratch,
     color: ColorScratch,
     searches: SearchScratch,
@@ -279,13 +278,18 @@ pub fn process_object(
             reasons[b] = NO_DATA;
             continue;
         }
-        if let Err(r) = pipeline::process(
+        // the extended block follows the basic columns, so one split gives both
+        let ext = layout.block(Block::Extended);
+        let (basic, rest) = row.split_at_mut(base);
+        let ext_row = ext.map(|r| &mut rest[r.start - base..r.end - base]);
+        if let Err(r) = pipeline::process_with_extended(
             &ws.band_time,
             &ws.band_mag,
             &ws.band_err,
             &opts.clean,
             &mut ws.pipe,
-            &mut row[..base],
+            basic,
+            ext_row,
         ) {
             reasons[b] = r.code();
             continue;
@@ -295,10 +299,6 @@ pub fn process_object(
         ws.all_m.extend_from_slice(&c.m);
         ws.all_e.extend_from_slice(&c.e);
         ws.all_b.extend(std::iter::repeat_n(b as u8, c.t.len()));
-        if let Some(r) = layout.block(Block::Extended) {
-            // the cleaned curve passed `extract` already, so this cannot fail
-            let _ = extract_extended(&c.t, &c.m, &c.e, &mut ws.extended, &mut row[r]);
-        }
         ws.zeros.clear();
         ws.zeros.resize(c.t.len(), 0);
         let curve = Observations {

@@ -6,7 +6,7 @@
 //! its standard deviation) and keep the cleaning counts next to the features.
 
 use crate::numeric::lightcurve::clean::{clean, CleanConfig, CleanReport, CleanScratch, LcBuf};
-use crate::numeric::lightcurve::features::{extract, FeatureScratch, N_FEATURES};
+use crate::numeric::lightcurve::features::{extract_with_extended, FeatureScratch, N_FEATURES};
 use crate::numeric::lightcurve::Reason;
 
 /// Names of the provenance columns at the start of a pipeline row.
@@ -66,6 +66,20 @@ pub fn process(
     scratch: &mut PipelineScratch,
     row: &mut [f64],
 ) -> Result<CleanReport, Reason> {
+    process_with_extended(time, mag, err, cfg, scratch, row, None)
+}
+
+/// [`process`], and with `extended` also the extended features of the cleaned curve, from the
+/// same feature context (see [`extract_with_extended`]).
+pub fn process_with_extended(
+    time: &[f64],
+    mag: &[f64],
+    err: &[f64],
+    cfg: &CleanConfig,
+    scratch: &mut PipelineScratch,
+    row: &mut [f64],
+    extended: Option<&mut [f64]>,
+) -> Result<CleanReport, Reason> {
     row.fill(f64::NAN);
     if row.len() != row_width() {
         return Err(Reason::RowWidth);
@@ -77,6 +91,13 @@ pub fn process(
     row[3] = report.norm_offset;
     row[4] = report.norm_scale;
     let c = &scratch.curve;
-    extract(&c.t, &c.m, &c.e, &mut scratch.features, &mut row[N_META..])?;
+    extract_with_extended(
+        &c.t,
+        &c.m,
+        &c.e,
+        &mut scratch.features,
+        &mut row[N_META..],
+        extended,
+    )?;
     Ok(report)
 }
