@@ -1,10 +1,14 @@
 """RR Lyrae template scores for tessera's own alias candidates (issue 16; the results
 are in docs/alias-log.md, "Stage 3").
 
+    python3 scripts/s82_alias_templates.py thin DATA_DIR OUT_DIR KEEP [SALT]
     python3 scripts/s82_alias_templates.py cands FEATURES.csv CACHE.pkl [DATA_DIR [MAX_PERIOD]]
     python3 scripts/s82_alias_templates.py tunecv CACHE.pkl HALF [FULL_CACHE.pkl]
     python3 scripts/s82_alias_templates.py report CACHE.pkl HALF "RULE" ...
     python3 scripts/s82_alias_templates.py tune CACHE.pkl HALF [FULL_CACHE.pkl]  # superseded
+
+`thin`: a copy of the data keeping a random fraction KEEP of each star's nights (the
+harder proxy set of the log).
 
 `cands`: for every star and the g, r and multiband rows, the candidates tessera's
 refinement considers (its top-5 peaks from FEATURES.csv, a features CSV exported from
@@ -49,6 +53,32 @@ from s82_split import half_of  # noqa: E402
 ALIASES = [1.0, 1.0027379, 1.0 / 365.25]
 FLOOR = 0.02
 MODES = ["g", "r", "multi"]
+
+
+def thin(root, out, keep, salt):
+    """Copy of the data set keeping a random fraction `keep` of each star's nights (every
+    band of a kept night), seeded by the SHA-256 of `salt` + the file name."""
+    import hashlib
+    import shutil
+
+    os.makedirs(os.path.join(out, "light-curves"), exist_ok=True)
+    shutil.copy(os.path.join(root, "periods.csv"), os.path.join(out, "periods.csv"))
+    for fn in sorted(os.listdir(os.path.join(root, "light-curves"))):
+        rows = []
+        for r in csv.DictReader(open(os.path.join(root, "light-curves", fn))):
+            try:
+                rows.append((int(float(r["time"])), r))
+            except ValueError:
+                pass
+        nights = np.array(sorted({n for n, _ in rows}))
+        seed = int(hashlib.sha256((salt + fn).encode()).hexdigest()[:8], 16)
+        kept = set(nights[np.random.default_rng(seed).random(len(nights)) < keep].tolist())
+        with open(os.path.join(out, "light-curves", fn), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["time", "mag", "magerr", "band"])
+            w.writeheader()
+            for n, r in rows:
+                if n in kept:
+                    w.writerow(r)
 
 
 def arrays(bands, use):
@@ -218,6 +248,14 @@ def score_cands(data, temps, label):
                 c[label] = template_chi2(t, y, e, bd, c["f"], temps, len(use), rot)[0]
 
 
+def attach(data, scored):
+    """Copies cached template scores onto the candidates."""
+    for sid, st in data.items():
+        for m in MODES:
+            for c, s in zip(st[m]["cands"], scored[sid][m]):
+                c.update(s)
+
+
 def right(f, period):
     return abs(1 / f / period - 1) < 1e-3
 
@@ -308,10 +346,7 @@ def tune_cv(cache, half, shapes_from=None):
                         out.update({k: c[k] for k in sets})
             print("scored a group", file=sys.stderr, flush=True)
         pickle.dump(scored, open(tcache, "wb"))
-    for sid, st in data.items():
-        for m in MODES:
-            for c, s in zip(st[m]["cands"], scored[sid][m]):
-                c.update(s)
+    attach(data, scored)
     rules = [("plain",), ("fourier",)]
     for name in ["k1", "k4", "k16", "type", "all"]:
         rules.append(("tmpl", name))
@@ -335,11 +370,7 @@ def tune(cache, half, shapes_from=None):
     sets = build_templates(full, half)
     tcache = cache + f".tmpl{half}.pkl"
     if os.path.exists(tcache):
-        scored = pickle.load(open(tcache, "rb"))
-        for sid, st in data.items():
-            for m in MODES:
-                for c, s in zip(st[m]["cands"], scored[sid][m]):
-                    c.update(s)
+        attach(data, pickle.load(open(tcache, "rb")))
     else:
         for name, temps in sets.items():
             score_cands(data, temps, name)
@@ -367,14 +398,12 @@ def report(cache, thalf, rules):
     data = pickle.load(open(cache, "rb"))
     # the cross-validated scores of `tunecv` (the tuning half scored out of fold)
     scored = pickle.load(open(cache + f".cv{thalf}.pkl", "rb"))
-    for sid, st in data.items():
-        for m in MODES:
-            for c, s in zip(st[m]["cands"], scored[sid][m]):
-                c.update(s)
+    attach(data, scored)
     for rule in rules:
         for half in "AB":
             tag = "tuning" if half == thalf else "validation"
-            print(f"templates {thalf}  {half} ({tag:10s})  {str(rule):28s} {counts(data, half, rule)}")
+            print(f"templates {thalf}  {half} ({tag:10s})  {str(rule):28s} "
+                  f"{counts(data, half, rule)}")
 
 
 if __name__ == "__main__":
@@ -382,6 +411,8 @@ if __name__ == "__main__":
     if cmd == "cands":
         cands(args[0], args[1], args[2] if len(args) > 2 else "../shared/data/sdss-s82-rrlyrae",
               float(args[3]) if len(args) > 3 else 2.0)
+    elif cmd == "thin":
+        thin(args[0], args[1], float(args[2]), args[3] if len(args) > 3 else "")
     elif cmd == "tunecv":
         tune_cv(args[0], args[1], args[2] if len(args) > 2 else None)
     elif cmd == "tune":
