@@ -451,11 +451,11 @@ pub(crate) mod tests {
         }
     }
 
-    /// The configuration with `key = v` (any TOML value) set.
-    fn with_value(key: &str, v: Value) -> anyhow::Result<LcConfig> {
+    /// The configuration with one float key set.
+    fn with_float(key: &str, v: f64) -> anyhow::Result<LcConfig> {
         let mut l = Layered::default();
         l.set("input", Value::String("unused.h5".into()), "test");
-        l.set(key, v, "test");
+        l.set(key, Value::Float(v), "test");
         LcConfig::from_layered(&l)
     }
 
@@ -475,7 +475,7 @@ pub(crate) mod tests {
         assert_eq!(with_key("pdm_bins", 20).unwrap().object.pdm.n_bins, 20);
         assert_eq!(with_key("ce_mag_bins", 8).unwrap().object.ce.mag_bins, 8);
         assert_eq!(with_key("mharm_terms", 3).unwrap().object.mharm_terms, 3);
-        let d = with_value("bls_max_duration", Value::Float(0.3)).unwrap();
+        let d = with_float("bls_max_duration", 0.3).unwrap();
         assert_eq!(d.object.bls.duration_range, (0.02, 0.3));
         for (key, bad) in [
             ("pdm_bins", 1),
@@ -493,10 +493,10 @@ pub(crate) mod tests {
             ("bls_max_duration", f64::NAN),
             ("bls_max_duration", f64::INFINITY),
         ] {
-            refused(with_value(key, Value::Float(bad)), key);
+            refused(with_float(key, bad), key);
         }
         // a range the wrong way round names both keys
-        let e = with_value("bls_min_duration", Value::Float(0.9)).unwrap_err();
+        let e = with_float("bls_min_duration", 0.9).unwrap_err();
         assert!(e.downcast_ref::<UsageError>().is_some(), "{e}");
         let msg = e.to_string();
         assert!(
