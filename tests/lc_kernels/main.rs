@@ -5,6 +5,7 @@
 
 mod bad_inputs;
 mod color;
+mod dmdt;
 mod extended;
 mod no_alloc;
 mod refdata;
