@@ -8,6 +8,7 @@ mod color;
 mod dmdt;
 mod extended;
 mod no_alloc;
+mod rainbow;
 mod refdata;
 mod reference;
 mod sf;
