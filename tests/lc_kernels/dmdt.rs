@@ -86,3 +86,56 @@ fn maps_match_light_curve_on_real_curves() {
     assert_eq!(maps, 48);
     println!("48 maps; largest gausses difference {worst:.3e}");
 }
+
+/// Time per map on the reference curves (their grids, points and gausses, no
+/// normalisation), for the light-curve comparison printed by
+/// `tests/ref/make_dmdt_ref.py --time`; run with `cargo test --release --test
+/// lc_kernels dmdt_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dmdt_timing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let refs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/data/dmdt_ref.json")).unwrap(),
+    )
+    .unwrap();
+    let mut ws = DmDtScratch::default();
+    for mode in [DmDtMode::Points, DmDtMode::Gausses] {
+        let mut total = 0.0;
+        for c in refs["curves"].as_array().unwrap() {
+            let g = &c["grid"];
+            let grid = DmDtGrid {
+                min_lgdt: g["min_lgdt"].as_f64().unwrap(),
+                max_lgdt: g["max_lgdt"].as_f64().unwrap(),
+                lgdt_size: g["lgdt_size"].as_u64().unwrap() as usize,
+                max_abs_dm: g["max_abs_dm"].as_f64().unwrap(),
+                dm_size: g["dm_size"].as_u64().unwrap() as usize,
+            };
+            let plan = DmDtPlan::new(DmDtOptions {
+                grid,
+                mode,
+                norm: DmDtNorm::default(),
+            })
+            .unwrap();
+            let (t, m, e) = (floats(&c["t"]), floats(&c["m"]), floats(&c["e"]));
+            let mut out = vec![0.0; plan.width()];
+            let reps = 2000;
+            let start = std::time::Instant::now();
+            for _ in 0..reps {
+                std::hint::black_box(dmdt_map(
+                    &plan,
+                    std::hint::black_box(&t),
+                    &m,
+                    &e,
+                    &mut ws,
+                    &mut out,
+                ));
+            }
+            total += start.elapsed().as_secs_f64() / reps as f64;
+        }
+        println!(
+            "TIMING dmdt {mode:?}: {:.2} us per map (6 curves)",
+            1e6 * total / 6.0
+        );
+    }
+}

@@ -16,7 +16,25 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--out", default=os.path.join(root, "tests", "data", "dmdt_ref.json"))
 ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data"),
                 help="the shared data directory (default: ../shared/data beside the repository)")
+ap.add_argument("--time", action="store_true",
+                help="only print light-curve's time per map on the committed curves")
 args = ap.parse_args()
+if args.time:
+    import time
+    ref = json.load(open(args.out))
+    for mode in ("points", "gausses"):
+        total = 0.0
+        for c in ref["curves"]:
+            t, m, e = (np.array(c[k]) for k in ("t", "m", "e"))
+            d = lc.DmDt.from_borders(**c["grid"], n_jobs=1)
+            run = (lambda: d.points(t, m, sorted=True)) if mode == "points" else (lambda: d.gausses(t, m, e, sorted=True))
+            run()
+            start = time.perf_counter()
+            for _ in range(2000):
+                run()
+            total += (time.perf_counter() - start) / 2000
+        print(f"light-curve {lc.__version__} DmDt.{mode}: {1e6 * total / len(ref['curves']):.2f} us per map")
+    sys.exit(0)
 shared = args.data
 
 SETS = [

@@ -544,13 +544,13 @@ pub fn fit_rainbow(
         baselines[2 * b] = -s.r / s.w2 * y_std;
         if let Some(c) = &cov {
             // 1/Σw + μᵀCμ, μ the band's weighted mean Jacobian row
-            let mu = |a: usize| s.d[a] / s.w2;
-            let mut var = 1.0 / s.w2;
-            for a in 0..RAINBOW_PARAMS {
-                for z in 0..RAINBOW_PARAMS {
-                    var += mu(a) * c[a][z] * mu(z);
-                }
-            }
+            let mu: [f64; RAINBOW_PARAMS] = std::array::from_fn(|a| s.d[a] / s.w2);
+            let quad: f64 = mu
+                .iter()
+                .zip(c)
+                .map(|(ma, row)| ma * row.iter().zip(&mu).map(|(x, y)| x * y).sum::<f64>())
+                .sum();
+            let var = 1.0 / s.w2 + quad;
             baselines[2 * b + 1] = var.sqrt() * y_std;
         }
     }
