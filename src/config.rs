@@ -290,6 +290,33 @@ impl Layered {
         Ok(v)
     }
 
+    /// A list of `len` finite numbers: a TOML array, or one string of
+    /// comma-separated numbers (`--set dmdt_lgdt=0,3,32`); `default` when
+    /// unset. Another length or type is a usage error naming the key.
+    pub fn numbers(&self, key: &str, default: &[f64]) -> anyhow::Result<Vec<f64>> {
+        let len = default.len();
+        let list = match self.get(key) {
+            None => Some(default.to_vec()),
+            Some(Value::String(s)) => s.split(',').map(|x| x.trim().parse::<f64>().ok()).collect(),
+            Some(Value::Array(items)) => items.iter().map(num).collect(),
+            Some(_) => None,
+        };
+        match list {
+            Some(l) if l.len() == len && l.iter().all(|x| x.is_finite()) => {
+                self.note(
+                    key,
+                    Value::Array(l.iter().map(|&x| Value::Float(x)).collect()),
+                );
+                Ok(l)
+            }
+            _ => Err(self.bad(
+                key,
+                &format!("must be a list of {len} finite numbers"),
+                self.get(key).unwrap_or(&Value::Boolean(false)),
+            )),
+        }
+    }
+
     /// Per-dimension `[lo, hi]` pairs: a TOML array of pairs, or the flag
     /// form "lo:hi[,lo:hi...]".
     pub fn bounds(&self, key: &str) -> anyhow::Result<Option<Vec<(f64, f64)>>> {

@@ -668,7 +668,7 @@ fn feature_groups_choose_the_columns() {
             "--out",
             out.to_str().unwrap(),
             "--features",
-            "basic,extended,periodic,structure_function,transient,color",
+            "basic,extended,periodic,structure_function,transient,color,rainbow",
             "--periods",
             "gls,bls,pdm,ce,mharm",
         ]),
@@ -700,11 +700,13 @@ fn feature_groups_choose_the_columns() {
     assert_eq!(rows.len(), 8 * 3);
     for b in BLOCKS {
         let r = layout.block(b).unwrap();
-        // colours live on the multi row (index 2 of each object), the rest on band rows
+        // colours and the Rainbow fit live on the multi row (index 2 of each object),
+        // the rest on band rows
+        let multi = matches!(b, Block::Color | Block::Rainbow);
         let sel: Vec<&&[f64]> = rows
             .iter()
             .enumerate()
-            .filter(|(i, _)| (i % 3 == 2) == (b == Block::Color))
+            .filter(|(i, _)| (i % 3 == 2) == multi)
             .map(|(_, r)| r)
             .collect();
         let finite = sel

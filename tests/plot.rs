@@ -11,6 +11,7 @@ use std::path::Path;
 use tessera::config::Layered;
 use tessera::jobs::lightcurves::config::LcConfig;
 use tessera::numeric::lightcurve::clean::{clean, CleanScratch, LcBuf};
+use tessera::numeric::lightcurve::dmdt::{dmdt_map, DmDtScratch};
 use tessera::numeric::periodogram::{
     autofrequency, lomb_scargle, multiband_power, FreqGrid, LombScargleScratch, MultibandScratch,
     ASTROPY_REG_BAND,
@@ -86,14 +87,9 @@ fn job_config(method: &str) -> LcConfig {
     LcConfig::from_layered(&l).unwrap()
 }
 
-/// Recomputes every row's full periodogram from the light-curve file (the
-/// band's cleaned points, or all bands' for the multi row) and checks the
-/// stored record against it: each pooled point is a grid point, at its
-/// power, the highest of its block; peaks and aliases are grid points at
-/// their power. Returns the number of rows checked.
-fn check_stored_against_full(lc: &Path, features: &Path, method: &str) -> usize {
-    let cfg = job_config(method);
-    let method = cfg.object.method;
+/// Every object's cleaned bands (band index and points) as the job with
+/// `cfg` cleans them, and the number of bands of the file.
+fn cleaned_objects(lc: &Path, cfg: &LcConfig) -> (usize, Vec<Vec<(u8, LcBuf)>>) {
     let lcf = hdf5::File::open(lc).unwrap();
     let offsets = lcf
         .dataset("lightcurves/offsets")
@@ -113,23 +109,8 @@ fn check_stored_against_full(lc: &Path, features: &Path, method: &str) -> usize 
         .read_raw::<u8>()
         .unwrap();
     let bands = lcf.dataset("lightcurves/band_names").unwrap().shape()[0];
-    let f = hdf5::File::open(features).unwrap();
-    let (grid, freq, power) = (
-        read_2d(&f, "periodograms/grid"),
-        read_2d(&f, "periodograms/frequency"),
-        read_2d(&f, "periodograms/power"),
-    );
-    let (peak_f, peak_p) = (
-        read_2d(&f, "periodograms/peak_frequency"),
-        read_2d(&f, "periodograms/peak_power"),
-    );
-    let (alias_f, alias_p) = (
-        read_2d(&f, "periodograms/alias_frequency"),
-        read_2d(&f, "periodograms/alias_power"),
-    );
-    assert_eq!(freq.ncols(), POINTS);
-    let mut checked = 0;
     let mut scratch = CleanScratch::default();
+    let mut objects = Vec::new();
     for obj in 0..offsets.len() - 1 {
         let r = offsets[obj] as usize..offsets[obj + 1] as usize;
         let mut cleaned: Vec<(u8, LcBuf)> = Vec::new();
@@ -154,6 +135,37 @@ fn check_stored_against_full(lc: &Path, features: &Path, method: &str) -> usize 
                 cleaned.push((b as u8, curve));
             }
         }
+        objects.push(cleaned);
+    }
+    (bands, objects)
+}
+
+/// Recomputes every row's full periodogram from the light-curve file (the
+/// band's cleaned points, or all bands' for the multi row) and checks the
+/// stored record against it: each pooled point is a grid point, at its
+/// power, the highest of its block; peaks and aliases are grid points at
+/// their power. Returns the number of rows checked.
+fn check_stored_against_full(lc: &Path, features: &Path, method: &str) -> usize {
+    let cfg = job_config(method);
+    let method = cfg.object.method;
+    let (bands, objects) = cleaned_objects(lc, &cfg);
+    let f = hdf5::File::open(features).unwrap();
+    let (grid, freq, power) = (
+        read_2d(&f, "periodograms/grid"),
+        read_2d(&f, "periodograms/frequency"),
+        read_2d(&f, "periodograms/power"),
+    );
+    let (peak_f, peak_p) = (
+        read_2d(&f, "periodograms/peak_frequency"),
+        read_2d(&f, "periodograms/peak_power"),
+    );
+    let (alias_f, alias_p) = (
+        read_2d(&f, "periodograms/alias_frequency"),
+        read_2d(&f, "periodograms/alias_power"),
+    );
+    assert_eq!(freq.ncols(), POINTS);
+    let mut checked = 0;
+    for (obj, cleaned) in objects.iter().enumerate() {
         // the rows and the points their periodograms are made from
         let mut rows: Vec<(usize, Vec<f64>, Vec<f64>, Vec<f64>, Vec<u8>)> = cleaned
             .iter()
@@ -307,6 +319,91 @@ fn stored_periodograms_equal_the_full_periodogram_for_any_ranks() {
     lightcurves(&dir, 1, lc.to_str().unwrap(), "plain.h5", &[]);
     let f = hdf5::File::open(dir.path("plain.h5")).unwrap();
     assert!(!f.link_exists("periodograms"));
+}
+
+/// dm-dt maps (`dmdt`) beside stored periodograms in one record: the same
+/// bits under `-n 1` and `-n 2`, every band row the kernel's map of the
+/// band's cleaned points, the multi row NaN (several bands) or a copy of the
+/// band row (one band), the edges stored.
+#[test]
+fn dmdt_maps_are_the_kernels_maps_for_any_ranks() {
+    let dir = TestDir::new("plot-dmdt");
+    let keys = [
+        ("store_periodogram", "64"),
+        ("dmdt", "gausses"),
+        ("dmdt_lgdt", "-1,2.5,10"),
+        ("dmdt_dm", "1.5,12"),
+        ("dmdt_norm", "dt"),
+    ];
+    let sets: Vec<String> = keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s.as_str()]).collect();
+    let mut l = Layered::default();
+    l.set("input", toml::Value::String("unused.h5".into()), "test");
+    for (k, v) in keys {
+        l.set(k, toml::Value::String(v.into()), "test");
+    }
+    let cfg = LcConfig::from_layered(&l).unwrap();
+    let plan = cfg.object.dmdt.clone().unwrap();
+    let map_bits = |p: &Path| -> Vec<u64> {
+        let f = hdf5::File::open(p).unwrap();
+        let v = f.dataset("dmdt/map").unwrap().read_raw::<f64>().unwrap();
+        v.iter().map(|x| x.to_bits()).collect()
+    };
+    for (lc, bands) in [("multi.h5", "g,r"), ("single.h5", "g")] {
+        let lc = synth(&dir, lc, bands, "5");
+        let outs = [1, 2].map(|ranks| {
+            let out = dir.path(&format!("d-{bands}-{ranks}.h5"));
+            lightcurves(&dir, ranks, &lc, out.to_str().unwrap(), &args);
+            out
+        });
+        assert!(
+            map_bits(&outs[0]) == map_bits(&outs[1]),
+            "{bands}: -n 1 vs -n 2"
+        );
+        assert!(stored_bits(&outs[0]) == stored_bits(&outs[1]), "{bands}");
+        let f = hdf5::File::open(&outs[0]).unwrap();
+        let map = f
+            .dataset("dmdt/map")
+            .unwrap()
+            .read::<f64, ndarray::Ix3>()
+            .unwrap();
+        assert_eq!(&map.shape()[1..], &[10, 12]);
+        let edges = f
+            .dataset("dmdt/lgdt_edges")
+            .unwrap()
+            .read_raw::<f64>()
+            .unwrap();
+        assert_eq!(edges, plan.lgdt_edges());
+        let (nb, objects) = cleaned_objects(Path::new(&lc), &cfg);
+        let mut ws = DmDtScratch::default();
+        let mut checked = 0;
+        for (obj, cleaned) in objects.iter().enumerate() {
+            let row = |b: usize| {
+                map.slice(ndarray::s![obj * (nb + 1) + b, .., ..])
+                    .to_owned()
+            };
+            for (b, c) in cleaned {
+                let mut want = vec![0.0; plan.width()];
+                assert!(dmdt_map(&plan, &c.t, &c.m, &c.e, &mut ws, &mut want));
+                let got: Vec<f64> = row(*b as usize).iter().copied().collect();
+                assert!(
+                    got.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{bands} object {obj} band {b}"
+                );
+                assert!(want.iter().sum::<f64>() > 0.0);
+                checked += 1;
+            }
+            let multi = row(nb);
+            if nb == 1 {
+                assert_eq!(multi, row(0), "one band: multi is a copy");
+            } else {
+                assert!(multi.iter().all(|v| v.is_nan()), "{bands} object {obj}");
+            }
+        }
+        assert_eq!(checked, 5 * nb, "{bands}: rows checked");
+    }
 }
 
 /// The PNG signature, its size, and at least `min_ink` of its pixels drawn

@@ -372,6 +372,7 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
             evals.get() as f64 / (2 * curves.len() * a.repeat) as f64
         );
     }
+    dmdt_and_rainbow(&curves, &time_per_curve);
     let row = |cfg: &ObjectOptions| {
         let ws = std::cell::RefCell::new(ObjectScratch::default());
         let one = |c: &SynthCurve| {
@@ -399,6 +400,95 @@ pub fn lightcurves(a: &BenchLcOptions, comm: &impl Comm) -> anyhow::Result<()> {
     };
     groups_alone(&full, &row, curves.len());
     Ok(())
+}
+
+/// Work done on one curve, as the benchmark's timer takes it.
+type PerCurve<'a> = &'a dyn Fn(&crate::numeric::synth::SynthCurve);
+
+/// Prints the time of a dm-dt map of each curve (the default grid, `points`
+/// and `gausses`) and of a Rainbow fit of a two-band supernova simulated on
+/// each curve's epochs (alternate points in g and r, 2 % noise).
+fn dmdt_and_rainbow(
+    curves: &[crate::numeric::synth::SynthCurve],
+    time_per_curve: &dyn Fn(PerCurve) -> f64,
+) {
+    use crate::numeric::lightcurve::dmdt::{
+        dmdt_map, DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan, DmDtScratch,
+    };
+    use crate::numeric::lightcurve::transient::rainbow::{
+        fit_rainbow, rainbow_model, RainbowCurve, RainbowScratch,
+    };
+    use crate::numeric::lightcurve::transient::Unit;
+    for (label, mode) in [("points", DmDtMode::Points), ("gausses", DmDtMode::Gausses)] {
+        let plan = DmDtPlan::new(DmDtOptions {
+            grid: DmDtGrid::default(),
+            mode,
+            norm: DmDtNorm::default(),
+        })
+        .expect("the default grid");
+        let ws = std::cell::RefCell::new(DmDtScratch::default());
+        let out = std::cell::RefCell::new(vec![0.0; plan.width()]);
+        let ms = time_per_curve(&|c| {
+            let ok = dmdt_map(
+                &plan,
+                &c.time,
+                &c.mag,
+                &c.err,
+                &mut ws.borrow_mut(),
+                &mut out.borrow_mut(),
+            );
+            std::hint::black_box(ok);
+        });
+        println!("dm-dt map ({label:<7}, 32 x 32) : {ms:8.3} ms/curve");
+    }
+    // a supernova peaking a fifth into each curve's span
+    let waves = [4770.0, 6231.0];
+    let sims: Vec<(Vec<f64>, Vec<f64>, Vec<u8>)> = curves
+        .iter()
+        .map(|c| {
+            let (t0, t1) = (c.time[0], c.time[c.time.len() - 1]);
+            let span = t1 - t0;
+            let p = [
+                t0 + 0.2 * span,
+                100.0,
+                0.02 * span,
+                0.1 * span,
+                12000.0,
+                0.4,
+                0.05 * span,
+            ];
+            let band: Vec<u8> = (0..c.time.len()).map(|i| (i % 2) as u8).collect();
+            let y: Vec<f64> = c
+                .time
+                .iter()
+                .zip(&band)
+                .enumerate()
+                .map(|(i, (&t, &b))| {
+                    let f = rainbow_model(t, waves[b as usize], 5500.5, &p);
+                    f * (1.0 + 0.02 * (1.7 * i as f64).sin()) + 1.0
+                })
+                .collect();
+            let dy = y.iter().map(|v| 0.02 * v.abs() + 0.5).collect();
+            (y, dy, band)
+        })
+        .collect();
+    let ws = std::cell::RefCell::new(RainbowScratch::default());
+    let next = std::cell::Cell::new(0usize);
+    let ms = time_per_curve(&|c| {
+        let (y, dy, band) = &sims[next.get()];
+        next.set((next.get() + 1) % sims.len());
+        let mut base = [0.0; 4];
+        let curve = RainbowCurve {
+            t: &c.time,
+            y,
+            dy,
+            band,
+            wavelengths: &waves,
+            unit: Unit::Flux,
+        };
+        std::hint::black_box(fit_rainbow(curve, &mut ws.borrow_mut(), &mut base).is_ok());
+    });
+    println!("rainbow fit (simulated SN, g + r): {ms:8.3} ms/curve");
 }
 
 /// Prints the time of the basic columns alone, of each group and period

@@ -5,8 +5,10 @@
 
 mod bad_inputs;
 mod color;
+mod dmdt;
 mod extended;
 mod no_alloc;
+mod rainbow;
 mod refdata;
 mod reference;
 mod sf;

@@ -11,7 +11,7 @@ use tessera::numeric::lightcurve::transient::{
 };
 
 /// xorshift64* (Vigna 2016) with Box-Muller normals: tiny, seeded, reproducible.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
     fn u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -22,7 +22,7 @@ impl Rng {
     fn uniform(&mut self) -> f64 {
         ((self.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }

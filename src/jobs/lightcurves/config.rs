@@ -11,6 +11,7 @@ use crate::gpu::Backend;
 use crate::io::identity::refuse_input_as_output;
 use crate::io::table::columns::ColumnSpec;
 use crate::numeric::lightcurve::columns::{Groups, Methods, DEFAULT_GROUPS};
+use crate::numeric::lightcurve::dmdt::{DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan};
 use crate::numeric::lightcurve::object::{
     ObjectOptions, DEFAULT_MAX_BASELINE, DEFAULT_MAX_FREQUENCIES, DEFAULT_MAX_POINTS,
     DEFAULT_MAX_SF_POINTS,
@@ -61,6 +62,12 @@ pub const KEYS: &[&str] = &[
     "pdm_bins",
     "ce_phase_bins",
     "ce_mag_bins",
+    "dmdt",
+    "dmdt_lgdt",
+    "dmdt_dm",
+    "dmdt_norm",
+    "band_wavelengths",
+    "wavelength_preset",
 ];
 
 /// A validated light-curve configuration.
@@ -91,6 +98,9 @@ pub struct LcConfig {
     pub toml: String,
     /// Continue an interrupted run from its checkpoint (`resume`, `--resume`).
     pub resume: bool,
+    /// Effective wavelengths (Å) of the bands the Rainbow fit may meet, by
+    /// name: the preset's, then `[band_wavelengths]` over them.
+    pub band_wavelengths: Vec<(String, f64)>,
 }
 
 fn positive(l: &Layered, key: &str, default: f64) -> anyhow::Result<f64> {
@@ -374,11 +384,227 @@ impl LcConfig {
                 max_baseline,
                 max_points,
                 store_points,
+                dmdt: dmdt_plan(l)?,
+                band_wavelengths: Vec::new(),
             },
             backend,
+            band_wavelengths: wavelength_table(l)?,
             toml: l.resolved_toml(),
             resume,
         })
+    }
+}
+
+/// Most cells along one axis of a dm-dt map (`dmdt_lgdt`, `dmdt_dm`).
+pub const DMDT_MAX_CELLS: usize = 1024;
+/// Most values of one dm-dt map (8 bytes each per row of the output).
+pub const DMDT_MAX_WIDTH: usize = 1 << 16;
+
+/// The dm-dt map settings: `dmdt` (false/"off", true/"points", "gausses";
+/// default off), `dmdt_lgdt = [min, max, n]` (lg days, default [0, 3, 32]),
+/// `dmdt_dm = [max_abs, n]` (default [3, 32]) and `dmdt_norm` (any of "dt",
+/// "max"; default none). A bad value is a usage error naming its key.
+fn dmdt_plan(l: &Layered) -> anyhow::Result<Option<DmDtPlan>> {
+    let mode = match l.get("dmdt") {
+        None | Some(Value::Boolean(false)) => None,
+        Some(Value::Boolean(true)) => Some(DmDtMode::Points),
+        Some(Value::String(s)) => match s.as_str() {
+            "off" | "none" | "false" => None,
+            "points" | "true" => Some(DmDtMode::Points),
+            "gausses" => Some(DmDtMode::Gausses),
+            other => {
+                return Err(usage(format!(
+                    "config key 'dmdt' (from {}): '{other}'; choose off, points or gausses",
+                    l.source_of("dmdt")
+                )))
+            }
+        },
+        Some(v) => {
+            return Err(usage(format!(
+                "config key 'dmdt' (from {}): true, false, \"points\" or \"gausses\", got {v}",
+                l.source_of("dmdt")
+            )))
+        }
+    };
+    let d = DmDtGrid::default();
+    let lgdt = l.numbers("dmdt_lgdt", &[d.min_lgdt, d.max_lgdt, d.lgdt_size as f64])?;
+    let dm = l.numbers("dmdt_dm", &[d.max_abs_dm, d.dm_size as f64])?;
+    let norms = l.string_list("dmdt_norm", &[])?;
+    let cells = |key: &str, n: f64| {
+        if n.fract() == 0.0 && (1.0..=DMDT_MAX_CELLS as f64).contains(&n) {
+            Ok(n as usize)
+        } else {
+            Err(usage(format!(
+                "config key '{key}' (from {}): the number of cells must be a whole number from 1 to {DMDT_MAX_CELLS}, got {n}",
+                l.source_of(key)
+            )))
+        }
+    };
+    let grid = DmDtGrid {
+        min_lgdt: lgdt[0],
+        max_lgdt: lgdt[1],
+        lgdt_size: cells("dmdt_lgdt", lgdt[2])?,
+        max_abs_dm: dm[0],
+        dm_size: cells("dmdt_dm", dm[1])?,
+    };
+    if !(grid.min_lgdt < grid.max_lgdt) {
+        return Err(usage(format!(
+            "config key 'dmdt_lgdt' (from {}): [min, max, n] needs min < max (lg days), got min {} and max {}",
+            l.source_of("dmdt_lgdt"),
+            grid.min_lgdt,
+            grid.max_lgdt
+        )));
+    }
+    if !(grid.max_abs_dm > 0.0) {
+        return Err(usage(format!(
+            "config key 'dmdt_dm' (from {}): [max_abs, n] needs max_abs > 0, got {}",
+            l.source_of("dmdt_dm"),
+            grid.max_abs_dm
+        )));
+    }
+    if grid.lgdt_size * grid.dm_size > DMDT_MAX_WIDTH {
+        return Err(usage(format!(
+            "config keys 'dmdt_lgdt' and 'dmdt_dm': {} x {} cells per map, more than {DMDT_MAX_WIDTH}",
+            grid.lgdt_size, grid.dm_size
+        )));
+    }
+    let mut norm = DmDtNorm::default();
+    for n in &norms {
+        match n.as_str() {
+            "dt" => norm.dt = true,
+            "max" => norm.max = true,
+            other => {
+                return Err(usage(format!(
+                    "config key 'dmdt_norm' (from {}): '{other}'; choose from dt, max",
+                    l.source_of("dmdt_norm")
+                )))
+            }
+        }
+    }
+    let Some(mode) = mode else {
+        return Ok(None);
+    };
+    l.note(
+        "dmdt",
+        Value::String(
+            match mode {
+                DmDtMode::Points => "points",
+                DmDtMode::Gausses => "gausses",
+            }
+            .into(),
+        ),
+    );
+    // the checks above are those of the plan, so it exists
+    Ok(DmDtPlan::new(DmDtOptions { grid, mode, norm }))
+}
+
+/// Effective wavelengths (Å) of common survey bands, the presets of
+/// `wavelength_preset`: ZTF g r i as light-curve's Rainbow examples
+/// (Russeil et al. 2024), SDSS u g r i z (Fukugita et al. 1996), LSST u g r
+/// i z y (Ivezic et al. 2019, Table 2).
+pub const WAVELENGTH_PRESETS: [(&str, &[(&str, f64)]); 3] = [
+    ("ztf", &[("g", 4770.0), ("r", 6231.0), ("i", 7625.0)]),
+    (
+        "sdss",
+        &[
+            ("u", 3551.0),
+            ("g", 4686.0),
+            ("r", 6166.0),
+            ("i", 7480.0),
+            ("z", 8932.0),
+        ],
+    ),
+    (
+        "lsst",
+        &[
+            ("u", 3671.0),
+            ("g", 4827.0),
+            ("r", 6223.0),
+            ("i", 7546.0),
+            ("z", 8691.0),
+            ("y", 9712.0),
+        ],
+    ),
+];
+
+/// The band wavelength table: `wavelength_preset` ("ztf", the default;
+/// "sdss", "lsst" or "none"), then the `[band_wavelengths]` table
+/// (`g = 4770.0`, Å; also `--set band_wavelengths=g:4770,r:6231`) over it.
+fn wavelength_table(l: &Layered) -> anyhow::Result<Vec<(String, f64)>> {
+    let preset = l.string("wavelength_preset", "ztf")?;
+    let mut table: Vec<(String, f64)> = match WAVELENGTH_PRESETS.iter().find(|p| p.0 == preset) {
+        Some((_, bands)) => bands.iter().map(|(b, w)| (b.to_string(), *w)).collect(),
+        None if preset == "none" => Vec::new(),
+        None => {
+            return Err(usage(format!(
+            "config key 'wavelength_preset' (from {}): '{preset}'; choose ztf, sdss, lsst or none",
+            l.source_of("wavelength_preset")
+        )))
+        }
+    };
+    let bad = |what: String| {
+        usage(format!(
+            "config key 'band_wavelengths' (from {}): {what}",
+            l.source_of("band_wavelengths")
+        ))
+    };
+    let given: Vec<(String, Option<f64>)> = match l.get("band_wavelengths") {
+        None => Vec::new(),
+        Some(Value::Table(t)) => t
+            .iter()
+            .map(|(k, v)| {
+                let w = match v {
+                    Value::Float(f) => Some(*f),
+                    Value::Integer(i) => Some(*i as f64),
+                    _ => None,
+                };
+                (k.clone(), w)
+            })
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|item| match item.split_once(':') {
+                Some((b, w)) => (b.trim().to_string(), w.trim().parse().ok()),
+                None => (item.trim().to_string(), None),
+            })
+            .collect(),
+        Some(v) => {
+            return Err(bad(format!(
+                "a [band_wavelengths] table (band = angstrom) or \"band:angstrom,...\", got {v}"
+            )))
+        }
+    };
+    for (band, w) in given {
+        match w {
+            Some(w) if w.is_finite() && w > 0.0 && !band.is_empty() => {
+                table.retain(|(b, _)| *b != band);
+                table.push((band, w));
+            }
+            _ => {
+                return Err(bad(format!(
+                    "band '{band}' needs a finite wavelength > 0 in angstrom"
+                )))
+            }
+        }
+    }
+    Ok(table)
+}
+
+impl LcConfig {
+    /// The wavelength of each band called in `names` (Å; NaN when the table
+    /// has none): the exact name first, else one that differs only in case
+    /// (ZTF's "R" is r).
+    pub fn wavelengths_for(&self, names: &[String]) -> Vec<f64> {
+        let t = &self.band_wavelengths;
+        names
+            .iter()
+            .map(|n| {
+                t.iter()
+                    .find(|(b, _)| b == n)
+                    .or_else(|| t.iter().find(|(b, _)| b.eq_ignore_ascii_case(n)))
+                    .map_or(f64::NAN, |(_, w)| *w)
+            })
+            .collect()
     }
 }
 
@@ -503,6 +729,70 @@ pub(crate) mod tests {
             msg.contains("bls_min_duration") && msg.contains("bls_max_duration"),
             "{msg}"
         );
+    }
+
+    /// The configuration with `key` set to the TOML value `v`.
+    fn with_value(key: &str, v: &str) -> anyhow::Result<LcConfig> {
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set("dmdt", Value::String("gausses".into()), "test");
+        let t: toml::Table = format!("x = {v}").parse().unwrap();
+        l.set(key, t["x"].clone(), "test");
+        LcConfig::from_layered(&l)
+    }
+
+    #[test]
+    fn band_wavelengths_resolve_and_are_checked() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let c = config("fast");
+        let w = c.wavelengths_for(&names(&["g", "R", "x"]));
+        assert_eq!(&w[..2], &[4770.0, 6231.0]);
+        assert!(w[2].is_nan());
+        let c = with_value("band_wavelengths", "{ x = 5000, g = 4800.5 }").unwrap();
+        assert_eq!(
+            c.wavelengths_for(&names(&["g", "x", "i"])),
+            vec![4800.5, 5000.0, 7625.0]
+        );
+        let mut l = Layered::default();
+        l.set("input", Value::String("unused.h5".into()), "test");
+        l.set("wavelength_preset", Value::String("lsst".into()), "test");
+        let c = LcConfig::from_layered(&l).unwrap();
+        assert_eq!(c.wavelengths_for(&names(&["y"])), vec![9712.0]);
+        for (key, bad) in [
+            ("band_wavelengths", "{ g = -1 }"),
+            ("band_wavelengths", "{ g = \"blue\" }"),
+            ("band_wavelengths", "\"g:nan\""),
+            ("wavelength_preset", "\"hst\""),
+        ] {
+            let e = with_value(key, bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("'{key}'")), "{key} = {bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn dmdt_keys_are_checked() {
+        assert!(config("fast").object.dmdt.is_none(), "off by default");
+        let c = with_value("dmdt_lgdt", "[-1, 2.5, 10]").unwrap();
+        let plan = c.object.dmdt.unwrap();
+        assert_eq!(plan.options.mode, DmDtMode::Gausses);
+        assert_eq!((plan.options.grid.lgdt_size, plan.width()), (10, 320));
+        for (key, bad) in [
+            ("dmdt_lgdt", "[0, 3, 0]"),
+            ("dmdt_lgdt", "[3, 3, 8]"),
+            ("dmdt_lgdt", "[0, nan, 8]"),
+            ("dmdt_lgdt", "[0, 3, 2.5]"),
+            ("dmdt_lgdt", "[0, 3]"),
+            ("dmdt_dm", "[0, 8]"),
+            ("dmdt_dm", "[inf, 8]"),
+            ("dmdt_dm", "[2, 0]"),
+            ("dmdt_norm", "[\"dt\", \"mean\"]"),
+            ("dmdt", "\"pairs\""),
+        ] {
+            let e = with_value(key, bad).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("'{key}'")), "{key} = {bad}: {msg}");
+            assert!(e.downcast_ref::<crate::config::UsageError>().is_some());
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
 use crate::numeric::lightcurve::columns::reason_name;
+use crate::numeric::lightcurve::dmdt::{DmDtMode, DmDtPlan};
 use crate::numeric::lightcurve::object::ObjectOptions;
 use crate::numeric::periodogram::{alias_offsets, StoredLayout};
 use crate::progress::{Aggregation, Progress};
@@ -46,6 +47,11 @@ struct FeatureDatasets {
     flagged: Option<hdf5::Dataset>,
     /// `/periodograms/*`, one dataset per field of the record, when kept.
     stored: Option<(StoredLayout, Vec<hdf5::Dataset>)>,
+    /// `/dmdt/map` and its shape `(lgdt, dm)`, when kept (the end of a
+    /// row's record, after the stored periodogram).
+    dmdt: Option<([usize; 2], hdf5::Dataset)>,
+    /// Values of a row's record (stored periodogram and dm-dt map).
+    record_width: usize,
     /// Rows per object: one per band plus `multi`.
     rows_per_object: usize,
     /// Columns per row.
@@ -54,8 +60,8 @@ struct FeatureDatasets {
 
 impl FeatureDatasets {
     /// Creates `/features/{values,reason,object,band}` (and the
-    /// `/periodograms` fields when `stored` is given) collectively, chunked
-    /// by tile.
+    /// `/periodograms` fields and `/dmdt/map` when `opts` keeps them)
+    /// collectively, chunked by tile.
     fn create(
         f: &hdf5::File,
         tile: usize,
@@ -63,8 +69,9 @@ impl FeatureDatasets {
         rows_per_object: usize,
         ncols: usize,
         flags: bool,
-        stored: Option<StoredLayout>,
+        opts: &ObjectOptions,
     ) -> anyhow::Result<FeatureDatasets> {
+        let stored = opts.stored_layout();
         let n_rows = objects * rows_per_object;
         let g = f.create_group("features")?;
         let chunk_rows = (tile * rows_per_object).min(n_rows.max(1));
@@ -113,6 +120,19 @@ impl FeatureDatasets {
                 Some((layout, sets))
             }
         };
+        let dmdt = match &opts.dmdt {
+            None => None,
+            Some(plan) => {
+                let shape = [plan.options.grid.lgdt_size, plan.options.grid.dm_size];
+                let map = f
+                    .create_group("dmdt")?
+                    .new_dataset::<f64>()
+                    .chunk((chunk_rows, shape[0], shape[1]))
+                    .shape((n_rows, shape[0], shape[1]))
+                    .create("map")?;
+                Some((shape, map))
+            }
+        };
         Ok(FeatureDatasets {
             values,
             reason,
@@ -120,6 +140,8 @@ impl FeatureDatasets {
             band,
             flagged,
             stored,
+            dmdt,
+            record_width: opts.stored_width(),
             rows_per_object,
             ncols,
         })
@@ -130,9 +152,16 @@ impl FeatureDatasets {
         f: &hdf5::File,
         rows_per_object: usize,
         ncols: usize,
-        stored: Option<StoredLayout>,
+        opts: &ObjectOptions,
     ) -> anyhow::Result<FeatureDatasets> {
-        let stored = match stored {
+        let dmdt = match &opts.dmdt {
+            None => None,
+            Some(plan) => {
+                let shape = [plan.options.grid.lgdt_size, plan.options.grid.dm_size];
+                Some((shape, f.group("dmdt")?.dataset("map")?))
+            }
+        };
+        let stored = match opts.stored_layout() {
             None => None,
             Some(layout) => {
                 let pg = f.group("periodograms")?;
@@ -156,6 +185,8 @@ impl FeatureDatasets {
             band: g.dataset("band")?,
             flagged: g.dataset("n_flagged").ok(),
             stored,
+            dmdt,
+            record_width: opts.stored_width(),
             rows_per_object,
             ncols,
         })
@@ -176,14 +207,26 @@ impl FeatureDatasets {
         if let Some(f) = &self.flagged {
             f.write_slice(&rows.flagged, s![r0..r1])?;
         }
+        if self.record_width == 0 {
+            return Ok(());
+        }
+        let records = Array2::from_shape_vec((r1 - r0, self.record_width), rows.stored)?;
+        let mut at = 0;
         if let Some((layout, sets)) = &self.stored {
-            let records = Array2::from_shape_vec((r1 - r0, layout.width()), rows.stored)?;
             for (field, ds) in layout.fields().iter().zip(sets) {
                 let part = records
                     .slice(s![.., field.offset..field.offset + field.width])
                     .to_owned();
                 ds.write_slice(&part, s![r0..r1, ..])?;
             }
+            at = layout.width();
+        }
+        if let Some(([nt, nm], map)) = &self.dmdt {
+            let part = records
+                .slice(s![.., at..at + nt * nm])
+                .to_owned()
+                .into_shape_with_order((r1 - r0, *nt, *nm))?;
+            map.write_slice(&part, s![r0..r1, .., ..])?;
         }
         Ok(())
     }
@@ -231,10 +274,27 @@ pub fn run_on(
     let objects = input.objects();
     let ncols = cfg.object.layout(bands).width();
     // the input says whether its values are fluxes (transient fits, box least squares)
+    // and which bands the Rainbow fit sees
     let object = ObjectOptions {
         flux: input.quantity() == Quantity::Flux,
+        band_wavelengths: cfg.wavelengths_for(input.band_names()),
         ..cfg.object.clone()
     };
+    if object.groups.rainbow {
+        let missing: Vec<&str> = input
+            .band_names()
+            .iter()
+            .zip(&object.band_wavelengths)
+            .filter(|(_, w)| w.is_nan())
+            .map(|(b, _)| b.as_str())
+            .collect();
+        if !missing.is_empty() {
+            say0!(
+                "lightcurves: no wavelength for band(s) {} (set [band_wavelengths]); Rainbow fits of objects with points there are NaN (no_band_wavelength)",
+                missing.join(", ")
+            );
+        }
+    }
     let rows_per_object = bands + 1;
     let threads = resolve_threads(cfg.threads, comm.node_size());
     let mut tile = cfg
@@ -292,7 +352,7 @@ pub fn run_on(
             out.file(),
             rows_per_object,
             ncols,
-            cfg.object.stored_layout(),
+            &cfg.object,
         ))?;
         (out, datasets)
     } else {
@@ -312,7 +372,7 @@ pub fn run_on(
             rows_per_object,
             ncols,
             input.has_flags(),
-            cfg.object.stored_layout(),
+            &cfg.object,
         ))?;
         // the layout on disk before any unit is recorded
         out.flush(comm)?;
@@ -449,6 +509,47 @@ fn describe_stored(
     Ok(())
 }
 
+/// Rank 0: the axis edges and attributes that say what `/dmdt/map` holds.
+fn describe_dmdt(f: &hdf5::File, plan: &DmDtPlan, rows_per_object: usize) -> anyhow::Result<()> {
+    let g = f.group("dmdt")?;
+    let o = &plan.options;
+    let mode = match o.mode {
+        DmDtMode::Points => "points",
+        DmDtMode::Gausses => "gausses",
+    };
+    let norm: Vec<&str> = [("dt", o.norm.dt), ("max", o.norm.max)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    let map = g.dataset("map")?;
+    output::attr_str(
+        &map,
+        "description",
+        &format!(
+            "per /features band row (row r = object r / {rows_per_object}, band r % {rows_per_object}): the dm-dt map of its cleaned points, [row, lg dt cell, dm cell] (light-curve DmDt.{mode}, Mahabal et al. 2017); multi: a copy of an object's only usable band, else NaN; NaN where the band was not cleaned"
+        ),
+    )?;
+    output::attr_str(&map, "mode", mode)?;
+    output::attr_str_list(&map, "norm", &norm)?;
+    let edges = |name: &str, v: &[f64], what: &str| -> anyhow::Result<()> {
+        let ds = g.new_dataset_builder().with_data(v).create(name)?;
+        output::attr_str(&ds, "description", what)?;
+        Ok(())
+    };
+    edges(
+        "lgdt_edges",
+        &plan.lgdt_edges(),
+        "borders of the lg dt cells, lg days (cell i holds lgdt_edges[i] <= lg dt < lgdt_edges[i+1])",
+    )?;
+    edges(
+        "dm_edges",
+        plan.dm_edges(),
+        "borders of the dm cells, magnitudes (or the input's flux unit); dm = later minus earlier point",
+    )?;
+    Ok(())
+}
+
 /// Rank 0, after every collective: adds the column and reason metadata,
 /// object ids, summary, provenance and timings, renames the file into place
 /// and prints the summary.
@@ -493,6 +594,9 @@ fn finish(
     output::write_str_list(&g, "band_names", &band_names)?;
     if let Some(layout) = cfg.object.stored_layout() {
         describe_stored(&f, &layout, &cfg.object.refine.aliases, rows_per_object)?;
+    }
+    if let Some(plan) = &cfg.object.dmdt {
+        describe_dmdt(&f, plan, rows_per_object)?;
     }
     let objects_g = f.create_group("objects")?;
     let ids = input.object_ids()?;

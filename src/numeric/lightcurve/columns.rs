@@ -8,6 +8,9 @@
 use crate::numeric::lightcurve::color::color_width;
 use crate::numeric::lightcurve::extended::EXTENDED;
 use crate::numeric::lightcurve::features::feature_descriptions;
+use crate::numeric::lightcurve::transient::rainbow::{
+    RAINBOW_PARAMS, RAINBOW_PARAM_NAMES, RAINBOW_PARAM_UNITS,
+};
 use crate::numeric::lightcurve::transient::{param_names, TRANSIENT_MODELS};
 use crate::numeric::lightcurve::{pipeline, Reason};
 
@@ -85,16 +88,19 @@ pub struct Groups {
     pub transient: bool,
     /// Colours between consecutive bands, on the `multi` row.
     pub color: bool,
+    /// The multiband Rainbow transient fit, on the `multi` row.
+    pub rainbow: bool,
 }
 
 /// Names of the feature groups, in row order.
-pub const GROUP_NAMES: [&str; 6] = [
+pub const GROUP_NAMES: [&str; 7] = [
     "basic",
     "extended",
     "periodic",
     "structure_function",
     "transient",
     "color",
+    "rainbow",
 ];
 
 /// The groups a row has when `features` is not set: what variable-star
@@ -110,6 +116,7 @@ impl Groups {
         structure_function: true,
         transient: true,
         color: true,
+        rainbow: true,
     };
 
     /// The names of the groups that are on, in row order (`basic` first).
@@ -121,6 +128,7 @@ impl Groups {
             self.structure_function,
             self.transient,
             self.color,
+            self.rainbow,
         ];
         GROUP_NAMES
             .iter()
@@ -139,6 +147,7 @@ impl Groups {
             structure_function: false,
             transient: false,
             color: false,
+            rainbow: false,
         };
         for n in names {
             match n.as_str() {
@@ -148,6 +157,7 @@ impl Groups {
                 "structure_function" => g.structure_function = true,
                 "transient" => g.transient = true,
                 "color" | "colour" => g.color = true,
+                "rainbow" => g.rainbow = true,
                 other => {
                     return Err(format!(
                         "unknown feature group '{other}'; choose from {}",
@@ -234,10 +244,12 @@ pub enum Block {
     Ce,
     /// Multi-harmonic periodogram: period, power and the peak pairs.
     Mharm,
+    /// The Rainbow fit: shape parameters, a baseline per band, reduced chi-square.
+    Rainbow,
 }
 
 /// Every block, in row order.
-pub const BLOCKS: [Block; 9] = [
+pub const BLOCKS: [Block; 10] = [
     Block::Gls,
     Block::Extended,
     Block::StructureFunction,
@@ -247,6 +259,7 @@ pub const BLOCKS: [Block; 9] = [
     Block::Pdm,
     Block::Ce,
     Block::Mharm,
+    Block::Rainbow,
 ];
 
 /// Box-least-squares columns before its peak pairs, in order.
@@ -337,6 +350,7 @@ impl RowLayout {
             Block::Pdm => g.periodic && m.pdm,
             Block::Ce => g.periodic && m.ce,
             Block::Mharm => g.periodic && m.mharm,
+            Block::Rainbow => g.rainbow && self.bands >= 2,
         }
     }
 
@@ -350,6 +364,7 @@ impl RowLayout {
             Block::Color => color_width(self.bands),
             Block::Bls => BLS_COLUMNS.len() + 2 * self.top_k,
             Block::Pdm | Block::Ce | Block::Mharm => 2 + 2 * self.top_k,
+            Block::Rainbow => 2 * (RAINBOW_PARAMS + self.bands) + 1,
         }
     }
 
@@ -499,6 +514,7 @@ impl RowLayout {
                     ));
                     peaks(&mut c, "ce_", "conditional-entropy", "entropy");
                 }
+                Block::Rainbow => c.extend(rainbow_columns(band_names, self.bands)),
                 Block::Mharm => {
                     c.push(col("mharm_period", "best period of the multi-harmonic chi-square periodogram (nterms = mharm_terms), days"));
                     c.push(col("mharm_power", "its normalised power 1 - chi2/chi2_ref"));
@@ -566,6 +582,43 @@ fn transient_columns() -> Vec<Column> {
     c
 }
 
+/// Columns of the Rainbow block (multi row only): each shape parameter and its
+/// uncertainty, each band's baseline and its uncertainty, the reduced chi-square.
+fn rainbow_columns(band_names: &[String], bands: usize) -> Vec<Column> {
+    let mut c = Vec::new();
+    let mut pair = |name: String, what: String| {
+        c.push(Column {
+            name: format!("rainbow_fit_{name}"),
+            description: what,
+        });
+        c.push(Column {
+            name: format!("rainbow_fit_{name}_err"),
+            description: format!("1-sigma uncertainty of rainbow_fit_{name}"),
+        });
+    };
+    for (p, unit) in RAINBOW_PARAM_NAMES.iter().zip(RAINBOW_PARAM_UNITS) {
+        pair(
+            p.to_string(),
+            format!("Rainbow fit (Russeil et al. 2024; light-curve RainbowFit) of all bands in flux (magnitudes as uJy): {p}, {unit}; multi row only"),
+        );
+    }
+    for b in 0..bands {
+        let name = band_names
+            .get(b)
+            .cloned()
+            .unwrap_or_else(|| format!("band{b}"));
+        pair(
+            format!("baseline_{name}"),
+            format!("Rainbow fit: constant flux added in band {name} (flux unit); multi row only"),
+        );
+    }
+    c.push(Column {
+        name: "rainbow_fit_reduced_chi2".into(),
+        description: "reduced chi-square of the Rainbow fit, chi2 / (N - 7 - bands fitted)".into(),
+    });
+    c
+}
+
 /// A band of the object has no observations (its row is NaN).
 pub const NO_DATA: u8 = 20;
 /// No periodogram could be made (periodogram columns NaN, features kept).
@@ -593,6 +646,14 @@ pub const TRANSIENT_FIT_FAILED: u8 = 26;
 /// phase dispersion, conditional entropy, multi-harmonic) gave no result on
 /// a band whose features were computed: its columns are NaN.
 pub const PERIOD_SEARCH_FAILED: u8 = 27;
+
+/// The Rainbow fit gave no result on the `multi` row (fewer than two
+/// cleaned bands, too few points, no convergence): its columns are NaN.
+pub const RAINBOW_FIT_FAILED: u8 = 40;
+
+/// A band with cleaned points has no effective wavelength
+/// (`band_wavelengths`), so the Rainbow fit was not made: its columns NaN.
+pub const NO_BAND_WAVELENGTH: u8 = 41;
 
 /// Every cleaning and feature [`Reason`], for naming codes.
 const ALL_REASONS: [Reason; 12] = [
@@ -626,6 +687,8 @@ pub fn reason_name(code: u8) -> &'static str {
         TOO_MANY_POINTS => "too_many_points",
         TRANSIENT_FIT_FAILED => "transient_fit_failed",
         PERIOD_SEARCH_FAILED => "period_search_failed",
+        RAINBOW_FIT_FAILED => "rainbow_fit_failed",
+        NO_BAND_WAVELENGTH => "no_band_wavelength",
         c => ALL_REASONS
             .iter()
             .find(|r| r.code() == c)
@@ -670,7 +733,7 @@ mod tests {
     /// `block` says, the width the sum of what is on.
     #[test]
     fn group_layouts_are_consistent() {
-        for mask in 0..(1u32 << 10) {
+        for mask in 0..(1u32 << 11) {
             let bit = |k: u32| mask & (1 << k) != 0;
             let l = RowLayout {
                 top_k: 2,
@@ -680,6 +743,7 @@ mod tests {
                     structure_function: bit(2),
                     transient: bit(3),
                     color: bit(4),
+                    rainbow: bit(10),
                 },
                 methods: Methods {
                     gls: bit(5),
@@ -725,6 +789,7 @@ mod tests {
             first(Block::Pdm, "pdm_period");
             first(Block::Ce, "ce_period");
             first(Block::Mharm, "mharm_period");
+            first(Block::Rainbow, "rainbow_fit_reference_time");
             if l.has(Block::Gls) {
                 assert_eq!(names[RowLayout::PERIOD], "period");
                 assert_eq!(names[RowLayout::ALIAS_MARGIN], "alias_margin");

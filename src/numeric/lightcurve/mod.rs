@@ -8,6 +8,7 @@
 //! Modules:
 //! - [`clean`](mod@clean): drop bad points, sort, remove duplicate times, sigma-clip, detrend, normalise.
 //! - [`features`]: the feature table (names, descriptions, minimum points) and [`features::extract`].
+//! - [`dmdt`]: dm-dt maps (2-D histograms of magnitude against time differences).
 //! - [`sf`]: maximum-likelihood structure-function fits (power law and damped random walk).
 //! - [`pipeline`]: clean followed by extract, producing one row with provenance columns.
 //! - [`stats`]: small allocation-free statistics helpers (numpy-compatible quantiles, moments).
@@ -18,6 +19,7 @@
 pub mod clean;
 pub mod color;
 pub mod columns;
+pub mod dmdt;
 pub mod extended;
 pub mod features;
 pub mod object;

@@ -7,12 +7,15 @@
 
 use crate::numeric::lightcurve::color::{color_features, ColorScratch};
 use crate::numeric::lightcurve::columns::{
-    Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE, NO_DATA,
-    NO_PERIODOGRAM, PERIOD_SEARCH_FAILED, SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF,
-    TRANSIENT_FIT_FAILED,
+    Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE,
+    NO_BAND_WAVELENGTH, NO_DATA, NO_PERIODOGRAM, PERIOD_SEARCH_FAILED, RAINBOW_FIT_FAILED,
+    SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF, TRANSIENT_FIT_FAILED,
 };
-
+use crate::numeric::lightcurve::dmdt::{dmdt_map, DmDtPlan, DmDtScratch};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
+use crate::numeric::lightcurve::transient::rainbow::{
+    fit_rainbow, RainbowCurve, RainbowError, RainbowScratch, RAINBOW_PARAMS,
+};
 use crate::numeric::lightcurve::transient::{
     fit_transient, n_params, TransientScratch, Unit, TRANSIENT_MODELS,
 };
@@ -78,6 +81,13 @@ pub struct ObjectOptions {
     /// Max-pooled points of the periodogram kept per row (with the top
     /// peaks and their aliases, see [`StoredLayout`]); 0 keeps none.
     pub store_points: usize,
+    /// The dm-dt map kept per band row (after the stored periodogram in a
+    /// row's record), when set; `multi` holds it only as a copy of an
+    /// object's only usable band.
+    pub dmdt: Option<DmDtPlan>,
+    /// Effective wavelength of each band of the input, Å (NaN: unknown), for
+    /// the Rainbow fit; the job sets it from the input's band names.
+    pub band_wavelengths: Vec<f64>,
 }
 
 /// Default of [`ObjectOptions::max_frequencies`]: 16 MB of power per curve.
@@ -124,9 +134,20 @@ impl ObjectOptions {
         })
     }
 
-    /// Values of a row's stored-periodogram record (0 when none are kept).
+    /// Values of a row's record: the stored periodogram, then the dm-dt
+    /// map (0 when neither is kept).
     pub fn stored_width(&self) -> usize {
+        self.periodogram_width() + self.dmdt_width()
+    }
+
+    /// Values of the stored periodogram at the start of a row's record.
+    pub fn periodogram_width(&self) -> usize {
         self.stored_layout().map_or(0, |l| l.width())
+    }
+
+    /// Values of the dm-dt map at the end of a row's record (0 when off).
+    pub fn dmdt_width(&self) -> usize {
+        self.dmdt.as_ref().map_or(0, |p| p.width())
     }
 }
 
@@ -148,6 +169,8 @@ pub struct ObjectScratch {
     transient: TransientScratch,
     color: ColorScratch,
     searches: SearchScratch,
+    dmdt: DmDtScratch,
+    rainbow: RainbowScratch,
 }
 
 /// The scratch of the period searches other than Lomb-Scargle.
@@ -257,6 +280,8 @@ pub fn process_object(
     let layout = opts.layout(bands);
     let ncols = rows.len() / (bands + 1);
     let swidth = stored.len() / (bands + 1);
+    // a record: the stored periodogram, then the dm-dt map
+    let pg_width = opts.periodogram_width();
     let base = pipeline::row_width();
     rows.fill(f64::NAN);
     reasons.fill(0);
@@ -299,6 +324,11 @@ pub fn process_object(
         ws.all_m.extend_from_slice(&c.m);
         ws.all_e.extend_from_slice(&c.e);
         ws.all_b.extend(std::iter::repeat_n(b as u8, c.t.len()));
+        if let Some(plan) = &opts.dmdt {
+            // the cleaned curve is sorted and finite, so this cannot fail
+            let map = &mut stored[b * swidth + pg_width..(b + 1) * swidth];
+            dmdt_map(plan, &c.t, &c.m, &c.e, &mut ws.dmdt, map);
+        }
         ws.zeros.clear();
         ws.zeros.resize(c.t.len(), 0);
         let curve = Observations {
@@ -314,7 +344,7 @@ pub fn process_object(
             };
             let out = RowSlices {
                 values: row,
-                stored: &mut stored[b * swidth..(b + 1) * swidth],
+                stored: &mut stored[b * swidth..b * swidth + pg_width],
             };
             if let Err(code) = periodogram_columns(
                 opts,
@@ -398,6 +428,9 @@ pub fn process_object(
                 &mut multi[r],
             );
         }
+        if let Some(code) = rainbow_columns(opts, &layout, ws, multi) {
+            reasons[bands] = code;
+        }
         return;
     }
     let row = &mut rows[bands * ncols..];
@@ -413,6 +446,7 @@ pub fn process_object(
             &mut row[r],
         );
     }
+    let rainbow = rainbow_columns(opts, &layout, ws, row);
     if ws.all_t.len() < 3 {
         reasons[bands] = if obs.time.is_empty() {
             NO_DATA
@@ -420,6 +454,9 @@ pub fn process_object(
             Reason::TooFewPoints.code()
         };
         return;
+    }
+    if let Some(code) = rainbow {
+        reasons[bands] = code;
     }
     if !layout.has(Block::Gls) {
         return;
@@ -434,7 +471,7 @@ pub fn process_object(
     };
     let out = RowSlices {
         values: row,
-        stored: &mut stored[bands * swidth..],
+        stored: &mut stored[bands * swidth..bands * swidth + pg_width],
     };
     if let Err(code) = periodogram_columns(
         opts,
@@ -593,6 +630,45 @@ fn transient_columns(
         at += 2 * n + 1;
     }
     all
+}
+
+/// The Rainbow fit of every cleaned point of the object into its block of the
+/// `multi` row; the row's reason code when the block is there and no fit was
+/// made ([`NO_BAND_WAVELENGTH`], else [`RAINBOW_FIT_FAILED`]).
+fn rainbow_columns(
+    opts: &ObjectOptions,
+    layout: &RowLayout,
+    ws: &mut ObjectScratch,
+    row: &mut [f64],
+) -> Option<u8> {
+    let r = layout.block(Block::Rainbow)?;
+    if opts.band_wavelengths.len() != layout.bands {
+        return Some(NO_BAND_WAVELENGTH);
+    }
+    let out = &mut row[r];
+    let curve = RainbowCurve {
+        t: &ws.all_t,
+        y: &ws.all_m,
+        dy: &ws.all_e,
+        band: &ws.all_b,
+        wavelengths: &opts.band_wavelengths,
+        unit: if opts.flux { Unit::Flux } else { Unit::Mag },
+    };
+    let np = 2 * RAINBOW_PARAMS;
+    let (head, tail) = out.split_at_mut(np);
+    let nb = opts.band_wavelengths.len();
+    match fit_rainbow(curve, &mut ws.rainbow, &mut tail[..2 * nb]) {
+        Ok(f) => {
+            for k in 0..RAINBOW_PARAMS {
+                head[2 * k] = f.params[k];
+                head[2 * k + 1] = f.sigma[k];
+            }
+            tail[2 * nb] = f.reduced_chi2;
+            None
+        }
+        Err(RainbowError::NoWavelength(_)) => Some(NO_BAND_WAVELENGTH),
+        Err(_) => Some(RAINBOW_FIT_FAILED),
+    }
 }
 
 /// Sorts the four parallel arrays by time (then band), stably.

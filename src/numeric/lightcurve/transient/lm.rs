@@ -7,10 +7,32 @@
 //! Madsen, Nielsen & Tingleff 2004, "Methods for non-linear least squares problems", §3.2):
 //! a step that lowers χ² is taken and `λ` is multiplied by `max(1/3, 1 - (2ρ - 1)³)`, with `ρ`
 //! the ratio of actual to predicted reduction; a step that does not is refused and `λ` grows by
-//! a factor that doubles with each refusal. `JᵀJ`, `Jᵀr` and `χ²` are accumulated point by point
-//! in one pass, so nothing of size `N` is stored besides the data.
+//! a factor that doubles with each refusal. `JᵀJ`, `Jᵀr` and `χ²` come from an [`Objective`]:
+//! for the single-band models one pass over the points ([`accumulate`]), so nothing of size `N`
+//! is stored besides the data; the multiband Rainbow model (`rainbow.rs`) has its own.
 
 use super::{eval_point, to_external, Data, TransientModel, MAX_PARAMS};
+
+/// A weighted least-squares problem in at most [`MAX_PARAMS`] internal parameters, as
+/// [`minimise`] sees it.
+pub(super) trait Objective {
+    /// `χ²`, `g = Jᵀr` and `H = JᵀJ` (lower triangle) at the internal parameters `p`, the
+    /// Jacobian taken with respect to the internal parameters.
+    fn sums(&mut self, p: &Vector) -> Sums;
+}
+
+/// One single-band transient model on one normalised curve.
+pub(super) struct SingleBand<'a, 'b> {
+    pub(super) model: TransientModel,
+    pub(super) k: usize,
+    pub(super) data: &'b Data<'a>,
+}
+
+impl Objective for SingleBand<'_, '_> {
+    fn sums(&mut self, p: &Vector) -> Sums {
+        accumulate(self.model, self.k, p, self.data, true)
+    }
+}
 
 /// Parameter vector (the first `k` entries are used).
 pub(super) type Vector = [f64; MAX_PARAMS];
@@ -76,23 +98,23 @@ pub(super) struct Outcome {
     pub(super) lambda: f64,
 }
 
-/// Minimise χ² from `p0` (internal parameters) with at most `max_evals` passes, starting
-/// with damping `lambda0` (relative to `diag(JᵀJ)`), under the linear constraints `con`.
+/// Minimise χ² of `obj` from `p0` (`k` internal parameters) with at most `max_evals` passes,
+/// starting with damping `lambda0` (relative to `diag(JᵀJ)`), under the linear constraints
+/// `con`.
 ///
 /// Converged when any of: χ² = 0; `max_a |g_a| / sqrt(H_aa χ²) <= GTOL` (the residuals are
 /// orthogonal to every Jacobian column); the Gauss-Newton decrement `gᵀH⁻¹g <= FTOL χ²`;
 /// or no step lowers χ² even with damping `λ > LAMBDA_MAX` (a minimum to rounding).
 pub(super) fn minimise(
-    model: TransientModel,
+    obj: &mut impl Objective,
     k: usize,
     p0: Vector,
     lambda0: f64,
     con: &Constraints,
-    data: &Data<'_>,
     max_evals: usize,
 ) -> Outcome {
     let mut p = p0;
-    let mut cur = accumulate(model, k, &p, data, true);
+    let mut cur = obj.sums(&p);
     con.reduce(&mut cur, k, &p);
     let mut evals = 1;
     if !cur.chi2.is_finite() {
@@ -147,7 +169,7 @@ pub(super) fn minimise(
         for a in 0..k {
             trial[a] -= step[a];
         }
-        let mut next = accumulate(model, k, &trial, data, true);
+        let mut next = obj.sums(&trial);
         con.reduce(&mut next, k, &trial);
         evals += 1;
         let actual = cur.chi2 - next.chi2;
@@ -174,6 +196,52 @@ pub(super) fn minimise(
         lambda,
     }
 }
+
+/// Every start of `starts` minimised for `screen` passes, then the `keep` with the lowest χ²
+/// (the order of `starts` on ties) continued to `max_evals` passes; the run with the lowest χ²,
+/// `None` when no start gave a finite χ².
+pub(super) fn best_of_starts(
+    obj: &mut impl Objective,
+    k: usize,
+    starts: &[Vector],
+    (screen, keep, max_evals): (usize, usize, usize),
+    lambda0: f64,
+) -> Option<Outcome> {
+    let mut runs = [None; MAX_STARTS];
+    for (run, p0) in runs.iter_mut().zip(starts) {
+        let r = minimise(obj, k, *p0, lambda0, &FREE, screen);
+        if r.chi2.is_finite() {
+            *run = Some(r);
+        }
+    }
+    let runs = &mut runs[..starts.len().min(MAX_STARTS)];
+    // lowest χ² first (stable, so ties keep the order of the starts)
+    runs.sort_by(|a, b| {
+        let key = |r: &Option<Outcome>| r.map_or(f64::INFINITY, |r| r.chi2);
+        key(a).total_cmp(&key(b))
+    });
+    let mut best: Option<Outcome> = None;
+    for r in runs.iter().take(keep).flatten() {
+        let r = if r.converged {
+            *r
+        } else {
+            minimise(obj, k, r.p, r.lambda, &FREE, max_evals)
+        };
+        if best.is_none_or(|b| r.chi2 < b.chi2) {
+            best = Some(r);
+        }
+    }
+    best
+}
+
+/// Most starting points [`best_of_starts`] takes.
+pub(super) const MAX_STARTS: usize = 12;
+
+/// No constraint.
+pub(super) const FREE: Constraints = Constraints {
+    fixed: [false; MAX_PARAMS],
+    tie: None,
+};
 
 /// Linear equality constraints on the internal parameters during one minimisation.
 #[derive(Clone, Copy, Debug, Default)]

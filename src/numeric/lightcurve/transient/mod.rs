@@ -58,8 +58,9 @@
 //! and constant flux or constant time.
 
 mod lm;
+pub mod rainbow;
 
-use lm::{accumulate, inverse_spd, minimise, Constraints, Vector};
+use lm::{accumulate, best_of_starts, inverse_spd, minimise, SingleBand, Vector, FREE, MAX_STARTS};
 
 /// Largest number of parameters of any model (Villar's 7).
 pub const MAX_PARAMS: usize = 7;
@@ -74,11 +75,8 @@ const SCREEN_EVALS: usize = 40;
 const KEEP: usize = 3;
 /// Passes allowed to each of those.
 const MAX_EVALS: usize = 2000;
-/// No constraint.
-const FREE: Constraints = Constraints {
-    fixed: [false; MAX_PARAMS],
-    tie: None,
-};
+/// The multi-start schedule of [`best_of_starts`]: screening passes, starts kept, passes.
+const SCHEDULE: (usize, usize, usize) = (SCREEN_EVALS, KEEP, MAX_EVALS);
 /// Distance (normalised time) below which Villar's break `t₀ + γ` counts as sitting on a
 /// data point (see [`villar_kinks`]).
 const BREAK_KINK: f64 = 1e-7;
@@ -409,9 +407,6 @@ struct Shape {
     y_range: f64,
 }
 
-/// Most starting points of any model.
-const MAX_STARTS: usize = 12;
-
 /// Time scales of the extra Bazin starts, as fractions of the span `T`: `(τ_rise, τ_fall)`.
 const BAZIN_SCALES: [(f64, f64); 4] = [(0.01, 0.05), (0.02, 0.1), (0.05, 0.25), (0.1, 0.5)];
 /// Time scales of the extra Villar starts, fractions of `T`: `(τ_rise, τ_fall, γ)`, each
@@ -478,7 +473,11 @@ fn starts(model: TransientModel, s: &Shape, out: &mut [Vector; MAX_STARTS]) -> u
 /// without constraints from there (from `b = +0`), keeping the lowest χ²; stop when a round
 /// gains nothing or no kink remains.
 fn villar_kinks(run: lm::Outcome, data: &Data<'_>) -> lm::Outcome {
-    let model = TransientModel::Villar;
+    let mut obj = SingleBand {
+        model: TransientModel::Villar,
+        k: 7,
+        data,
+    };
     let mut best = run;
     for _ in 0..3 {
         let mut con = FREE;
@@ -495,12 +494,12 @@ fn villar_kinks(run: lm::Outcome, data: &Data<'_>) -> lm::Outcome {
             break;
         }
         let before = best.chi2;
-        let held = minimise(model, 7, p, LAMBDA_START, &con, data, MAX_EVALS);
+        let held = minimise(&mut obj, 7, p, LAMBDA_START, &con, MAX_EVALS);
         if held.chi2 < best.chi2 {
             best = held;
         }
         if held.chi2.is_finite() {
-            let free = minimise(model, 7, held.p, LAMBDA_START, &FREE, data, MAX_EVALS);
+            let free = minimise(&mut obj, 7, held.p, LAMBDA_START, &FREE, MAX_EVALS);
             if free.chi2 < best.chi2 {
                 best = free;
             }
@@ -510,6 +509,38 @@ fn villar_kinks(run: lm::Outcome, data: &Data<'_>) -> lm::Outcome {
         }
     }
     best
+}
+
+/// Fluxes and flux errors of `(y, dy)` into `flux` and `err` (cleared first): as they are for
+/// [`Unit::Flux`], converted from AB magnitudes with [`MAG_ZERO_POINT`] for [`Unit::Mag`]
+/// (`σ_f = 0.4 ln(10) f σ_m`); false when a converted value is not finite and positive.
+pub(super) fn to_flux(
+    y: &[f64],
+    dy: &[f64],
+    unit: Unit,
+    flux: &mut Vec<f64>,
+    err: &mut Vec<f64>,
+) -> bool {
+    flux.clear();
+    err.clear();
+    match unit {
+        Unit::Flux => {
+            flux.extend_from_slice(y);
+            err.extend_from_slice(dy);
+            true
+        }
+        Unit::Mag => {
+            let c = 0.4 * std::f64::consts::LN_10;
+            for (&m, &e) in y.iter().zip(dy) {
+                let f = 10f64.powf(-0.4 * (m - MAG_ZERO_POINT));
+                flux.push(f);
+                err.push(c * f * e);
+            }
+            flux.iter()
+                .chain(err.iter())
+                .all(|v| v.is_finite() && *v > 0.0)
+        }
+    }
 }
 
 /// Fit `model` to the curve `(t, y ± dy)` by least squares in flux (see the module
@@ -542,29 +573,9 @@ pub fn fit_transient(
         w: sw,
     } = scratch;
     st.clear();
-    sy.clear();
-    sw.clear();
     st.extend_from_slice(t);
-    match unit {
-        Unit::Flux => {
-            sy.extend_from_slice(y);
-            sw.extend_from_slice(dy);
-        }
-        Unit::Mag => {
-            let c = 0.4 * std::f64::consts::LN_10;
-            for (&m, &e) in y.iter().zip(dy) {
-                let f = 10f64.powf(-0.4 * (m - MAG_ZERO_POINT));
-                sy.push(f);
-                sw.push(c * f * e);
-            }
-            if !sy
-                .iter()
-                .chain(sw.iter())
-                .all(|v| v.is_finite() && *v > 0.0)
-            {
-                return None;
-            }
-        }
+    if !to_flux(y, dy, unit, sy, sw) {
+        return None;
     }
     // shape of the curve, in original units
     let (mut t_min, mut t_max) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -621,38 +632,21 @@ pub fn fit_transient(
     // every start for a few steps, then the best few to convergence
     let mut guesses = [[0.0; MAX_PARAMS]; MAX_STARTS];
     let n_starts = starts(model, &shape, &mut guesses);
-    let mut runs = [None; MAX_STARTS];
-    for (run, guess) in runs.iter_mut().zip(&guesses[..n_starts]) {
-        let mut p0 = [0.0; MAX_PARAMS];
+    let mut p0s = [[0.0; MAX_PARAMS]; MAX_STARTS];
+    for (p0, guess) in p0s.iter_mut().zip(&guesses[..n_starts]) {
         for a in 0..k {
             p0[a] = norm.to_norm(kinds[a], guess[a]);
         }
         if model == TransientModel::Villar {
             p0[5] = guess[5].atanh();
         }
-        let r = minimise(model, k, p0, LAMBDA_START, &FREE, &data, SCREEN_EVALS);
-        if r.chi2.is_finite() {
-            *run = Some(r);
-        }
     }
-    let runs = &mut runs[..n_starts];
-    // lowest χ² first (stable, so ties keep the order of the starts)
-    runs.sort_by(|a, b| {
-        let key = |r: &Option<lm::Outcome>| r.map_or(f64::INFINITY, |r| r.chi2);
-        key(a).total_cmp(&key(b))
-    });
-    let mut best: Option<lm::Outcome> = None;
-    for r in runs.iter().take(KEEP).flatten() {
-        let r = if r.converged {
-            *r
-        } else {
-            minimise(model, k, r.p, r.lambda, &FREE, &data, MAX_EVALS)
-        };
-        if best.is_none_or(|b| r.chi2 < b.chi2) {
-            best = Some(r);
-        }
-    }
-    let mut best = best?;
+    let mut obj = SingleBand {
+        model,
+        k,
+        data: &data,
+    };
+    let mut best = best_of_starts(&mut obj, k, &p0s[..n_starts], SCHEDULE, LAMBDA_START)?;
     if model == TransientModel::Villar {
         best = villar_kinks(best, &data);
     }
