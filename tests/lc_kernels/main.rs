@@ -7,6 +7,7 @@ mod bad_inputs;
 mod color;
 mod extended;
 mod no_alloc;
+mod period_and_bins;
 mod refdata;
 mod reference;
 mod sf;

@@ -5,9 +5,11 @@
 //! A row is the [`pipeline`] row (provenance and feature columns), then the
 //! periodogram columns, `top_k` peak pairs and the structure-function fits.
 
+use crate::numeric::lightcurve::bins::BINS;
 use crate::numeric::lightcurve::color::color_width;
 use crate::numeric::lightcurve::extended::EXTENDED;
-use crate::numeric::lightcurve::features::feature_descriptions;
+use crate::numeric::lightcurve::features::{feature_descriptions, FeatureInfo};
+use crate::numeric::lightcurve::period_features::{PERIOD_FEATURES_WIDTH, PHASE, SPECTRUM};
 use crate::numeric::lightcurve::transient::{param_names, TRANSIENT_MODELS};
 use crate::numeric::lightcurve::{pipeline, Reason};
 
@@ -85,16 +87,23 @@ pub struct Groups {
     pub transient: bool,
     /// Colours between consecutive bands, on the `multi` row.
     pub color: bool,
+    /// Features of the Lomb-Scargle spectrum and of the curve folded at its period
+    /// (needs `periodic` with `gls`).
+    pub period_features: bool,
+    /// Features of the time-binned curve.
+    pub bins: bool,
 }
 
 /// Names of the feature groups, in row order.
-pub const GROUP_NAMES: [&str; 6] = [
+pub const GROUP_NAMES: [&str; 8] = [
     "basic",
     "extended",
     "periodic",
     "structure_function",
     "transient",
     "color",
+    "period_features",
+    "bins",
 ];
 
 /// The groups a row has when `features` is not set: what variable-star
@@ -110,6 +119,8 @@ impl Groups {
         structure_function: true,
         transient: true,
         color: true,
+        period_features: true,
+        bins: true,
     };
 
     /// The names of the groups that are on, in row order (`basic` first).
@@ -121,6 +132,8 @@ impl Groups {
             self.structure_function,
             self.transient,
             self.color,
+            self.period_features,
+            self.bins,
         ];
         GROUP_NAMES
             .iter()
@@ -139,6 +152,8 @@ impl Groups {
             structure_function: false,
             transient: false,
             color: false,
+            period_features: false,
+            bins: false,
         };
         for n in names {
             match n.as_str() {
@@ -148,6 +163,8 @@ impl Groups {
                 "structure_function" => g.structure_function = true,
                 "transient" => g.transient = true,
                 "color" | "colour" => g.color = true,
+                "period_features" => g.period_features = true,
+                "bins" => g.bins = true,
                 other => {
                     return Err(format!(
                         "unknown feature group '{other}'; choose from {}",
@@ -234,10 +251,14 @@ pub enum Block {
     Ce,
     /// Multi-harmonic periodogram: period, power and the peak pairs.
     Mharm,
+    /// Spectrum and phase-folded features of the Lomb-Scargle search.
+    PeriodFeatures,
+    /// Features of the time-binned curve.
+    Bins,
 }
 
 /// Every block, in row order.
-pub const BLOCKS: [Block; 9] = [
+pub const BLOCKS: [Block; 11] = [
     Block::Gls,
     Block::Extended,
     Block::StructureFunction,
@@ -247,6 +268,8 @@ pub const BLOCKS: [Block; 9] = [
     Block::Pdm,
     Block::Ce,
     Block::Mharm,
+    Block::PeriodFeatures,
+    Block::Bins,
 ];
 
 /// Box-least-squares columns before its peak pairs, in order.
@@ -337,19 +360,23 @@ impl RowLayout {
             Block::Pdm => g.periodic && m.pdm,
             Block::Ce => g.periodic && m.ce,
             Block::Mharm => g.periodic && m.mharm,
+            Block::PeriodFeatures => g.period_features && g.periodic && m.gls,
+            Block::Bins => g.bins,
         }
     }
 
     /// Columns of block `b` when present.
     fn block_width(&self, b: Block) -> usize {
         match b {
-            Block::Gls => PERIOD_COLUMNS.len() + 2 * self.top_k,
+            Block::Gls => PERIOD_COLUMNS.len() + 3 * self.top_k,
             Block::Extended => EXTENDED.len(),
             Block::StructureFunction => SF_COLUMNS.len(),
             Block::Transient => transient_width(),
             Block::Color => color_width(self.bands),
             Block::Bls => BLS_COLUMNS.len() + 2 * self.top_k,
             Block::Pdm | Block::Ce | Block::Mharm => 2 + 2 * self.top_k,
+            Block::PeriodFeatures => PERIOD_FEATURES_WIDTH,
+            Block::Bins => BINS.len(),
         }
     }
 
@@ -377,6 +404,12 @@ impl RowLayout {
     /// Power of the `k`-th highest Lomb-Scargle peak (`k` from 0).
     pub fn peak_power(&self, k: usize) -> usize {
         Self::PEAKS + 2 * k + 1
+    }
+
+    /// Signal-to-noise of the `k`-th highest Lomb-Scargle peak (`k` from 0), after the
+    /// peak pairs.
+    pub fn peak_s_to_n(&self, k: usize) -> usize {
+        Self::PEAKS + 2 * self.top_k + k
     }
 
     /// First column of the power-law structure-function fit.
@@ -445,6 +478,12 @@ impl RowLayout {
                 Block::Gls => {
                     c.extend(PERIOD_COLUMNS.iter().map(|(n, d)| col(n, d)));
                     peaks(&mut c, "", "generalised Lomb-Scargle", "power");
+                    for k in 1..=self.top_k {
+                        c.push(col(
+                            &format!("peak{k}_s_to_n"),
+                            &format!("signal-to-noise of the {k}-th peak, (power - mean power) / std of the power over the grid (ddof=1; light-curve period_s_to_n_{})", k - 1),
+                        ));
+                    }
                 }
                 Block::Extended => {
                     c.extend(EXTENDED.iter().map(|f| col(f.name, f.description)));
@@ -504,6 +543,20 @@ impl RowLayout {
                     c.push(col("mharm_power", "its normalised power 1 - chi2/chi2_ref"));
                     peaks(&mut c, "mharm_", "multi-harmonic", "power");
                 }
+                Block::PeriodFeatures => {
+                    c.extend(SPECTRUM.iter().map(|(n, d)| col(n, d)));
+                    let folded = |f: &FeatureInfo| {
+                        let d = format!("{}; curve folded at period_refined (else period), phase 0 at the brightest point (light-curve phase_features)", f.description);
+                        col(f.name, &d)
+                    };
+                    c.extend(PHASE.iter().map(folded));
+                }
+                Block::Bins => c.extend(BINS.iter().map(|f| {
+                    col(
+                        f.name,
+                        &format!("{}; curve binned in bins_window days from bins_offset (light-curve Bins)", f.description),
+                    )
+                })),
             }
         }
         debug_assert_eq!(c.len(), self.width());
@@ -658,6 +711,7 @@ mod tests {
             for k in 0..top_k {
                 assert_eq!(at(&format!("peak{}_period", k + 1)), l.peak_period(k));
                 assert_eq!(at(&format!("peak{}_power", k + 1)), l.peak_power(k));
+                assert_eq!(at(&format!("peak{}_s_to_n", k + 1)), l.peak_s_to_n(k));
             }
             assert_eq!(Some(at("sf_powerlaw_A")), l.sf_powerlaw());
             assert_eq!(Some(at("sf_drw_omega")), l.sf_drw());
@@ -670,7 +724,7 @@ mod tests {
     /// `block` says, the width the sum of what is on.
     #[test]
     fn group_layouts_are_consistent() {
-        for mask in 0..(1u32 << 10) {
+        for mask in 0..(1u32 << 12) {
             let bit = |k: u32| mask & (1 << k) != 0;
             let l = RowLayout {
                 top_k: 2,
@@ -680,6 +734,8 @@ mod tests {
                     structure_function: bit(2),
                     transient: bit(3),
                     color: bit(4),
+                    period_features: bit(10),
+                    bins: bit(11),
                 },
                 methods: Methods {
                     gls: bit(5),
@@ -725,6 +781,8 @@ mod tests {
             first(Block::Pdm, "pdm_period");
             first(Block::Ce, "ce_period");
             first(Block::Mharm, "mharm_period");
+            first(Block::PeriodFeatures, "periodogram_mean");
+            first(Block::Bins, "bins_count");
             if l.has(Block::Gls) {
                 assert_eq!(names[RowLayout::PERIOD], "period");
                 assert_eq!(names[RowLayout::ALIAS_MARGIN], "alias_margin");
