@@ -169,7 +169,8 @@ fn phase_features_match_light_curve_at_its_period() {
 
 /// tessera's own power (weighted generalised Lomb-Scargle, direct method): the mean and
 /// standard deviation over the grid and the signal-to-noise of the highest point agree
-/// with astropy's to 1e-9. The fast (NUFFT) power's signal-to-noise stays within 1e-6.
+/// with astropy's to 1e-9. The fast (NUFFT) power's signal-to-noise stays within 1e-9
+/// (5.8e-11 measured on these curves).
 #[test]
 fn signal_to_noise_of_tessera_power_matches_astropy() {
     let refs = refs();
@@ -217,7 +218,7 @@ fn signal_to_noise_of_tessera_power_matches_astropy() {
         }
     }
     println!("fast power: signal-to-noise within {worst_fast:.1e} relative of astropy's");
-    assert!(worst_fast <= 1e-6, "{worst_fast:e}");
+    assert!(worst_fast <= 1e-9, "{worst_fast:e}");
 }
 
 /// light-curve's `Bins(features, window, offset)` on SDSS RR Lyrae (one point a night) and

@@ -154,7 +154,7 @@ mod tests {
             assert_eq!(ws.t.len(), bins, "window {window} offset {offset}");
             assert_eq!(
                 ws.t[0],
-                (((0.0 - offset) / window as f64).floor() + 0.5) * window + offset
+                (((0.0 - offset) / window).floor() + 0.5) * window + offset
             );
         }
     }

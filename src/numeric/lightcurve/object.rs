@@ -867,7 +867,7 @@ mod tests {
         assert!((refined / 0.57 - 1.0).abs() < 1e-3, "{refined}");
         let pf = layout.block(Block::PeriodFeatures).unwrap();
         assert_eq!(pf.len(), PERIOD_FEATURES_WIDTH);
-        let mut want = vec![0.0; PERIOD_FEATURES_WIDTH];
+        let mut want = [0.0; PERIOD_FEATURES_WIDTH];
         let (spec, phase) = want.split_at_mut(SPECTRUM.len());
         spectrum_features(&power, spec);
         phase_features(&t, &m, &e, refined, &mut PhaseScratch::default(), phase);
