@@ -3,7 +3,8 @@
 //! stores as attributes, and `export` and the tests read.
 //!
 //! A row is the [`pipeline`] row (provenance and feature columns), then the
-//! periodogram columns, `top_k` peak pairs and the structure-function fits.
+//! blocks of the chosen groups in [`BLOCKS`] order (the Lomb-Scargle block:
+//! periodogram columns, `top_k` peak pairs, then each peak's signal-to-noise).
 
 use crate::numeric::lightcurve::bins::BINS;
 use crate::numeric::lightcurve::color::color_width;
