@@ -668,7 +668,7 @@ fn feature_groups_choose_the_columns() {
             "--out",
             out.to_str().unwrap(),
             "--features",
-            "basic,extended,periodic,structure_function,transient,color,rainbow",
+            "basic,extended,periodic,structure_function,transient,color,rainbow,period_features,bins",
             "--periods",
             "gls,bls,pdm,ce,mharm",
         ]),
@@ -756,6 +756,133 @@ fn feature_groups_choose_the_columns() {
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
         let name = bad.split(',').nth(1).unwrap();
         assert!(stderr(&o).contains(&format!("'{name}'")), "{}", stderr(&o));
+        assert!(!dir.path("x.h5").exists());
+    }
+}
+
+/// `--features basic,periodic,period_features,bins` gives the documented columns after the
+/// basic ones: the Lomb-Scargle block with each peak's signal-to-noise, the spectrum and
+/// phase-folded features, the binned-curve features; values on the band rows, NaN on the
+/// multi row. A bad `bins_window` and `period_features` without the periodic group exit 2
+/// naming the key.
+#[test]
+fn period_features_and_bins_give_the_documented_columns() {
+    let dir = TestDir::new("lc-pfbins");
+    let lc = synth(&dir, "6", &["--bands", "g,r"]);
+    let out = dir.path("pf.h5");
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        [
+            "lightcurves",
+            "--input",
+            &lc,
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let cmd = |a: &[String]| plain(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(
+        cmd(&args(
+            &out,
+            &["--features", "basic,periodic,period_features,bins"],
+        )),
+        &dir.0,
+    );
+    assert_success(&o);
+    let names = stored_columns(&out);
+    let basic = tessera::numeric::lightcurve::row_names();
+    assert_eq!(&names[..basic.len()], &basic[..]);
+    let mut want: Vec<String> = [
+        "period",
+        "period_power",
+        "period_fap",
+        "period_refined",
+        "period_refined_chi2",
+        "period_plain_chi2",
+        "fold_amplitude",
+        "fold_binned_rms",
+        "alias_margin",
+    ]
+    .map(String::from)
+    .to_vec();
+    for k in 1..=3 {
+        want.push(format!("peak{k}_period"));
+        want.push(format!("peak{k}_power"));
+    }
+    want.extend((1..=3).map(|k| format!("peak{k}_s_to_n")));
+    for n in [
+        "mean",
+        "standard_deviation",
+        "skew",
+        "kurtosis",
+        "beyond_2_std",
+    ] {
+        want.push(format!("periodogram_{n}"));
+    }
+    for n in [
+        "eta",
+        "lafler_kinman_string_length",
+        "cusum",
+        "linear_trend",
+        "maximum_slope",
+    ] {
+        want.push(format!("period_folded_{n}"));
+    }
+    for n in [
+        "count",
+        "mean",
+        "weighted_mean",
+        "standard_deviation",
+        "amplitude",
+        "skew",
+        "kurtosis",
+        "stetson_k",
+        "eta_e",
+        "chi2",
+        "linear_fit_slope",
+        "maximum_slope",
+    ] {
+        want.push(format!("bins_{n}"));
+    }
+    assert_eq!(&names[basic.len()..], &want[..]);
+    let f = hdf5::File::open(&out).unwrap();
+    let v = f
+        .dataset("features/values")
+        .unwrap()
+        .read_raw::<f64>()
+        .unwrap();
+    let first = names.iter().position(|n| n == "peak1_s_to_n").unwrap();
+    for (i, row) in v.chunks(names.len()).enumerate() {
+        let new = &row[first..];
+        if i % 3 == 2 {
+            // multi row: the multiband signal-to-noise, no per-band blocks
+            assert!(new[0].is_finite(), "row {i}");
+            assert!(new[3..].iter().all(|x| x.is_nan()), "row {i}");
+        } else {
+            assert!(new.iter().all(|x| x.is_finite()), "row {i}: {new:?}");
+        }
+    }
+    for (extra, key) in [
+        (
+            &["--features", "basic,bins", "--set", "bins_window=0"][..],
+            "bins_window",
+        ),
+        (
+            &["--features", "basic,bins", "--set", "bins_offset=inf"][..],
+            "bins_offset",
+        ),
+        (
+            &["--features", "basic,period_features"][..],
+            "period_features",
+        ),
+    ] {
+        let a = args(&dir.path("x.h5"), extra);
+        let o = run(cmd(&a), &dir.0);
+        assert_eq!(o.status.code(), Some(2), "{}: {}", a.join(" "), stderr(&o));
+        assert!(stderr(&o).contains(key), "{}", stderr(&o));
         assert!(!dir.path("x.h5").exists());
     }
 }

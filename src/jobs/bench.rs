@@ -532,6 +532,12 @@ fn groups_alone(
         ("+ periodic: pdm", &["periodic"][..], &["pdm"][..]),
         ("+ periodic: ce", &["periodic"][..], &["ce"][..]),
         ("+ periodic: mharm", &["periodic"][..], &["mharm"][..]),
+        (
+            "+ periodic: gls + period_features",
+            &["periodic", "period_features"][..],
+            &["gls"][..],
+        ),
+        ("+ bins", &["bins"][..], &[][..]),
         ("+ structure_function", &["structure_function"][..], &[][..]),
         ("+ transient", &["transient"][..], &[][..]),
     ] {

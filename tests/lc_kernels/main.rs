@@ -8,6 +8,7 @@ mod color;
 mod dmdt;
 mod extended;
 mod no_alloc;
+mod period_and_bins;
 mod rainbow;
 mod refdata;
 mod reference;

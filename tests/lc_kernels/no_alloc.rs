@@ -125,3 +125,34 @@ fn warm_transient_fits_do_not_allocate() {
         "allocations in warm transient fits"
     );
 }
+
+#[test]
+fn warm_period_and_bins_features_do_not_allocate() {
+    use tessera::numeric::lightcurve::bins::{bins_features, BinsOptions, BinsScratch, BINS};
+    use tessera::numeric::lightcurve::period_features::{
+        period_features, PhaseScratch, PERIOD_FEATURES_WIDTH,
+    };
+    let n = 150;
+    let t: Vec<f64> = (0..n).map(|i| 58000.0 + 0.37 * i as f64).collect();
+    let m: Vec<f64> = t.iter().map(|&x| 17.0 + 0.3 * (x / 0.61).sin()).collect();
+    let e = vec![0.02; n];
+    let power: Vec<f64> = (0..5000).map(|k| (k as f64 * 0.013).sin().abs()).collect();
+    let (mut ps, mut bs) = (PhaseScratch::default(), BinsScratch::default());
+    let mut pf = vec![0.0; PERIOD_FEATURES_WIDTH];
+    let mut bf = vec![0.0; BINS.len()];
+    let opts = BinsOptions::default();
+    let mut run = |k: usize| {
+        period_features(&power, (&t[..k], &m[..k], &e[..k]), 0.61, &mut ps, &mut pf);
+        bins_features(&t[..k], &m[..k], &e[..k], &opts, &mut bs, &mut bf);
+    };
+    run(n); // warm-up
+    let before = allocations();
+    for k in [n, 90, 3, n] {
+        run(k);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in warm period and bins features"
+    );
+}

@@ -10,6 +10,7 @@ use crate::config::{usage, Layered};
 use crate::gpu::Backend;
 use crate::io::identity::refuse_input_as_output;
 use crate::io::table::columns::ColumnSpec;
+use crate::numeric::lightcurve::bins::BinsOptions;
 use crate::numeric::lightcurve::columns::{Groups, Methods, DEFAULT_GROUPS};
 use crate::numeric::lightcurve::dmdt::{DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan};
 use crate::numeric::lightcurve::object::{
@@ -68,6 +69,8 @@ pub const KEYS: &[&str] = &[
     "dmdt_norm",
     "band_wavelengths",
     "wavelength_preset",
+    "bins_window",
+    "bins_offset",
 ];
 
 /// A validated light-curve configuration.
@@ -121,6 +124,16 @@ fn optional_period(l: &Layered, key: &str) -> anyhow::Result<Option<f64>> {
         Some(Value::String(s)) if s == "auto" => Ok(None),
         Some(_) => positive(l, key, 1.0).map(Some),
     }
+}
+
+/// `bins_window` (days, > 0; default 1) and `bins_offset` (days; default 0) of the `bins`
+/// group; both must be finite (`Layered::float` names the key otherwise).
+fn bins_options(l: &Layered) -> anyhow::Result<BinsOptions> {
+    let d = BinsOptions::default();
+    Ok(BinsOptions {
+        window: positive(l, "bins_window", d.window)?,
+        offset: l.float("bins_offset", d.offset)?,
+    })
 }
 
 impl LcConfig {
@@ -298,6 +311,14 @@ impl LcConfig {
                 l.source_of("periods")
             ))
         })?;
+        if groups.period_features && !(groups.periodic && methods.gls) {
+            return Err(usage(format!(
+                "config key 'features' (from {}): the period_features group describes the Lomb-Scargle search: add the 'periodic' group with 'gls' among periods (from {})",
+                l.source_of("features"),
+                l.source_of("periods")
+            )));
+        }
+        let bins = bins_options(l)?;
         let mharm_terms = l.count_in("mharm_terms", 2, 1, MAX_HARMONICS as u64)? as usize;
         let mut bls = BlsOptions::default();
         bls.duration_range = (
@@ -378,6 +399,7 @@ impl LcConfig {
                 bls,
                 pdm,
                 ce,
+                bins,
                 fold_bins,
                 max_frequencies,
                 max_sf_points,
@@ -648,6 +670,55 @@ pub(crate) mod tests {
         l.set("input", Value::String("unused.h5".into()), "test");
         l.set(key, Value::Integer(v), "test");
         LcConfig::from_layered(&l)
+    }
+
+    /// `bins_window` must be finite and > 0, `bins_offset` finite (exit 2 naming the
+    /// key); `period_features` without the Lomb-Scargle search is refused.
+    #[test]
+    fn bins_keys_and_period_features_are_checked() {
+        let with = |pairs: &[(&str, Value)]| {
+            let mut l = Layered::default();
+            l.set("input", Value::String("unused.h5".into()), "test");
+            for (k, v) in pairs {
+                l.set(k, v.clone(), "test");
+            }
+            LcConfig::from_layered(&l)
+        };
+        let d = config("fast").object.bins;
+        assert_eq!((d.window, d.offset), (1.0, 0.0));
+        let ok = with(&[
+            ("bins_window", Value::Float(0.5)),
+            ("bins_offset", Value::Float(-0.25)),
+        ])
+        .unwrap();
+        assert_eq!((ok.object.bins.window, ok.object.bins.offset), (0.5, -0.25));
+        for (key, bad) in [
+            ("bins_window", Value::Float(0.0)),
+            ("bins_window", Value::Integer(-1)),
+            ("bins_window", Value::Float(f64::NAN)),
+            ("bins_window", Value::Float(f64::INFINITY)),
+            ("bins_offset", Value::Float(f64::INFINITY)),
+            ("bins_offset", Value::String("noon".into())),
+        ] {
+            let e = with(&[(key, bad.clone())]).unwrap_err();
+            assert!(e.downcast_ref::<crate::config::UsageError>().is_some());
+            assert!(e.to_string().contains(key), "{key} = {bad}: {e}");
+        }
+        let s = |v: &str| Value::String(v.into());
+        for (features, periods) in [
+            ("basic,period_features", "gls"),
+            ("basic,periodic,period_features", "bls"),
+        ] {
+            let e = with(&[("features", s(features)), ("periods", s(periods))])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("period_features") && e.contains("'gls'"), "{e}");
+        }
+        let g = with(&[("features", s("basic,periodic,period_features,bins"))])
+            .unwrap()
+            .object
+            .groups;
+        assert!(g.period_features && g.bins && !g.extended);
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! stores as attributes, and `export` and the tests read.
 //!
 //! A row is the [`pipeline`] row (provenance and feature columns), then the
-//! periodogram columns, `top_k` peak pairs and the structure-function fits.
+//! blocks of the chosen groups in [`BLOCKS`] order (the Lomb-Scargle block:
+//! periodogram columns, `top_k` peak pairs, then each peak's signal-to-noise).
 
+use crate::numeric::lightcurve::bins::BINS;
 use crate::numeric::lightcurve::color::color_width;
 use crate::numeric::lightcurve::extended::EXTENDED;
-use crate::numeric::lightcurve::features::feature_descriptions;
+use crate::numeric::lightcurve::features::{feature_descriptions, FeatureInfo};
+use crate::numeric::lightcurve::period_features::{PERIOD_FEATURES_WIDTH, PHASE, SPECTRUM};
 use crate::numeric::lightcurve::transient::rainbow::{
     RAINBOW_PARAMS, RAINBOW_PARAM_NAMES, RAINBOW_PARAM_UNITS,
 };
@@ -90,10 +93,15 @@ pub struct Groups {
     pub color: bool,
     /// The multiband Rainbow transient fit, on the `multi` row.
     pub rainbow: bool,
+    /// Features of the Lomb-Scargle spectrum and of the curve folded at its period
+    /// (needs `periodic` with `gls`).
+    pub period_features: bool,
+    /// Features of the time-binned curve.
+    pub bins: bool,
 }
 
 /// Names of the feature groups, in row order.
-pub const GROUP_NAMES: [&str; 7] = [
+pub const GROUP_NAMES: [&str; 9] = [
     "basic",
     "extended",
     "periodic",
@@ -101,6 +109,8 @@ pub const GROUP_NAMES: [&str; 7] = [
     "transient",
     "color",
     "rainbow",
+    "period_features",
+    "bins",
 ];
 
 /// The groups a row has when `features` is not set: what variable-star
@@ -117,6 +127,8 @@ impl Groups {
         transient: true,
         color: true,
         rainbow: true,
+        period_features: true,
+        bins: true,
     };
 
     /// The names of the groups that are on, in row order (`basic` first).
@@ -129,6 +141,8 @@ impl Groups {
             self.transient,
             self.color,
             self.rainbow,
+            self.period_features,
+            self.bins,
         ];
         GROUP_NAMES
             .iter()
@@ -148,6 +162,8 @@ impl Groups {
             transient: false,
             color: false,
             rainbow: false,
+            period_features: false,
+            bins: false,
         };
         for n in names {
             match n.as_str() {
@@ -158,6 +174,8 @@ impl Groups {
                 "transient" => g.transient = true,
                 "color" | "colour" => g.color = true,
                 "rainbow" => g.rainbow = true,
+                "period_features" => g.period_features = true,
+                "bins" => g.bins = true,
                 other => {
                     return Err(format!(
                         "unknown feature group '{other}'; choose from {}",
@@ -246,10 +264,14 @@ pub enum Block {
     Mharm,
     /// The Rainbow fit: shape parameters, a baseline per band, reduced chi-square.
     Rainbow,
+    /// Spectrum and phase-folded features of the Lomb-Scargle search.
+    PeriodFeatures,
+    /// Features of the time-binned curve.
+    Bins,
 }
 
 /// Every block, in row order.
-pub const BLOCKS: [Block; 10] = [
+pub const BLOCKS: [Block; 12] = [
     Block::Gls,
     Block::Extended,
     Block::StructureFunction,
@@ -260,6 +282,8 @@ pub const BLOCKS: [Block; 10] = [
     Block::Ce,
     Block::Mharm,
     Block::Rainbow,
+    Block::PeriodFeatures,
+    Block::Bins,
 ];
 
 /// Box-least-squares columns before its peak pairs, in order.
@@ -351,13 +375,15 @@ impl RowLayout {
             Block::Ce => g.periodic && m.ce,
             Block::Mharm => g.periodic && m.mharm,
             Block::Rainbow => g.rainbow && self.bands >= 2,
+            Block::PeriodFeatures => g.period_features && g.periodic && m.gls,
+            Block::Bins => g.bins,
         }
     }
 
     /// Columns of block `b` when present.
     fn block_width(&self, b: Block) -> usize {
         match b {
-            Block::Gls => PERIOD_COLUMNS.len() + 2 * self.top_k,
+            Block::Gls => PERIOD_COLUMNS.len() + 3 * self.top_k,
             Block::Extended => EXTENDED.len(),
             Block::StructureFunction => SF_COLUMNS.len(),
             Block::Transient => transient_width(),
@@ -365,6 +391,8 @@ impl RowLayout {
             Block::Bls => BLS_COLUMNS.len() + 2 * self.top_k,
             Block::Pdm | Block::Ce | Block::Mharm => 2 + 2 * self.top_k,
             Block::Rainbow => 2 * (RAINBOW_PARAMS + self.bands) + 1,
+            Block::PeriodFeatures => PERIOD_FEATURES_WIDTH,
+            Block::Bins => BINS.len(),
         }
     }
 
@@ -392,6 +420,12 @@ impl RowLayout {
     /// Power of the `k`-th highest Lomb-Scargle peak (`k` from 0).
     pub fn peak_power(&self, k: usize) -> usize {
         Self::PEAKS + 2 * k + 1
+    }
+
+    /// Signal-to-noise of the `k`-th highest Lomb-Scargle peak (`k` from 0), after the
+    /// peak pairs.
+    pub fn peak_s_to_n(&self, k: usize) -> usize {
+        Self::PEAKS + 2 * self.top_k + k
     }
 
     /// First column of the power-law structure-function fit.
@@ -460,6 +494,12 @@ impl RowLayout {
                 Block::Gls => {
                     c.extend(PERIOD_COLUMNS.iter().map(|(n, d)| col(n, d)));
                     peaks(&mut c, "", "generalised Lomb-Scargle", "power");
+                    for k in 1..=self.top_k {
+                        c.push(col(
+                            &format!("peak{k}_s_to_n"),
+                            &format!("signal-to-noise of the {k}-th peak, (power - mean power) / std of the power over the grid (ddof=1; light-curve period_s_to_n_{})", k - 1),
+                        ));
+                    }
                 }
                 Block::Extended => {
                     c.extend(EXTENDED.iter().map(|f| col(f.name, f.description)));
@@ -520,6 +560,20 @@ impl RowLayout {
                     c.push(col("mharm_power", "its normalised power 1 - chi2/chi2_ref"));
                     peaks(&mut c, "mharm_", "multi-harmonic", "power");
                 }
+                Block::PeriodFeatures => {
+                    c.extend(SPECTRUM.iter().map(|(n, d)| col(n, d)));
+                    let folded = |f: &FeatureInfo| {
+                        let d = format!("{}; curve folded at period_refined (else period), phase 0 at the brightest point (light-curve phase_features)", f.description);
+                        col(f.name, &d)
+                    };
+                    c.extend(PHASE.iter().map(folded));
+                }
+                Block::Bins => c.extend(BINS.iter().map(|f| {
+                    col(
+                        f.name,
+                        &format!("{}; curve binned in bins_window days from bins_offset (light-curve Bins)", f.description),
+                    )
+                })),
             }
         }
         debug_assert_eq!(c.len(), self.width());
@@ -721,6 +775,7 @@ mod tests {
             for k in 0..top_k {
                 assert_eq!(at(&format!("peak{}_period", k + 1)), l.peak_period(k));
                 assert_eq!(at(&format!("peak{}_power", k + 1)), l.peak_power(k));
+                assert_eq!(at(&format!("peak{}_s_to_n", k + 1)), l.peak_s_to_n(k));
             }
             assert_eq!(Some(at("sf_powerlaw_A")), l.sf_powerlaw());
             assert_eq!(Some(at("sf_drw_omega")), l.sf_drw());
@@ -733,7 +788,7 @@ mod tests {
     /// `block` says, the width the sum of what is on.
     #[test]
     fn group_layouts_are_consistent() {
-        for mask in 0..(1u32 << 11) {
+        for mask in 0..(1u32 << 13) {
             let bit = |k: u32| mask & (1 << k) != 0;
             let l = RowLayout {
                 top_k: 2,
@@ -744,6 +799,8 @@ mod tests {
                     transient: bit(3),
                     color: bit(4),
                     rainbow: bit(10),
+                    period_features: bit(11),
+                    bins: bit(12),
                 },
                 methods: Methods {
                     gls: bit(5),
@@ -790,6 +847,8 @@ mod tests {
             first(Block::Ce, "ce_period");
             first(Block::Mharm, "mharm_period");
             first(Block::Rainbow, "rainbow_fit_reference_time");
+            first(Block::PeriodFeatures, "periodogram_mean");
+            first(Block::Bins, "bins_count");
             if l.has(Block::Gls) {
                 assert_eq!(names[RowLayout::PERIOD], "period");
                 assert_eq!(names[RowLayout::ALIAS_MARGIN], "alias_margin");

@@ -286,8 +286,14 @@ pub fn median_absolute_deviation(c: &FeatureContext) -> f64 {
 /// `G1 = N / ((N-1)(N-2)) Σ ((m_i - ⟨m⟩)/σ_m)³`. Min points 3; 1 value.
 /// (Joanes & Gill 1998, The Statistician 47, 183.)
 pub fn skew(c: &FeatureContext) -> f64 {
-    let n = c.n;
-    let s: f64 = c.m.iter().map(|&m| ((m - c.mean) / c.std).powi(3)).sum();
+    skew_of(c.m, c.mean, c.std)
+}
+
+/// [`skew`] of any sample `x` with its mean and ddof = 1 standard deviation (the periodogram
+/// spectrum features use it on the power, where a sorted copy would cost more than the sum).
+pub fn skew_of(x: &[f64], mean: f64, std: f64) -> f64 {
+    let n = x.len() as f64;
+    let s: f64 = x.iter().map(|&m| ((m - mean) / std).powi(3)).sum();
     n / ((n - 1.0) * (n - 2.0)) * s
 }
 
@@ -296,8 +302,13 @@ pub fn skew(c: &FeatureContext) -> f64 {
 /// `G2 = N(N+1)/((N-1)(N-2)(N-3)) Σ((m_i-⟨m⟩)/σ_m)⁴ - 3(N-1)²/((N-2)(N-3))`. Min points 4; 1 value.
 /// (Joanes & Gill 1998, The Statistician 47, 183.)
 pub fn kurtosis(c: &FeatureContext) -> f64 {
-    let n = c.n;
-    let s: f64 = c.m.iter().map(|&m| ((m - c.mean) / c.std).powi(4)).sum();
+    kurtosis_of(c.m, c.mean, c.std)
+}
+
+/// [`kurtosis`] of any sample `x` with its mean and ddof = 1 standard deviation.
+pub fn kurtosis_of(x: &[f64], mean: f64, std: f64) -> f64 {
+    let n = x.len() as f64;
+    let s: f64 = x.iter().map(|&m| ((m - mean) / std).powi(4)).sum();
     n * (n + 1.0) / ((n - 1.0) * (n - 2.0) * (n - 3.0)) * s
         - 3.0 * (n - 1.0).powi(2) / ((n - 2.0) * (n - 3.0))
 }
@@ -325,8 +336,12 @@ pub fn inter_percentile_range_25(c: &FeatureContext) -> f64 {
 }
 
 fn beyond_n_std(c: &FeatureContext, k: f64) -> f64 {
-    let thr = k * c.std;
-    c.m.iter().filter(|&&m| (m - c.mean).abs() > thr).count() as f64 / c.n
+    fraction_beyond(c.m, c.mean, k * c.std)
+}
+
+/// Fraction of `x` with `|x_i - mean| > thr` (the [`beyond_1_std`] family for any sample).
+pub fn fraction_beyond(x: &[f64], mean: f64, thr: f64) -> f64 {
+    x.iter().filter(|&&m| (m - mean).abs() > thr).count() as f64 / x.len() as f64
 }
 
 /// Fraction of points with `|m_i - ⟨m⟩| > σ_m`. Min points 2; 1 value.
@@ -697,10 +712,12 @@ pub fn extract_with_extended(
     Ok(())
 }
 
-/// Evaluate every feature of `table` on `ctx` into `row` (one column each): NaN where the
-/// curve has fewer than the feature's `min_points` or the value is not finite.
+/// Evaluates `table[k]` into `row[k]` (the widths must agree): NaN when the curve has fewer
+/// than the entry's `min_points` or the value is not finite. Every feature table of a row
+/// (the basic one, the binned-curve and folded-curve ones) is evaluated by this loop.
 pub fn eval_table(table: &[FeatureInfo], ctx: &FeatureContext, row: &mut [f64]) {
-    let n = ctx.t.len();
+    debug_assert_eq!(table.len(), row.len());
+    let n = ctx.m.len();
     for (info, out) in table.iter().zip(row.iter_mut()) {
         *out = if n >= info.min_points {
             let v = (info.eval)(ctx);

@@ -16,6 +16,25 @@
 //! Failures that make a whole curve unusable are reported as a [`Reason`]; features that are
 //! merely undefined for a particular curve are written as NaN.
 
+/// A feature table whose entries are functions of [`features::FeatureContext`] under a
+/// column-name prefix: `prefixed_table! { /// doc \n NAME, "prefix_", f, min_points, "description"; ... }`
+/// gives `pub const NAME: &[FeatureInfo]` with `NAME[k].name = "prefix_f"`.
+macro_rules! prefixed_table {
+    ($(#[$doc:meta])* $table:ident, $prefix:literal, $( $f:ident, $min:literal, $desc:literal; )*) => {
+        $(#[$doc])*
+        pub const $table: &[$crate::numeric::lightcurve::features::FeatureInfo] = &[
+            $( $crate::numeric::lightcurve::features::FeatureInfo {
+                name: concat!($prefix, stringify!($f)),
+                description: $desc,
+                min_points: $min,
+                eval: $f,
+            }, )*
+        ];
+    };
+}
+pub(crate) use prefixed_table;
+
+pub mod bins;
 pub mod clean;
 pub mod color;
 pub mod columns;
@@ -23,6 +42,7 @@ pub mod dmdt;
 pub mod extended;
 pub mod features;
 pub mod object;
+pub mod period_features;
 pub mod pipeline;
 pub mod sf;
 pub mod stats;

@@ -5,6 +5,7 @@
 //! Row `b` of an object is band `b`; row `bands` is `multi`. The columns
 //! are those of [`RowLayout`].
 
+use crate::numeric::lightcurve::bins::{bins_features, BinsOptions, BinsScratch};
 use crate::numeric::lightcurve::color::{color_features, ColorScratch};
 use crate::numeric::lightcurve::columns::{
     Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE,
@@ -12,6 +13,9 @@ use crate::numeric::lightcurve::columns::{
     SF_FIT_WIDTH, TOO_MANY_POINTS_FOR_SF, TRANSIENT_FIT_FAILED,
 };
 use crate::numeric::lightcurve::dmdt::{dmdt_map, DmDtPlan, DmDtScratch};
+use crate::numeric::lightcurve::period_features::{
+    peak_signal_to_noise, period_features, power_mean_std, PhaseScratch,
+};
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::transient::rainbow::{
     fit_rainbow, RainbowCurve, RainbowError, RainbowScratch, RAINBOW_PARAMS,
@@ -61,6 +65,8 @@ pub struct ObjectOptions {
     pub pdm: PdmOptions,
     /// Conditional entropy: phase and magnitude bins.
     pub ce: CeOptions,
+    /// Time bins of the `bins` group (`bins_window`, `bins_offset`).
+    pub bins: BinsOptions,
     /// Phase bins of the folded summary.
     pub fold_bins: usize,
     /// Most frequencies a periodogram may have; a band over it gets
@@ -171,6 +177,8 @@ pub struct ObjectScratch {
     searches: SearchScratch,
     dmdt: DmDtScratch,
     rainbow: RainbowScratch,
+    phase: PhaseScratch,
+    bins: BinsScratch,
 }
 
 /// The scratch of the period searches other than Lomb-Scargle.
@@ -346,7 +354,7 @@ pub fn process_object(
                 values: row,
                 stored: &mut stored[b * swidth..b * swidth + pg_width],
             };
-            if let Err(code) = periodogram_columns(
+            match periodogram_columns(
                 opts,
                 curve,
                 1,
@@ -356,8 +364,24 @@ pub fn process_object(
                 &mut ws.power,
                 out,
             ) {
-                reasons[b] = code;
+                Err(code) => reasons[b] = code,
+                Ok(()) => {
+                    if let Some(r) = layout.block(Block::PeriodFeatures) {
+                        // folded at the alias-corrected period where there is one
+                        let refined = row[RowLayout::PERIOD_REFINED];
+                        let period = if refined.is_finite() {
+                            refined
+                        } else {
+                            row[RowLayout::PERIOD]
+                        };
+                        let curve = (&c.t[..], &c.m[..], &c.e[..]);
+                        period_features(&ws.power, curve, period, &mut ws.phase, &mut row[r]);
+                    }
+                }
             }
+        }
+        if let Some(r) = layout.block(Block::Bins) {
+            bins_features(&c.t, &c.m, &c.e, &opts.bins, &mut ws.bins, &mut row[r]);
         }
         let mut flag = |code: u8| {
             if reasons[b] == 0 {
@@ -410,7 +434,13 @@ pub fn process_object(
         multi[RowLayout::N_RAW] = obs.time.len() as f64;
         multi[RowLayout::N_CLEAN] = ws.all_t.len() as f64;
         // features, structure functions and transient fits describe single bands only
-        for blk in [Block::Extended, Block::StructureFunction, Block::Transient] {
+        for blk in [
+            Block::Extended,
+            Block::StructureFunction,
+            Block::Transient,
+            Block::PeriodFeatures,
+            Block::Bins,
+        ] {
             if let Some(r) = layout.block(blk) {
                 multi[r].fill(f64::NAN);
             }
@@ -801,9 +831,11 @@ fn periodogram_columns(
         }
     }
     let layout = opts.layout(1);
+    let (mean, std) = power_mean_std(power);
     for (k, p) in ws.peaks.iter().take(opts.top_k).enumerate() {
         row[layout.peak_period(k)] = p.period;
         row[layout.peak_power(k)] = p.power;
+        row[layout.peak_s_to_n(k)] = peak_signal_to_noise(p.power, mean, std);
     }
     if let Some(sl) = opts.stored_layout() {
         let offsets = alias_offsets(opts.refine.aliases);
@@ -839,4 +871,142 @@ pub fn process_single(
     };
     process_object(opts, obs, 1, None, ws, out);
     (rows, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::lightcurve::bins::BINS;
+    use crate::numeric::lightcurve::period_features::{
+        phase_features, spectrum_features, PERIOD_FEATURES_WIDTH, SPECTRUM,
+    };
+
+    fn options() -> ObjectOptions {
+        let mut o = crate::jobs::lightcurves::config::tests::config("direct").object;
+        o.groups =
+            Groups::parse(&["periodic", "period_features", "bins"].map(String::from)).unwrap();
+        o.bins = BinsOptions {
+            window: 3.0,
+            offset: 0.25,
+        };
+        o.grid.min_period = Some(0.2); // the default grid stops near 1 cycle a day here
+        o
+    }
+
+    /// A sawtooth of period 0.57 d (fast rise, slow decline) sampled on 120 nights.
+    fn sawtooth() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let t: Vec<f64> = (0..120)
+            .map(|i| {
+                let jitter = ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs();
+                54000.0 + 2.3 * i as f64 + 0.8 * jitter
+            })
+            .collect();
+        let m = t
+            .iter()
+            .map(|&x| 17.0 + 0.8 * ((x / 0.57).fract()) + 0.002 * (x * 13.1).sin())
+            .collect();
+        (t, m, vec![0.02; 120])
+    }
+
+    /// The row's signal-to-noise, period_features and bins columns are the kernels applied
+    /// to the band's power and cleaned curve, folded at period_refined; the multi row has
+    /// none of the per-band blocks.
+    #[test]
+    fn row_columns_are_the_kernels_at_period_refined() {
+        let opts = options();
+        let (t, m, e) = sawtooth();
+        let (rows, reasons) = process_single(&opts, &t, &m, &e, &mut ObjectScratch::default());
+        assert_eq!(reasons, vec![0, 0]);
+        let layout = opts.layout(1);
+        let w = layout.width();
+        let row = &rows[..w];
+        assert_eq!(row[RowLayout::N_CLEAN], 120.0, "nothing clipped");
+        let g = autofrequency(&t, &opts.grid).unwrap();
+        let mut power = vec![0.0; g.n];
+        let mut ls = LombScargleScratch::default();
+        assert!(lomb_scargle(
+            &t,
+            &m,
+            Some(&e),
+            &g,
+            opts.method,
+            &mut ls,
+            &mut power
+        ));
+        let (mean, std) = power_mean_std(&power);
+        for k in 0..opts.top_k {
+            let want = peak_signal_to_noise(row[layout.peak_power(k)], mean, std);
+            assert_eq!(row[layout.peak_s_to_n(k)], want, "peak {k}");
+        }
+        assert!(row[layout.peak_s_to_n(0)] > 10.0);
+        let refined = row[RowLayout::PERIOD_REFINED];
+        assert!((refined / 0.57 - 1.0).abs() < 1e-3, "{refined}");
+        let pf = layout.block(Block::PeriodFeatures).unwrap();
+        assert_eq!(pf.len(), PERIOD_FEATURES_WIDTH);
+        let mut want = [0.0; PERIOD_FEATURES_WIDTH];
+        let (spec, phase) = want.split_at_mut(SPECTRUM.len());
+        spectrum_features(&power, spec);
+        phase_features(&t, &m, &e, refined, &mut PhaseScratch::default(), phase);
+        assert_eq!(&row[pf.clone()], &want[..]);
+        // folded at the true period the sawtooth is smooth and rises with phase
+        let eta = row[pf.start + SPECTRUM.len()];
+        assert!(eta < 0.1, "period_folded_eta {eta}");
+        let b = layout.block(Block::Bins).unwrap();
+        let mut want = vec![0.0; BINS.len()];
+        bins_features(
+            &t,
+            &m,
+            &e,
+            &opts.bins,
+            &mut BinsScratch::default(),
+            &mut want,
+        );
+        assert_eq!(&row[b.clone()], &want[..]);
+        let multi = &rows[w..];
+        assert!(multi[pf].iter().chain(&multi[b]).all(|x| x.is_nan()));
+        assert!(
+            multi[layout.peak_s_to_n(0)].is_finite(),
+            "the gls block is copied"
+        );
+    }
+
+    /// Degenerate bands: too few points give NaN in every new column, a constant curve
+    /// NaN signal-to-noise and period features (no periodogram) and NaN for the binned
+    /// features that divide by the spread, each with the row's reason.
+    #[test]
+    fn degenerate_bands_are_nan_with_a_reason() {
+        let opts = options();
+        let layout = opts.layout(1);
+        let (t, m, e) = sawtooth();
+        let flat = vec![17.0; t.len()];
+        let bins = layout.block(Block::Bins).unwrap();
+        let undefined = ["bins_skew", "bins_kurtosis", "bins_stetson_k", "bins_eta_e"]
+            .map(|n| bins.start + BINS.iter().position(|f| f.name == n).unwrap());
+        for (name, t, m, e) in [
+            ("too few", &t[..3], &m[..3], &e[..3]),
+            ("constant", &t[..], &flat[..], &e[..]),
+        ] {
+            let (rows, reasons) = process_single(&opts, t, m, e, &mut ObjectScratch::default());
+            assert_ne!(reasons[0], 0, "{name}");
+            let row = &rows[..layout.width()];
+            let sn = (0..opts.top_k).map(|k| layout.peak_s_to_n(k));
+            let cols: Vec<usize> = if name == "too few" {
+                sn.chain(layout.block(Block::PeriodFeatures).unwrap())
+                    .chain(bins.clone())
+                    .collect()
+            } else {
+                sn.chain(layout.block(Block::PeriodFeatures).unwrap())
+                    .chain(undefined)
+                    .collect()
+            };
+            for c in cols {
+                assert!(
+                    row[c].is_nan(),
+                    "{name}: column {c} {} (reason {})",
+                    row[c],
+                    reasons[0]
+                );
+            }
+        }
+    }
 }
