@@ -397,29 +397,19 @@ pub const AUTO_TILE_MIN: usize = 16;
 /// idle. Rows depend only on their object, so the tile never changes a
 /// result.
 pub fn auto_tile(objects: usize, ranks: usize, threads: usize) -> usize {
-    tile_between(objects, ranks, threads, AUTO_TILE_MAX)
-}
-
-/// Largest automatic tile of a table input: each tile that cuts a Parquet
-/// row group decompresses that row group's pages again (skipping the other
-/// rows), so tiles of a table are bigger than those of an HDF5 file, where
-/// a tile reads only its own objects. 8192 objects of 40 points hold about
-/// 8 MB of observations per copy.
-pub const AUTO_TABLE_TILE_MAX: usize = 8192;
-
-/// The automatic tile of a table input: [`auto_tile`]'s rule with
-/// [`AUTO_TABLE_TILE_MAX`] as its ceiling.
-pub fn auto_table_tile(objects: usize, ranks: usize, threads: usize) -> usize {
-    tile_between(objects, ranks, threads, AUTO_TABLE_TILE_MAX)
-}
-
-/// `ceil(objects / (4 ranks))` clamped to `max(16, threads) ..= max`.
-fn tile_between(objects: usize, ranks: usize, threads: usize, max: usize) -> usize {
     let floor = AUTO_TILE_MIN.max(threads);
     objects
         .div_ceil(4 * ranks.max(1))
-        .clamp(floor.min(max), max.max(floor))
+        .clamp(floor.min(AUTO_TILE_MAX), AUTO_TILE_MAX.max(floor))
 }
+
+/// The automatic tile of a table input, whatever the ranks: each tile that
+/// cuts a Parquet row group decompresses that row group's pages again
+/// (skipping the other rows), so tiles of a table are bigger than those of
+/// an HDF5 file, where a tile reads only its own objects; a row group of at
+/// most 8192 rows stays one tile. 8192 objects of 40 points hold about 8 MB
+/// of observations per copy.
+pub const AUTO_TABLE_TILE: usize = 8192;
 
 #[cfg(test)]
 pub(crate) mod tests {

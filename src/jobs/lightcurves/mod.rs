@@ -238,11 +238,10 @@ pub fn run_on(
     };
     let rows_per_object = bands + 1;
     let threads = resolve_threads(cfg.threads, comm.node_size());
-    let auto: fn(usize, usize, usize) -> usize = match input {
-        LcSource::H5(_) => config::auto_tile,
-        LcSource::Table(_) => config::auto_table_tile,
-    };
-    let mut tile = cfg.tile.unwrap_or_else(|| auto(objects, size, threads));
+    let mut tile = cfg.tile.unwrap_or_else(|| match input {
+        LcSource::H5(_) => config::auto_tile(objects, size, threads),
+        LcSource::Table(_) => config::AUTO_TABLE_TILE,
+    });
     if cfg.tile.is_none() && cfg.resume {
         // an automatic tile depends on the ranks: a resumed run keeps the
         // interrupted run's tile, so its units are the same
