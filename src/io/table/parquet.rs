@@ -482,24 +482,16 @@ pub fn read_flat(
             out.ra.extend(to_f64(col(ra).as_ref(), &|| where_(ra))?);
             out.dec.extend(to_f64(col(dec).as_ref(), &|| where_(dec))?);
         }
-        match part {
-            Part::Survey => {
-                if let Some(b) = &mapping.band {
-                    out.band.extend(to_strings(col(b).as_ref(), &|| where_(b))?);
-                }
-            }
-            Part::Objects => {}
-            Part::Observations => {
-                if let Some(b) = &mapping.band {
-                    out.band.extend(to_strings(col(b).as_ref(), &|| where_(b))?);
-                }
-                let num = |name: &str| to_f64(col(name).as_ref(), &|| where_(name));
-                out.time.extend(num(&mapping.time)?);
-                out.value.extend(num(&mapping.value)?);
-                out.err.extend(num(&mapping.err)?);
-                if let Some(f) = &mapping.flags {
-                    out.flags.extend(to_i64(col(f).as_ref(), &|| where_(f))?);
-                }
+        if let (Some(b), Part::Survey | Part::Observations) = (&mapping.band, part) {
+            out.band.extend(to_strings(col(b).as_ref(), &|| where_(b))?);
+        }
+        if part == Part::Observations {
+            let num = |name: &str| to_f64(col(name).as_ref(), &|| where_(name));
+            out.time.extend(num(&mapping.time)?);
+            out.value.extend(num(&mapping.value)?);
+            out.err.extend(num(&mapping.err)?);
+            if let Some(f) = &mapping.flags {
+                out.flags.extend(to_i64(col(f).as_ref(), &|| where_(f))?);
             }
         }
     }
