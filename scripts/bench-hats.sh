@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}; POINTS=${2:-40}; RANKS=${3:-2}; DIR=${4:-target/bench-hats}
-BIN=$PWD/target/release/tessera
+BIN=${BIN:-$PWD/target/release/tessera}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 PY=$(scripts/survey-venv.sh)
 if [ ! -f "$DIR/hats/hats.properties" ]; then

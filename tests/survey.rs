@@ -544,3 +544,207 @@ fn exports_open_in_pandas_and_lsdb() {
     assert!(stderr(&o).contains("never replaces one"), "{}", stderr(&o));
     assert!(dir.path("fh/hats.properties").exists());
 }
+
+/// One observation of the position test: (id, ra, dec), degrees.
+type PositionRow = (&'static str, f64, f64);
+
+/// Rows of four objects whose mean positions have closed forms: `wrap`
+/// straddles RA 0/360 at one declination, `same` repeats one position,
+/// `meridian` spans declinations on one meridian, `none` has no position.
+const POSITION_ROWS: [PositionRow; 10] = [
+    ("wrap", 359.0, 10.0),
+    ("same", 120.25, -30.5),
+    ("wrap", 1.0, 10.0),
+    ("meridian", 45.0, 20.0),
+    ("same", 120.25, -30.5),
+    ("none", f64::NAN, f64::NAN),
+    ("meridian", 45.0, 40.0),
+    ("same", 120.25, -30.5),
+    ("none", f64::NAN, f64::NAN),
+    ("wrap", 359.0, 10.0),
+];
+
+/// The expected (ra, dec) of each object: the direction of the sum of its
+/// rows' unit vectors. `wrap`: two rows at RA 359 and one at RA 1 (each at
+/// dec 10) sum to `x = cos10 (2 cos1 + cos1)`, `y = cos10 (-2 sin1 + sin1)`,
+/// so RA = atan2(-sin1, 3 cos1) mod 360 and dec = atan(3 tan10 /
+/// hypot(3 cos1, sin1)); `same`: the position itself; `meridian`: the
+/// bisector, dec 30 at RA 45; `none`: NaN.
+fn expected_positions() -> BTreeMap<&'static str, (f64, f64)> {
+    let r = f64::to_radians;
+    let (c1, s1) = (r(1.0).cos(), r(1.0).sin());
+    let wrap_ra = (-s1).atan2(3.0 * c1).to_degrees() + 360.0;
+    let wrap_dec = (3.0 * r(10.0).tan() / (3.0 * c1).hypot(s1))
+        .atan()
+        .to_degrees();
+    BTreeMap::from([
+        ("wrap", (wrap_ra, wrap_dec)),
+        ("same", (120.25, -30.5)),
+        ("meridian", (45.0, 30.0)),
+        ("none", (f64::NAN, f64::NAN)),
+    ])
+}
+
+/// `/objects/object_id`, `ra` and `dec` of a features file, by id.
+fn positions_by_id(path: &Path) -> BTreeMap<String, (f64, f64)> {
+    use hdf5::types::VarLenUnicode;
+    let f = hdf5::File::open(path).unwrap();
+    let ids = f
+        .dataset("objects/object_id")
+        .unwrap()
+        .read_raw::<VarLenUnicode>()
+        .unwrap();
+    let get = |n: &str| f.dataset(n).unwrap().read_raw::<f64>().unwrap();
+    let (ra, dec) = (get("objects/ra"), get("objects/dec"));
+    assert!(
+        f.dataset("objects/_healpix_29").is_err(),
+        "a flat table gets no _healpix_29"
+    );
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| (id.to_string(), (ra[i], dec[i])))
+        .collect()
+}
+
+/// Whether two positions agree to 1e-9 degrees (RA compared across the
+/// wrap), NaN matching NaN.
+fn same_position(a: (f64, f64), b: (f64, f64)) -> bool {
+    if a.0.is_nan() || b.0.is_nan() {
+        return a.0.is_nan() && b.0.is_nan() && a.1.is_nan() && b.1.is_nan();
+    }
+    let dra = ((a.0 - b.0 + 180.0).rem_euclid(360.0) - 180.0).abs();
+    dra < 1e-9 && (a.1 - b.1).abs() < 1e-9 && (0.0..360.0).contains(&b.0)
+}
+
+/// Flat tables (one row per observation) with position columns: a Parquet
+/// file with the usual `ra`, `dec` names and a CSV mapped with `--columns
+/// ra=...,dec=...` give each object the mean of its rows' unit vectors in
+/// `/objects/ra|dec` (closed forms in [`expected_positions`], one object
+/// straddling RA 0/360), and the CSV and Parquet exports carry them.
+#[test]
+fn flat_tables_carry_mean_positions() {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = TestDir::new("survey-flat-positions");
+    let n = POSITION_ROWS.len();
+    let time: Vec<f64> = (0..n).map(|k| 58000.0 + 1.37 * k as f64).collect();
+    let mag: Vec<f64> = (0..n).map(|k| 17.0 + 0.1 * (k % 3) as f64).collect();
+    let col = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "object_id",
+            Arc::new(StringArray::from_iter_values(
+                POSITION_ROWS.iter().map(|r| r.0),
+            )) as ArrayRef,
+        ),
+        ("mjd", col(time.clone())),
+        ("mag", col(mag.clone())),
+        ("magerr", col(vec![0.02; n])),
+        ("ra", col(POSITION_ROWS.iter().map(|r| r.1).collect())),
+        ("dec", col(POSITION_ROWS.iter().map(|r| r.2).collect())),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(dir.path("flat.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let mut csv = String::from("object_id,mjd,mag,magerr,RAJ2000,DEJ2000\n");
+    for (k, (id, ra, dec)) in POSITION_ROWS.iter().enumerate() {
+        let pos = |x: f64| {
+            if x.is_nan() {
+                String::new()
+            } else {
+                x.to_string()
+            }
+        };
+        csv.push_str(&format!(
+            "{id},{},{},0.02,{},{}\n",
+            time[k],
+            mag[k],
+            pos(*ra),
+            pos(*dec)
+        ));
+    }
+    std::fs::write(dir.path("flat.csv"), csv).unwrap();
+    let want = expected_positions();
+    for (input, ranks, extra) in [
+        ("flat.parquet", 2, &[][..]),
+        ("flat.csv", 1, &["--columns", "ra=RAJ2000,dec=DEJ2000"][..]),
+    ] {
+        let out = format!("{input}.h5");
+        let mut args = vec!["lightcurves", "--input", input, "--out", &out];
+        args.extend(extra);
+        let o = run_limited(launch(ranks, &args), Duration::from_secs(120), &dir.0);
+        assert_success(&o);
+        let got = positions_by_id(&dir.path(&out));
+        assert_eq!(got.len(), want.len(), "{input}: objects");
+        for (id, w) in &want {
+            let g = got[*id];
+            assert!(
+                same_position(*w, g),
+                "{input}: {id} at {g:?}, expected {w:?}"
+            );
+        }
+    }
+    // the exports carry the positions, one row per (object, band)
+    let o = run_limited(
+        plain(&[
+            "export",
+            "flat.csv.h5",
+            "--csv",
+            "f.csv",
+            "--parquet",
+            "f.parquet",
+        ]),
+        Duration::from_secs(60),
+        &dir.0,
+    );
+    assert_success(&o);
+    let text = std::fs::read_to_string(dir.path("f.csv")).unwrap();
+    assert!(
+        text.starts_with("object_id,ra,dec,band,"),
+        "{}",
+        &text[..60]
+    );
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
+        let g = (num(f[1]), num(f[2]));
+        assert!(same_position(want[f[0]], g), "export CSV: {line}");
+    }
+    let file = std::fs::File::open(dir.path("f.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let ids = arrow_cast::cast(
+            batch.column_by_name("object_id").unwrap(),
+            &arrow_schema::DataType::Utf8,
+        )
+        .unwrap();
+        let ids = ids.as_any().downcast_ref::<StringArray>().unwrap();
+        let f = |n: &str| {
+            batch
+                .column_by_name(n)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap()
+                .clone()
+        };
+        let (ra, dec) = (f("ra"), f("dec"));
+        for i in 0..batch.num_rows() {
+            let g = (ra.value(i), dec.value(i));
+            assert!(
+                same_position(want[ids.value(i)], g),
+                "export Parquet: {} at {g:?}",
+                ids.value(i)
+            );
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, 4 * 2, "one row per object and band (all + multi)");
+}

@@ -458,6 +458,21 @@ impl LcFile {
         Ok(read_strings(&self.group, "object_id")?)
     }
 
+    /// The ids of objects `first .. end`, as stored.
+    pub fn object_ids_slice(&self, first: usize, end: usize) -> anyhow::Result<Vec<VarLenUnicode>> {
+        Ok(self
+            .group
+            .dataset("object_id")?
+            .read_slice_1d::<VarLenUnicode, _>(first..end)
+            .with_context(|| {
+                format!(
+                    "'{}': cannot read the ids of objects {first}..{end}",
+                    self.path().display()
+                )
+            })?
+            .to_vec())
+    }
+
     /// The offsets of objects `first .. end` (`end - first + 1` entries, as
     /// stored: not made local).
     pub fn read_offsets(&self, first: usize, end: usize) -> anyhow::Result<Vec<u64>> {

@@ -7,7 +7,12 @@ use std::path::Path;
 
 use crate::comm::Comm;
 use crate::config::usage;
+use anyhow::Context;
+use hdf5::types::VarLenUnicode;
+use ndarray::s;
+
 use crate::io::lcfile::{LcFile, Quantity};
+use crate::io::output;
 use crate::io::table::columns::ColumnSpec;
 use crate::io::table::TableSource;
 
@@ -104,12 +109,20 @@ impl LcSource {
         matches!(self, LcSource::Table(t) if t.mapping.flags.is_some())
     }
 
-    /// Number of tiles: `tile` objects each for HDF5, one unit (row group
-    /// or file) each for tables.
+    /// Cuts a table's row groups into tiles of at most `tile` objects (an
+    /// HDF5 input is cut on the fly by [`LcSource::tiles`]).
+    pub fn split(&mut self, tile: usize) {
+        if let LcSource::Table(t) = self {
+            t.split(tile);
+        }
+    }
+
+    /// Number of tiles: `tile` objects each for HDF5; for tables, the
+    /// pieces of [`LcSource::split`] (one per unit before it).
     pub fn tiles(&self, tile: usize) -> usize {
         match self {
             LcSource::H5(f) => f.objects.div_ceil(tile),
-            LcSource::Table(t) => t.units(),
+            LcSource::Table(t) => t.tiles(),
         }
     }
 
@@ -117,45 +130,47 @@ impl LcSource {
     pub fn tile_objects(&self, t: usize, tile: usize) -> Range<usize> {
         match self {
             LcSource::H5(f) => t * tile..((t + 1) * tile).min(f.objects),
-            LcSource::Table(s) => s.unit_objects(t),
+            LcSource::Table(s) => s.tile_objects(t),
         }
     }
 
-    /// Object ids in object order (rank 0).
+    /// Object ids in object order (read whole: for tools that need them all).
     pub fn object_ids(&self) -> anyhow::Result<Vec<String>> {
         match self {
             LcSource::H5(f) => f.object_ids(),
-            LcSource::Table(t) => Ok(t.object_ids().to_vec()),
+            LcSource::Table(t) => t.object_ids(),
         }
     }
 
-    /// Per-object columns carried from the input to `/objects` (rank 0):
-    /// `ra` and `dec` (degrees) as f64, `_healpix_29` as i64.
-    pub fn positions(&self) -> (Vec<(&'static str, &[f64])>, Option<&[i64]>) {
+    /// Writes `/objects/object_id` (64-bit integers when the input's ids
+    /// are, else strings) and, when the input has them, `ra`, `dec`
+    /// (degrees, f64) and `_healpix_29` (i64) into `g` (rank 0, after the
+    /// parallel writes). The ids are copied in slices and a table is read
+    /// unit by unit, so no more than one slice or unit is held at a time.
+    pub fn write_object_columns(&self, g: &hdf5::Group) -> anyhow::Result<()> {
         match self {
-            LcSource::Table(t) if !t.ra.is_empty() => (
-                vec![("ra", &t.ra[..]), ("dec", &t.dec[..])],
-                (!t.healpix29.is_empty()).then_some(&t.healpix29[..]),
-            ),
-            LcSource::Table(t) => (
-                Vec::new(),
-                (!t.healpix29.is_empty()).then_some(&t.healpix29[..]),
-            ),
-            LcSource::H5(_) => (Vec::new(), None),
+            LcSource::H5(f) => {
+                // copied in slices, so rank 0 never holds every id
+                const SLICE: usize = 1 << 16;
+                let ids = g
+                    .new_dataset::<VarLenUnicode>()
+                    .shape(f.objects)
+                    .create("object_id")?;
+                for first in (0..f.objects).step_by(SLICE) {
+                    let end = (first + SLICE).min(f.objects);
+                    ids.write_slice(&f.object_ids_slice(first, end)?, s![first..end])?;
+                }
+                Ok(())
+            }
+            LcSource::Table(t) => write_table_objects(t, g),
         }
     }
-
     /// The (Norder, Npix) partitions of a HATS input (empty otherwise).
     pub fn hats_partitions(&self) -> Vec<(u64, u64)> {
         match self {
             LcSource::Table(t) => t.hats_partitions(),
             LcSource::H5(_) => Vec::new(),
         }
-    }
-
-    /// Whether the ids are 64-bit integers in the input.
-    pub fn integer_ids(&self) -> bool {
-        matches!(self, LcSource::Table(t) if t.integer_ids)
     }
 
     /// Synthetic periods (tessera synth files only).
@@ -184,4 +199,67 @@ impl LcSource {
             ),
         }
     }
+}
+
+/// [`LcSource::write_object_columns`] for a table: datasets of the full
+/// length created first, then filled one unit at a time.
+fn write_table_objects(t: &TableSource, g: &hdf5::Group) -> anyhow::Result<()> {
+    let n = t.objects();
+    let ids = if t.integer_ids {
+        g.new_dataset::<i64>().shape(n).create("object_id")?
+    } else {
+        g.new_dataset::<VarLenUnicode>()
+            .shape(n)
+            .create("object_id")?
+    };
+    let f64_set = |name: &str| g.new_dataset::<f64>().shape(n).create(name);
+    let positions = t
+        .has_positions()
+        .then(|| anyhow::Ok((f64_set("ra")?, f64_set("dec")?)))
+        .transpose()?;
+    let healpix = t
+        .has_healpix29()
+        .then(|| g.new_dataset::<i64>().shape(n).create("_healpix_29"))
+        .transpose()?;
+    for u in 0..t.units() {
+        let range = t.unit_objects(u);
+        if range.is_empty() {
+            continue;
+        }
+        let cols = t.unit_objects_columns(u)?;
+        if t.integer_ids {
+            let ints = cols
+                .ids
+                .iter()
+                .map(|s| s.parse::<i64>())
+                .collect::<Result<Vec<i64>, _>>()
+                .context("integer object ids")?;
+            ids.write_slice(&ints, s![range.clone()])?;
+        } else {
+            let text: Vec<VarLenUnicode> = cols.ids.iter().map(|s| output::varlen_str(s)).collect();
+            ids.write_slice(&text, s![range.clone()])?;
+        }
+        if let Some((ra, dec)) = &positions {
+            // a file without positions (FITS tables) leaves its objects' NaN
+            let or_nan = |v: Vec<f64>| {
+                if v.len() == range.len() {
+                    v
+                } else {
+                    vec![f64::NAN; range.len()]
+                }
+            };
+            ra.write_slice(&or_nan(cols.ra), s![range.clone()])?;
+            dec.write_slice(&or_nan(cols.dec), s![range.clone()])?;
+        }
+        if let Some(h) = &healpix {
+            if cols.healpix29.len() != range.len() {
+                anyhow::bail!(
+                    "unit {u} of '{}' has no _healpix_29 column",
+                    t.path.display()
+                );
+            }
+            h.write_slice(&cols.healpix29, s![range.clone()])?;
+        }
+    }
+    Ok(())
 }

@@ -125,8 +125,8 @@ pub fn ingest_table(
         progress_interval,
         Aggregation::Known,
     );
-    for u in 0..table.units() {
-        let data = table.read_unit(u)?;
+    for t in 0..table.tiles() {
+        let data = table.read_tile(t)?;
         dropped += data.flagged.iter().map(|&c| c as u64).sum::<u64>();
         w.append(&data)?;
         progress.inc(data.objects() as u64);

@@ -13,7 +13,15 @@ use crate::io::lcfile::Quantity;
 /// The roles a column can play, with the names recognised for each
 /// (compared without case). `err` has names for magnitudes and for fluxes,
 /// and generic ones.
-pub const ROLES: [&str; 7] = ["id", "time", "mag", "flux", "err", "band", "flags"];
+pub const ROLES: [&str; 9] = [
+    "id", "time", "mag", "flux", "err", "band", "flags", "ra", "dec",
+];
+
+/// Names recognised as the right ascension and declination (degrees):
+/// tessera, ZTF, Rubin, Gaia and LSDB all call them `ra` and `dec`.
+pub const RA_NAMES: [&str; 1] = ["ra"];
+/// See [`RA_NAMES`].
+pub const DEC_NAMES: [&str; 1] = ["dec"];
 
 /// Names recognised as the object id: tessera, ZTF, Rubin (DP0/DP1), Gaia,
 /// TESS, Kepler, and generic.
@@ -158,8 +166,10 @@ pub struct Mapping {
     pub band: Option<String>,
     /// Quality flags; a point whose flags meet `reject_flags` is dropped.
     pub flags: Option<String>,
-    /// Per-object position columns carried to `/objects` (`ra`, `dec` in
-    /// degrees, HATS's `_healpix_29`), when the table has them at its top level.
+    /// Position columns carried to `/objects` (`ra`, `dec` in degrees, HATS's
+    /// `_healpix_29`), when the table has them at its top level: one value
+    /// per object, or per observation in a flat table (then averaged per
+    /// object, see [`crate::io::table::mean_position`]).
     pub ra: Option<String>,
     /// See [`Mapping::ra`].
     pub dec: Option<String>,
@@ -320,6 +330,8 @@ pub fn resolve(found: &Found, spec: &ColumnSpec) -> anyhow::Result<Mapping> {
     };
     let band = pick("band", obs, &BAND_NAMES)?;
     let flags = pick("flags", obs, &FLAG_NAMES)?;
+    let ra = pick("ra", found.top, &RA_NAMES)?;
+    let dec = pick("dec", found.top, &DEC_NAMES)?;
     let mut problems = problems.into_inner();
     if time.is_none() {
         problems.push(format!(
@@ -351,16 +363,8 @@ pub fn resolve(found: &Found, spec: &ColumnSpec) -> anyhow::Result<Mapping> {
         err: guess(&err, "ERR_COLUMN"),
         band,
         flags,
-        ra: found
-            .top
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case("ra"))
-            .cloned(),
-        dec: found
-            .top
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case("dec"))
-            .cloned(),
+        ra,
+        dec,
         healpix29: found.top.iter().find(|c| *c == "_healpix_29").cloned(),
     };
     if !problems.is_empty() {

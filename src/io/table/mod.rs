@@ -5,12 +5,14 @@
 //! step.
 //!
 //! The unit of work is a Parquet row group (one row per object) or a whole
-//! file (one row per observation, grouped by id; text and FITS tables), in the order
-//! of the sorted paths, then row order. [`TableSource::survey`] is one cheap
-//! collective pass over the id and band columns (each rank its share of the
-//! units) that fixes the object count of every unit, the band names and the
-//! object ids; after it every rank reads its own units straight from the
-//! files.
+//! file (one row per observation, grouped by id; text and FITS tables), in
+//! the order of the sorted paths, then row order; a row group is split into
+//! tiles of at most `tile` objects ([`TableSource::split`]), read alone.
+//! [`TableSource::survey`] is one cheap collective pass (each rank its share
+//! of the units) that fixes the object count of every unit and the band
+//! names; after it every rank reads its own tiles straight from the files,
+//! and nothing per object is held for the whole input: `/objects` is
+//! written unit by unit ([`TableSource::unit_objects_columns`]).
 
 pub mod columns;
 pub mod fits_lc;
@@ -96,7 +98,7 @@ pub struct UnitRows {
     pub ids: Vec<String>,
     /// `ids.len() + 1` offsets into the observations.
     pub offsets: Vec<usize>,
-    /// Times, values and uncertainties (empty in the survey pass).
+    /// Times, values and uncertainties (read for [`Part::Observations`] only).
     pub time: Vec<f64>,
     /// Magnitudes or fluxes.
     pub value: Vec<f64>,
@@ -107,7 +109,8 @@ pub struct UnitRows {
     /// Quality flags of each observation (empty without a flags column).
     pub flags: Vec<i64>,
     /// Per-object right ascension, declination (degrees) and `_healpix_29`
-    /// (read in the survey pass of one-row-per-object tables that have them).
+    /// (read for [`Part::Objects`] when the table has them; a flat table's
+    /// positions are the [`mean_position`] of each object's rows).
     pub ra: Vec<f64>,
     /// See [`UnitRows::ra`].
     pub dec: Vec<f64>,
@@ -132,6 +135,56 @@ pub struct FlatColumns {
     pub band: Vec<String>,
     /// Quality flags.
     pub flags: Vec<i64>,
+    /// Right ascension and declination of each row, degrees (read for
+    /// [`Part::Objects`] when the table has them).
+    pub ra: Vec<f64>,
+    /// See [`FlatColumns::ra`].
+    pub dec: Vec<f64>,
+}
+
+/// Which columns a read of a unit needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Part {
+    /// The object count and band labels: the survey (flat tables read their
+    /// ids to count the objects).
+    Survey,
+    /// Ids and positions (`ra`, `dec`, `_healpix_29`): `/objects`.
+    Objects,
+    /// Ids and observations: the features.
+    Observations,
+}
+
+/// The mean position of rows on the sphere, degrees: the direction of the
+/// sum of their unit vectors, `ra = atan2(y, x) mod 360`, `dec = atan2(z,
+/// hypot(x, y))` with `x = sum cos(dec) cos(ra)`, `y = sum cos(dec) sin(ra)`,
+/// `z = sum sin(dec)` over the rows whose `ra` and `dec` are both finite. So
+/// a set straddling RA 0/360 averages across the wrap, not to RA 180; rows
+/// repeating one position give that position to within rounding. NaN when
+/// no row has a position or the vectors cancel (the sum shorter than
+/// `1e-9` times the rows counted: antipodal rows have no mean direction).
+pub fn mean_position(ra: &[f64], dec: &[f64]) -> (f64, f64) {
+    let (mut x, mut y, mut z, mut n) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+    for (&a, &d) in ra.iter().zip(dec) {
+        if !(a.is_finite() && d.is_finite()) {
+            continue;
+        }
+        let (sa, ca) = a.to_radians().sin_cos();
+        let (sd, cd) = d.to_radians().sin_cos();
+        x += cd * ca;
+        y += cd * sa;
+        z += sd;
+        n += 1;
+    }
+    let rho = x.hypot(y);
+    if n == 0 || rho.hypot(z) <= 1e-9 * n as f64 {
+        return (f64::NAN, f64::NAN);
+    }
+    let ra = y.atan2(x).to_degrees().rem_euclid(360.0);
+    // rem_euclid of a tiny negative angle rounds to 360
+    (
+        if ra >= 360.0 { 0.0 } else { ra },
+        z.atan2(rho).to_degrees(),
+    )
 }
 
 impl FlatColumns {
@@ -139,7 +192,12 @@ impl FlatColumns {
     /// object's rows in file order; without ids the file is one object
     /// called `stem`.
     pub fn group(self, stem: &str) -> anyhow::Result<UnitRows> {
-        let rows = self.id.len().max(self.band.len()).max(self.time.len());
+        let rows = self
+            .id
+            .len()
+            .max(self.band.len())
+            .max(self.time.len())
+            .max(self.ra.len());
         let (ids, object_of): (Vec<String>, Vec<usize>) = if self.id.is_empty() {
             (vec![stem.to_string()], vec![0; rows])
         } else {
@@ -182,7 +240,18 @@ impl FlatColumns {
         for &r in order.iter().filter(|_| !self.band.is_empty()) {
             bands.push(&self.band[r])?;
         }
+        let (mut ra, mut dec) = (Vec::new(), Vec::new());
+        if !self.ra.is_empty() {
+            let (ra_rows, dec_rows) = (pick(&self.ra), pick(&self.dec));
+            for w in offsets.windows(2) {
+                let (a, d) = mean_position(&ra_rows[w[0]..w[1]], &dec_rows[w[0]..w[1]]);
+                ra.push(a);
+                dec.push(d);
+            }
+        }
         Ok(UnitRows {
+            ra,
+            dec,
             ids,
             time: pick(&self.time),
             value: pick(&self.value),
@@ -206,6 +275,13 @@ struct Unit {
     row_group: Option<usize>,
 }
 
+/// One tile: rows `rows` of unit `unit` (all of a flat unit's objects).
+#[derive(Clone, Debug)]
+struct TableTile {
+    unit: usize,
+    rows: std::ops::Range<usize>,
+}
+
 /// A table input: its files, how its columns map, and after
 /// [`TableSource::survey`] its objects and bands.
 pub struct TableSource {
@@ -224,17 +300,11 @@ pub struct TableSource {
     units: Vec<Unit>,
     /// Object index of each unit's first object (`units + 1` entries); set by the survey.
     unit_first: Vec<usize>,
+    /// The tiles: one per unit after the survey, row groups split into
+    /// pieces of at most `tile` rows by [`TableSource::split`].
+    tiles: Vec<TableTile>,
     /// Band names, in canonical order; set by the survey.
     pub band_names: Vec<String>,
-    /// Object ids in unit order, on rank 0 after the survey.
-    ids: Vec<String>,
-    /// Positions per object (rank 0, after the survey; empty when the input
-    /// has none): right ascension and declination, degrees.
-    pub ra: Vec<f64>,
-    /// See [`TableSource::ra`].
-    pub dec: Vec<f64>,
-    /// HATS's `_healpix_29` per object.
-    pub healpix29: Vec<i64>,
     /// Whether the id column holds integers (kept as 64-bit integers).
     pub integer_ids: bool,
     /// A point whose flags share a bit with this mask is dropped.
@@ -495,11 +565,8 @@ impl TableSource {
             shape,
             units,
             unit_first: Vec::new(),
+            tiles: Vec::new(),
             band_names: Vec::new(),
-            ids: Vec::new(),
-            ra: Vec::new(),
-            dec: Vec::new(),
-            healpix29: Vec::new(),
             integer_ids,
             reject_flags,
             fits_hdu: spec.fits_hdu.clone(),
@@ -534,7 +601,7 @@ impl TableSource {
             .sum()
     }
 
-    /// Number of units of work (tiles).
+    /// Number of units of work (files or row groups).
     pub fn units(&self) -> usize {
         self.units.len()
     }
@@ -549,26 +616,69 @@ impl TableSource {
         self.unit_first[u]..self.unit_first[u + 1]
     }
 
-    /// Object ids in object order (rank 0, after the survey).
-    pub fn object_ids(&self) -> &[String] {
-        &self.ids
+    /// Splits every row group of `n` rows into `ceil(n / tile)` tiles of
+    /// nearly equal size (piece `k` = rows `k n / pieces .. (k + 1) n /
+    /// pieces`), in row order; a flat unit (a file, grouped by id) stays one
+    /// tile. The objects and their order do not depend on `tile`.
+    pub fn split(&mut self, tile: usize) {
+        let tile = tile.max(1);
+        self.tiles = (0..self.units.len())
+            .flat_map(|unit| {
+                let n = self.unit_objects(unit).len();
+                let pieces = if self.shape == Shape::Flat {
+                    1
+                } else {
+                    n.div_ceil(tile).max(1)
+                };
+                (0..pieces).map(move |k| TableTile {
+                    unit,
+                    rows: k * n / pieces..(k + 1) * n / pieces,
+                })
+            })
+            .collect();
     }
 
-    /// Reads unit `u`'s objects; only the id and band columns when
-    /// `observations` is false.
-    fn read_rows(&self, u: usize, observations: bool) -> anyhow::Result<UnitRows> {
+    /// Number of tiles (after the survey: one per unit until [`TableSource::split`]).
+    pub fn tiles(&self) -> usize {
+        self.tiles.len()
+    }
+
+    /// The object range of tile `t`.
+    pub fn tile_objects(&self, t: usize) -> std::ops::Range<usize> {
+        let tile = &self.tiles[t];
+        let first = self.unit_first[tile.unit];
+        first + tile.rows.start..first + tile.rows.end
+    }
+
+    /// Whether `/objects` gets `ra` and `dec` (the table has both columns).
+    pub fn has_positions(&self) -> bool {
+        self.mapping.ra.is_some() && self.mapping.dec.is_some()
+    }
+
+    /// Whether `/objects` gets `_healpix_29` (one-row-per-object tables with it).
+    pub fn has_healpix29(&self) -> bool {
+        self.mapping.healpix29.is_some() && self.shape != Shape::Flat
+    }
+
+    /// Reads rows `rows` of unit `u` (all of a flat unit), the columns `part` needs.
+    fn read_rows(
+        &self,
+        u: usize,
+        rows: std::ops::Range<usize>,
+        part: Part,
+    ) -> anyhow::Result<UnitRows> {
         let unit = &self.units[u];
         let file = &self.files[unit.file];
         match (&self.shape, unit.row_group) {
             (Shape::Flat, _) => {
                 let flat = match self.format {
-                    Format::Text => text::read(file, &self.mapping)?,
+                    Format::Text => text::read(file, &self.mapping, part)?,
                     Format::Fits => fits_lc::read(file, &self.mapping, self.fits_hdu.as_ref())?,
                     Format::Parquet => parquet::read_flat(
                         file,
                         self.metas[unit.file].as_ref().expect("parquet"),
                         &self.mapping,
-                        observations,
+                        part,
                     )?,
                 };
                 let stem = file_stem(file);
@@ -577,25 +687,57 @@ impl TableSource {
             (shape, Some(rg)) => parquet::read_objects(
                 file,
                 self.metas[unit.file].as_ref().expect("parquet"),
-                rg,
+                (rg, rows),
                 &self.mapping,
                 shape,
-                observations,
+                part,
             ),
             (_, None) => unreachable!("row-group units have a row group"),
         }
     }
 
-    /// The collective survey: each rank reads the id and band columns of
-    /// units `rank, rank + size, ...`; rank 0 merges the object counts, band
-    /// names (in canonical order: ugrizy first) and ids, and every rank
-    /// receives the counts and band names.
+    /// The object count and band labels of unit `u`: for a row group, the
+    /// rows in its metadata and the band column; for a flat file, the ids.
+    fn survey_unit(&self, u: usize) -> anyhow::Result<(usize, Vec<String>)> {
+        let unit = &self.units[u];
+        let rows = match (&self.shape, unit.row_group) {
+            (Shape::Flat, _) => 0..0,
+            (_, Some(rg)) => {
+                let n = self.metas[unit.file]
+                    .as_ref()
+                    .expect("parquet")
+                    .row_group_rows()[rg];
+                if self.mapping.band.is_none() {
+                    return Ok((n, Vec::new()));
+                }
+                0..n
+            }
+            (_, None) => unreachable!("row-group units have a row group"),
+        };
+        let read = self.read_rows(u, rows.clone(), Part::Survey)?;
+        let count = if self.shape == Shape::Flat {
+            read.ids.len()
+        } else {
+            rows.len()
+        };
+        Ok((count, read.bands.names))
+    }
+
+    /// The collective survey: each rank reads the band (and, for flat
+    /// tables, id) columns of units `rank, rank + size, ...`; rank 0 merges
+    /// the object counts and band names (in canonical order: ugrizy first)
+    /// and every rank receives them. No rank holds anything per object: the
+    /// ids and positions are read again, unit by unit, when `/objects` is
+    /// written ([`TableSource::unit_objects_columns`]).
     pub fn survey(&mut self, comm: &impl Comm) -> anyhow::Result<()> {
-        let mut mine = Vec::new();
+        // one record per unit: u, count, band names separated by 0x1f
+        let mut bytes = Vec::new();
         let mut failure = None;
         for u in (comm.rank()..self.units.len()).step_by(comm.size()) {
-            match self.read_rows(u, false) {
-                Ok(rows) => mine.push((u, rows)),
+            match self.survey_unit(u) {
+                Ok((count, bands)) => bytes.extend_from_slice(
+                    format!("{u}\x1e{count}\x1e{}\x1d", bands.join("\x1f")).as_bytes(),
+                ),
                 Err(e) => {
                     failure = Some(e);
                     break;
@@ -603,29 +745,11 @@ impl TableSource {
             }
         }
         comm.agree(failure.map_or(Ok(()), Err))?;
-        // one record per unit: u, count, then ids and band names separated by 0x1f
-        let mut bytes = Vec::new();
-        for (u, rows) in &mine {
-            let bits = |v: &mut dyn Iterator<Item = u64>| {
-                v.map(|b| format!("{b:x}")).collect::<Vec<_>>().join("\x1f")
-            };
-            let rec = format!(
-                "{u}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}\x1d",
-                rows.ids.len(),
-                rows.ids.join("\x1f"),
-                rows.bands.names.join("\x1f"),
-                bits(&mut rows.ra.iter().map(|x| x.to_bits())),
-                bits(&mut rows.dec.iter().map(|x| x.to_bits())),
-                bits(&mut rows.healpix29.iter().map(|&x| x as u64)),
-            );
-            bytes.extend_from_slice(rec.as_bytes());
-        }
         let gathered = comm.gather_bytes(&bytes);
+        drop(bytes);
         let mut summary = Vec::new();
         if let Some(all) = gathered {
             let mut counts = vec![0usize; self.units.len()];
-            let mut ids: Vec<Vec<String>> = vec![Vec::new(); self.units.len()];
-            let mut pos: Vec<[Vec<u64>; 3]> = vec![Default::default(); self.units.len()];
             let mut bands: Vec<String> = Vec::new();
             for rank_bytes in all {
                 let text = String::from_utf8_lossy(&rank_bytes).into_owned();
@@ -633,17 +757,7 @@ impl TableSource {
                     let f: Vec<&str> = rec.split('\x1e').collect();
                     let u: usize = f[0].parse().expect("unit");
                     counts[u] = f[1].parse().expect("count");
-                    if counts[u] > 0 {
-                        ids[u] = f[2].split('\x1f').map(String::from).collect();
-                        for k in 0..3 {
-                            pos[u][k] = f[4 + k]
-                                .split('\x1f')
-                                .filter(|b| !b.is_empty())
-                                .map(|b| u64::from_str_radix(b, 16).expect("hex"))
-                                .collect();
-                        }
-                    }
-                    for b in f[3].split('\x1f').filter(|b| !b.is_empty()) {
+                    for b in f[2].split('\x1f').filter(|b| !b.is_empty()) {
                         if !bands.iter().any(|x| x == b) {
                             bands.push(b.to_string());
                         }
@@ -665,19 +779,6 @@ impl TableSource {
                 bands.join("\x1f")
             )
             .into_bytes();
-            self.ids = ids.into_iter().flatten().collect();
-            let n = self.ids.len();
-            let column = |k: usize| -> Vec<u64> {
-                let v: Vec<u64> = pos.iter().flat_map(|p| p[k].iter().copied()).collect();
-                if v.len() == n {
-                    v
-                } else {
-                    Vec::new()
-                }
-            };
-            self.ra = column(0).into_iter().map(f64::from_bits).collect();
-            self.dec = column(1).into_iter().map(f64::from_bits).collect();
-            self.healpix29 = column(2).into_iter().map(|b| b as i64).collect();
         }
         comm.broadcast_bytes(&mut summary);
         let text = String::from_utf8(summary).expect("utf-8 summary");
@@ -691,23 +792,48 @@ impl TableSource {
         if self.band_names.len() > 255 {
             bail!("'{}': more than 255 distinct bands", self.path.display());
         }
+        // one tile per unit until split
+        self.split(usize::MAX);
         Ok(())
     }
 
-    /// Unit `u`'s objects with their observations, band indices into
-    /// [`TableSource::band_names`]; points whose flags meet `reject_flags`
-    /// dropped and counted per (object, band) in `flagged`.
-    pub fn read_unit(&self, u: usize) -> anyhow::Result<Ragged> {
-        let rows = self.read_rows(u, true)?;
-        let expected = self.unit_objects(u).len();
-        if rows.ids.len() != expected {
+    /// The error for a unit whose object count changed since the survey.
+    fn check_count(&self, u: usize, found: usize, expected: usize) -> anyhow::Result<()> {
+        if found != expected {
             bail!(
-                "'{}': unit {u} now holds {} objects, {} when the run started: did the file change?",
+                "'{}': unit {u} now holds {found} objects, {expected} when the run started: did the file change?",
                 self.files[self.units[u].file].display(),
-                rows.ids.len(),
-                expected
             );
         }
+        Ok(())
+    }
+
+    /// Unit `u`'s object ids and, where the table has them, positions
+    /// (`ra`, `dec`, `_healpix_29` of one-row-per-object tables; the
+    /// [`mean_position`] of each object's rows in a flat table).
+    pub fn unit_objects_columns(&self, u: usize) -> anyhow::Result<UnitRows> {
+        let expected = self.unit_objects(u).len();
+        let rows = self.read_rows(u, 0..expected, Part::Objects)?;
+        self.check_count(u, rows.ids.len(), expected)?;
+        Ok(rows)
+    }
+
+    /// Object ids in object order, read unit by unit.
+    pub fn object_ids(&self) -> anyhow::Result<Vec<String>> {
+        let mut ids = Vec::with_capacity(self.objects());
+        for u in 0..self.units() {
+            ids.extend(self.unit_objects_columns(u)?.ids);
+        }
+        Ok(ids)
+    }
+
+    /// Tile `t`'s objects with their observations, band indices into
+    /// [`TableSource::band_names`]; points whose flags meet `reject_flags`
+    /// dropped and counted per (object, band) in `flagged`.
+    pub fn read_tile(&self, t: usize) -> anyhow::Result<Ragged> {
+        let tile = &self.tiles[t];
+        let rows = self.read_rows(tile.unit, tile.rows.clone(), Part::Observations)?;
+        self.check_count(tile.unit, rows.ids.len(), tile.rows.len())?;
         let bands = self.band_names.len();
         let global: Vec<u8> = rows
             .bands
@@ -771,4 +897,29 @@ fn refuse_silent_merge(what: &str, top: &[String], mapping: &Mapping) -> anyhow:
         if suspects.len() == 1 { "s" } else { "" },
         suspects[0]
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Closed forms: two points at one declination either side of RA 0
+    /// average to RA 0; points on one meridian to the bisecting
+    /// declination; one row gives itself; NaN rows are skipped; no finite
+    /// row or cancelling (antipodal) rows give NaN.
+    #[test]
+    fn mean_position_follows_the_unit_vectors() {
+        let (ra, dec) = mean_position(&[350.0, 10.0], &[-20.0, -20.0]);
+        assert!(ra.min(360.0 - ra) < 1e-12, "{ra}");
+        // sum = 2 cos20 cos10 in x, -2 sin20 in z
+        let want = (-(20f64.to_radians().tan()) / 10f64.to_radians().cos()).atan();
+        assert!((dec - want.to_degrees()).abs() < 1e-12, "{dec}");
+        let (ra, dec) = mean_position(&[200.0, 200.0, f64::NAN], &[10.0, 50.0, 3.0]);
+        assert!((ra - 200.0).abs() < 1e-12 && (dec - 30.0).abs() < 1e-12);
+        let (ra, dec) = mean_position(&[123.0], &[90.0]);
+        assert!((ra - 123.0).abs() < 1e-9 && dec == 90.0, "{ra} {dec}");
+        assert!(mean_position(&[f64::NAN], &[1.0]).0.is_nan());
+        assert!(mean_position(&[], &[]).1.is_nan());
+        assert!(mean_position(&[0.0, 180.0], &[0.0, 0.0]).0.is_nan());
+    }
 }

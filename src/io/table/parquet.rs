@@ -11,6 +11,7 @@
 //! Only the mapped columns are read (a projection on the Parquet leaves).
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -18,10 +19,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::arrow::ProjectionMask;
 
-use super::{BandCodes, FlatColumns, Shape, UnitRows};
+use super::{BandCodes, FlatColumns, Part, Shape, UnitRows};
 use crate::io::table::columns::Mapping;
 
 /// A Parquet file's metadata (footer), read once.
@@ -198,12 +201,13 @@ fn band_codes(a: &dyn Array, what: &dyn Fn() -> String) -> anyhow::Result<BandCo
     Ok(codes)
 }
 
-/// Reads row group `row_group` (or the whole file when `None`) of a
-/// Parquet file with the columns of `mapping` in `shape`.
+/// Reads rows `rows` of row group `row_group` (or the whole file when
+/// `None`) of a Parquet file, only the columns named (a projection); the
+/// rows outside `rows` are skipped, not materialised.
 fn batches(
     path: &Path,
     meta: &ParquetMeta,
-    row_group: Option<usize>,
+    row_group: Option<(usize, &Range<usize>)>,
     top: &[&str],
     nested: Option<(&str, &[&str])>,
 ) -> anyhow::Result<Vec<RecordBatch>> {
@@ -211,9 +215,24 @@ fn batches(
     let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.meta.clone())
         .with_projection(meta.projection(top, nested))
         .with_batch_size(1 << 16);
-    if let Some(rg) = row_group {
+    if let Some((rg, rows)) = row_group {
         b = b.with_row_groups(vec![rg]);
+        let total = meta.row_group_rows()[rg];
+        if *rows != (0..total) {
+            let selectors = [
+                RowSelector::skip(rows.start),
+                RowSelector::select(rows.len()),
+                RowSelector::skip(total.saturating_sub(rows.end)),
+            ];
+            b = b.with_row_selection(RowSelection::from(
+                selectors
+                    .into_iter()
+                    .filter(|s| s.row_count > 0)
+                    .collect::<Vec<_>>(),
+            ));
+        }
     }
+    let row_group = row_group.map(|(rg, _)| rg);
     let reader = b
         .build()
         .with_context(|| format!("'{}': cannot read", path.display()))?;
@@ -225,52 +244,58 @@ fn batches(
         })
 }
 
-/// One row group of a `Lists` or `Nested` table: one object per row.
+/// Rows `rows` of one row group of a `Lists` or `Nested` table: one object
+/// per row; the columns `part` needs.
 pub fn read_objects(
     path: &Path,
     meta: &ParquetMeta,
-    row_group: usize,
+    (row_group, rows): (usize, Range<usize>),
     mapping: &Mapping,
     shape: &Shape,
-    want_observations: bool,
+    part: Part,
 ) -> anyhow::Result<UnitRows> {
     let where_ = |col: &str| format!("'{}' row group {row_group}, column '{col}'", path.display());
-    let obs_cols: Vec<&str> = if want_observations {
-        mapping.observation_columns()
-    } else {
-        mapping.band.as_deref().into_iter().collect()
+    let obs_cols: Vec<&str> = match part {
+        Part::Observations => mapping.observation_columns(),
+        Part::Survey => mapping.band.as_deref().into_iter().collect(),
+        Part::Objects => Vec::new(),
     };
-    let mut id: Vec<&str> = mapping.id.as_deref().into_iter().collect();
-    if !want_observations {
+    let mut id: Vec<&str> = Vec::new();
+    if part != Part::Survey {
+        id.extend(mapping.id.as_deref());
+    }
+    if part == Part::Objects {
         id.extend(mapping.ra.as_deref());
         id.extend(mapping.dec.as_deref());
         id.extend(mapping.healpix29.as_deref());
     }
+    let selected = Some((row_group, &rows));
     let batches = match shape {
-        Shape::Nested(col) => batches(path, meta, Some(row_group), &id, Some((col, &obs_cols)))?,
+        Shape::Nested(col) => batches(path, meta, selected, &id, Some((col, &obs_cols)))?,
         _ => {
             let mut top = id.clone();
             top.extend(&obs_cols);
-            batches(path, meta, Some(row_group), &top, None)?
+            batches(path, meta, selected, &top, None)?
         }
     };
     let mut out = UnitRows::default();
     out.offsets.push(0);
     for batch in &batches {
-        let rows = batch.num_rows();
-        match &mapping.id {
-            Some(name) => {
+        let n = batch.num_rows();
+        match (&mapping.id, part) {
+            (_, Part::Survey) => {}
+            (Some(name), _) => {
                 let a = batch.column_by_name(name).expect("projected");
                 out.ids.extend(to_strings(a, &|| where_(name))?);
             }
-            None => {
-                let first = out.offsets.len() - 1;
+            (None, _) => {
+                let first = rows.start + out.offsets.len() - 1;
                 let stem = path.file_stem().unwrap_or_default().to_string_lossy();
                 out.ids
-                    .extend((first..first + rows).map(|r| format!("{stem}:{row_group}:{r}")));
+                    .extend((first..first + n).map(|r| format!("{stem}:{row_group}:{r}")));
             }
         }
-        if !want_observations {
+        if part == Part::Objects {
             if let (Some(ra), Some(dec)) = (&mapping.ra, &mapping.dec) {
                 let col = |n: &str| batch.column_by_name(n).expect("projected").clone();
                 out.ra.extend(to_f64(col(ra).as_ref(), &|| where_(ra))?);
@@ -280,6 +305,9 @@ pub fn read_objects(
                 let a = batch.column_by_name(h).expect("projected");
                 out.healpix29.extend(to_i64(a.as_ref(), &|| where_(h))?);
             }
+            let last = *out.offsets.last().unwrap();
+            out.offsets.extend(std::iter::repeat_n(last, n));
+            continue;
         }
         // each observation column: (row offsets, values), broadcast when one value per row
         let column = |name: &str| -> anyhow::Result<(Option<Vec<usize>>, ArrayRef)> {
@@ -322,14 +350,14 @@ pub fn read_objects(
             }
         };
         // the survey pass needs only the distinct band labels, list or scalar
-        if !want_observations {
+        if part == Part::Survey {
             if let Some(b) = mapping.band.as_deref() {
                 let (_, values) = column(b)?;
                 let codes = band_codes(values.as_ref(), &|| where_(b))?;
                 out.bands.merge(&codes);
             }
             let last = *out.offsets.last().unwrap();
-            out.offsets.extend(std::iter::repeat_n(last, rows));
+            out.offsets.extend(std::iter::repeat_n(last, n));
             continue;
         }
         // the object structure comes from the time column
@@ -370,26 +398,24 @@ pub fn read_objects(
             }
             Ok(v)
         };
-        if want_observations {
-            out.time.extend(gather_f64(&mapping.time)?);
-            out.value.extend(gather_f64(&mapping.value)?);
-            out.err.extend(gather_f64(&mapping.err)?);
-            if let Some(f) = &mapping.flags {
-                let (offs, values) = column(f)?;
-                let all = to_i64(values.as_ref(), &|| where_(f))?;
-                match offs {
-                    Some(offs) => {
-                        for (r, w) in offs.windows(2).enumerate() {
-                            if w[1] - w[0] != lengths[r] {
-                                bail!("{}: row {r}: mixed list lengths within a row", where_(f));
-                            }
-                            out.flags.extend_from_slice(&all[w[0]..w[1]]);
+        out.time.extend(gather_f64(&mapping.time)?);
+        out.value.extend(gather_f64(&mapping.value)?);
+        out.err.extend(gather_f64(&mapping.err)?);
+        if let Some(f) = &mapping.flags {
+            let (offs, values) = column(f)?;
+            let all = to_i64(values.as_ref(), &|| where_(f))?;
+            match offs {
+                Some(offs) => {
+                    for (r, w) in offs.windows(2).enumerate() {
+                        if w[1] - w[0] != lengths[r] {
+                            bail!("{}: row {r}: mixed list lengths within a row", where_(f));
                         }
+                        out.flags.extend_from_slice(&all[w[0]..w[1]]);
                     }
-                    None => {
-                        for (r, &n) in lengths.iter().enumerate() {
-                            out.flags.extend(std::iter::repeat_n(all[r], n));
-                        }
+                }
+                None => {
+                    for (r, &n) in lengths.iter().enumerate() {
+                        out.flags.extend(std::iter::repeat_n(all[r], n));
                     }
                 }
             }
@@ -427,19 +453,24 @@ pub fn read_objects(
     Ok(out)
 }
 
-/// A whole `Flat` file: one row per observation.
+/// A whole `Flat` file: one row per observation; the columns `part` needs
+/// (the id and band for the survey, the id and positions for `/objects`).
 pub fn read_flat(
     path: &Path,
     meta: &ParquetMeta,
     mapping: &Mapping,
-    want_observations: bool,
+    part: Part,
 ) -> anyhow::Result<FlatColumns> {
     let where_ = |col: &str| format!("'{}', column '{col}'", path.display());
     let mut cols: Vec<&str> = mapping.id.as_deref().into_iter().collect();
-    if want_observations {
-        cols.extend(mapping.observation_columns());
-    } else {
-        cols.extend(mapping.band.as_deref());
+    let positions = match (part, &mapping.ra, &mapping.dec) {
+        (Part::Objects, Some(ra), Some(dec)) => Some((ra.as_str(), dec.as_str())),
+        _ => None,
+    };
+    match part {
+        Part::Observations => cols.extend(mapping.observation_columns()),
+        Part::Survey => cols.extend(mapping.band.as_deref()),
+        Part::Objects => cols.extend(positions.iter().flat_map(|&(r, d)| [r, d])),
     }
     let mut out = FlatColumns::default();
     for batch in batches(path, meta, None, &cols, None)? {
@@ -447,19 +478,18 @@ pub fn read_flat(
         if let Some(id) = &mapping.id {
             out.id.extend(to_strings(col(id).as_ref(), &|| where_(id))?);
         }
-        if let Some(b) = &mapping.band {
+        if let Some((ra, dec)) = positions {
+            out.ra.extend(to_f64(col(ra).as_ref(), &|| where_(ra))?);
+            out.dec.extend(to_f64(col(dec).as_ref(), &|| where_(dec))?);
+        }
+        if let (Some(b), Part::Survey | Part::Observations) = (&mapping.band, part) {
             out.band.extend(to_strings(col(b).as_ref(), &|| where_(b))?);
         }
-        if want_observations {
-            out.time.extend(to_f64(col(&mapping.time).as_ref(), &|| {
-                where_(&mapping.time)
-            })?);
-            out.value.extend(to_f64(col(&mapping.value).as_ref(), &|| {
-                where_(&mapping.value)
-            })?);
-            out.err.extend(to_f64(col(&mapping.err).as_ref(), &|| {
-                where_(&mapping.err)
-            })?);
+        if part == Part::Observations {
+            let num = |name: &str| to_f64(col(name).as_ref(), &|| where_(name));
+            out.time.extend(num(&mapping.time)?);
+            out.value.extend(num(&mapping.value)?);
+            out.err.extend(num(&mapping.err)?);
             if let Some(f) = &mapping.flags {
                 out.flags.extend(to_i64(col(f).as_ref(), &|| where_(f))?);
             }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::FlatColumns;
+use super::{FlatColumns, Part};
 use crate::io::table::columns::Mapping;
 
 /// How the fields of a text table are separated.
@@ -150,7 +150,10 @@ fn is_missing(s: &str) -> bool {
 /// Reads the mapped columns of a text table as flat rows. Rows are in file
 /// order; the file line of each error is counted without comment and blank
 /// lines' effect on data rows (the header line is given exactly).
-pub fn read(path: &Path, mapping: &Mapping) -> anyhow::Result<FlatColumns> {
+///
+/// Every field is checked whatever `part` asks for; the positions (`ra`,
+/// `dec`) are kept for [`Part::Objects`] only.
+pub fn read(path: &Path, mapping: &Mapping, part: Part) -> anyhow::Result<FlatColumns> {
     let text = load(path)?;
     let mut recs = records(&text, path)?.into_iter();
     let Some((_, header)) = recs.next() else {
@@ -173,6 +176,10 @@ pub fn read(path: &Path, mapping: &Mapping) -> anyhow::Result<FlatColumns> {
     let ic = mapping.id.as_deref().map(col).transpose()?;
     let bc = mapping.band.as_deref().map(col).transpose()?;
     let fc = mapping.flags.as_deref().map(col).transpose()?;
+    let pc = match (part, &mapping.ra, &mapping.dec) {
+        (Part::Objects, Some(ra), Some(dec)) => Some((col(ra)?, col(dec)?)),
+        _ => None,
+    };
     let mut out = FlatColumns::default();
     let width = header.len();
     for (k, fields) in recs {
@@ -202,6 +209,10 @@ pub fn read(path: &Path, mapping: &Mapping) -> anyhow::Result<FlatColumns> {
         out.time.push(num(tc)?);
         out.value.push(num(vc)?);
         out.err.push(num(ec)?);
+        if let Some((rc, dc)) = pc {
+            out.ra.push(num(rc)?);
+            out.dec.push(num(dc)?);
+        }
         if let Some(c) = ic {
             let s = at(c)?;
             if s.is_empty() {

@@ -15,7 +15,6 @@ pub mod tile;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use ndarray::{s, Array2};
 
 use crate::comm::{Comm, Coordinated};
@@ -26,6 +25,7 @@ use crate::io::output::{self, ParallelH5, Provenance};
 use crate::io::source::LcSource;
 use crate::jobs::dispatch::run_tiles_with_progress;
 use crate::jobs::pool::{build_pool, resolve_threads};
+use crate::log::memory_debug;
 use crate::numeric::lightcurve::columns::reason_name;
 use crate::numeric::lightcurve::dmdt::{DmDtMode, DmDtPlan};
 use crate::numeric::lightcurve::object::ObjectOptions;
@@ -267,6 +267,7 @@ pub fn run_on(
     let t_prepare = std::time::Instant::now();
     input.prepare(comm)?;
     timer.add(Phase::Read, t_prepare.elapsed().as_secs_f64());
+    memory_debug("survey");
     if input.quantity() == Quantity::Flux {
         say0!("lightcurves: input holds fluxes; features describe flux values");
     }
@@ -297,9 +298,10 @@ pub fn run_on(
     }
     let rows_per_object = bands + 1;
     let threads = resolve_threads(cfg.threads, comm.node_size());
-    let mut tile = cfg
-        .tile
-        .unwrap_or_else(|| config::auto_tile(objects, size, threads));
+    let mut tile = cfg.tile.unwrap_or_else(|| match input {
+        LcSource::H5(_) => config::auto_tile(objects, size, threads),
+        LcSource::Table(_) => config::AUTO_TABLE_TILE,
+    });
     if cfg.tile.is_none() && cfg.resume {
         // an automatic tile depends on the ranks: a resumed run keeps the
         // interrupted run's tile, so its units are the same
@@ -312,6 +314,7 @@ pub fn run_on(
             tile = t[0] as usize;
         }
     }
+    input.split(tile);
     let tiles = input.tiles(tile) as u64;
     let pool = build_pool(threads)?;
     // each rank opens the device of its node-local rank
@@ -319,13 +322,14 @@ pub fn run_on(
     say0!(
         "lightcurves: {objects} objects x {bands} bands from {} in {tiles} tiles{}; {size} ranks x {threads} threads{}",
         input.describe(),
-        match input {
-            LcSource::H5(_) => format!(
-                " of {tile}{}",
-                if cfg.tile.is_none() { " (auto)" } else { "" }
-            ),
-            LcSource::Table(_) => String::new(),
-        },
+        format!(
+            " of {}{tile}{}",
+            match input {
+                LcSource::H5(_) => "",
+                LcSource::Table(_) => "at most ",
+            },
+            if cfg.tile.is_none() { " (auto)" } else { "" }
+        ),
         if device.is_some() {
             "; single-band periodograms on the GPU (direct method)"
         } else {
@@ -381,6 +385,7 @@ pub fn run_on(
     };
     comm.agree(ckpt.sync_before_record(&ckpt.partial_h5()))?;
     timer.add(Phase::Write, write_start.elapsed().as_secs_f64());
+    memory_debug("output created");
 
     let todo = ckpt.todo();
     let progress = Progress::new(
@@ -404,6 +409,7 @@ pub fn run_on(
         },
     )?;
     progress.finish(comm);
+    memory_debug("tiles");
     timer.add(Phase::Scatter, dispatch.scatter);
     timer.add(Phase::Compute, dispatch.compute);
     timer.add(Phase::Write, dispatch.write);
@@ -599,30 +605,8 @@ fn finish(
         describe_dmdt(&f, plan, rows_per_object)?;
     }
     let objects_g = f.create_group("objects")?;
-    let ids = input.object_ids()?;
-    if input.integer_ids() {
-        let ints = ids
-            .iter()
-            .map(|s| s.parse::<i64>())
-            .collect::<Result<Vec<i64>, _>>()
-            .context("integer object ids")?;
-        objects_g
-            .new_dataset_builder()
-            .with_data(&ints)
-            .create("object_id")?;
-    } else {
-        output::write_str_list(&objects_g, "object_id", &ids)?;
-    }
-    let (positions, healpix) = input.positions();
-    for (name, v) in positions {
-        objects_g.new_dataset_builder().with_data(v).create(name)?;
-    }
-    if let Some(h) = healpix {
-        objects_g
-            .new_dataset_builder()
-            .with_data(h)
-            .create("_healpix_29")?;
-    }
+    input.write_object_columns(&objects_g)?;
+    memory_debug("/objects written");
     let partitions = input.hats_partitions();
     if !partitions.is_empty() {
         let flat: Vec<u64> = partitions.iter().flat_map(|&(k, n)| [k, n]).collect();

@@ -34,7 +34,8 @@ pub struct TileRows {
 }
 
 /// Reads and processes the objects of tile `t` (`tile` objects each for an
-/// HDF5 input, one row group or file for a table) with the current rayon
+/// HDF5 input; at most `tile` rows of one row group, or one flat file, for a
+/// table) with the current rayon
 /// pool. With `device`, the single-band periodograms of all the tile's
 /// (object, band) curves are computed first in one batched GPU call (direct
 /// method, [`lomb_scargle_batch_gpu`]) and handed to [`process_object`];
@@ -45,7 +46,7 @@ pub struct TileRows {
 /// file the offsets are read first and an object with more observations is
 /// never read (its rows are NaN with [`TOO_MANY_POINTS`]); the others are
 /// read and processed in runs of at most `max_points` observations. (A
-/// table's unit is read whole, then processed the same way.) Every object
+/// table's tile is read whole, then processed the same way.) Every object
 /// is processed alone, so the rows do not depend on how the tile was split.
 pub fn process_tile(
     opts: &ObjectOptions,
@@ -91,7 +92,7 @@ pub fn process_tile(
             }
         }
         LcSource::Table(table) => {
-            let data = table.read_unit(t)?;
+            let data = table.read_tile(t)?;
             for run in point_runs(&data.offsets, opts.max_points) {
                 process(run.clone(), &data.slice(run, bands))?;
             }

@@ -289,7 +289,7 @@ fn read_object(input: &LcSource, i: usize, tile: usize) -> anyhow::Result<Object
             let LcSource::Table(table) = input else {
                 unreachable!()
             };
-            (table.read_unit(t)?, i - input.tile_objects(t, tile).start)
+            (table.read_tile(t)?, i - input.tile_objects(t, tile).start)
         }
     };
     let r = data.range(local);
