@@ -46,8 +46,6 @@ struct Plans<T: Real> {
 /// FFT plans, kernel spectra and work buffers. Keep one per worker and reuse it across tiles:
 /// plans and the kernel spectrum are computed once per (block size, kernel).
 pub struct FftCache<T: Real> {
-    rplanner: RealFftPlanner<T>,
-    cplanner: FftPlanner<T>,
     plans: Vec<Plans<T>>,
     spectra: Vec<Spectrum<T>>,
     xbuf: Vec<T>,
@@ -67,8 +65,6 @@ impl<T: Real> FftCache<T> {
     /// An empty cache: no plans, spectra or buffers until the first tile.
     pub fn new() -> Self {
         FftCache {
-            rplanner: RealFftPlanner::new(),
-            cplanner: FftPlanner::new(),
             plans: Vec::new(),
             spectra: Vec::new(),
             xbuf: Vec::new(),
@@ -83,13 +79,16 @@ impl<T: Real> FftCache<T> {
         if let Some(i) = self.plans.iter().position(|p| p.n1 == n1 && p.n2 == n2) {
             return i;
         }
+        // fresh planners: a planner's cache of sub-plans makes the algorithm it picks for a
+        // size depend on the sizes planned before, and with it the last bits of a tile
+        let (mut rplanner, mut cplanner) = (RealFftPlanner::new(), FftPlanner::new());
         let p = Plans {
             n1,
             n2,
-            r2c: self.rplanner.plan_fft_forward(n2),
-            c2r: self.rplanner.plan_fft_inverse(n2),
-            fwd: self.cplanner.plan_fft_forward(n1),
-            inv: self.cplanner.plan_fft_inverse(n1),
+            r2c: rplanner.plan_fft_forward(n2),
+            c2r: rplanner.plan_fft_inverse(n2),
+            fwd: cplanner.plan_fft_forward(n1),
+            inv: cplanner.plan_fft_inverse(n1),
         };
         if self.plans.len() >= 8 {
             self.plans.remove(0);

@@ -39,7 +39,11 @@ impl Default for NufftParams {
 pub struct NufftScratch {
     /// The accuracy parameters every transform with this scratch uses.
     pub params: NufftParams,
-    planner: FftPlanner<f64>,
+    /// FFT plans by length, each made by a fresh planner: a shared planner's cache of
+    /// sub-plans makes the algorithm chosen for a length depend on the lengths planned
+    /// before it, and with it the last bits of the power, so a curve's result would
+    /// depend on which curves the same thread saw first.
+    plans: std::collections::HashMap<usize, Arc<dyn Fft<f64>>>,
     fft: Option<(usize, Arc<dyn Fft<f64>>)>,
     /// The three grids: sum wy e^{2πi f t}, sum w e^{2πi f t}, sum w e^{2πi 2f t}.
     ga: Vec<Complex64>,
@@ -64,7 +68,7 @@ impl NufftScratch {
     pub fn new(params: NufftParams) -> Self {
         NufftScratch {
             params,
-            planner: FftPlanner::new(),
+            plans: std::collections::HashMap::new(),
             fft: None,
             ga: Vec::new(),
             gb: Vec::new(),
@@ -83,7 +87,11 @@ impl NufftScratch {
         let want = (self.params.oversampling * m as f64).ceil() as usize;
         let n = fast_len(want.max(2 * msp + 2));
         if self.fft.as_ref().map(|(len, _)| *len) != Some(n) {
-            let plan = self.planner.plan_fft_inverse(n);
+            let plan = self
+                .plans
+                .entry(n)
+                .or_insert_with(|| FftPlanner::new().plan_fft_inverse(n))
+                .clone();
             self.fft_scratch
                 .resize(plan.get_inplace_scratch_len(), Complex64::new(0.0, 0.0));
             self.fft = Some((n, plan));
@@ -337,4 +345,45 @@ fn power_from_grids(
         }
     }
 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sums of one curve on one grid, with `sc` as it is.
+    fn sums(t: &[f64], m: usize, sc: &mut NufftScratch) -> Vec<u64> {
+        let w: Vec<f64> = t.iter().map(|x| 1.0 + 0.5 * (3.1 * x).cos()).collect();
+        let wy: Vec<f64> = t.iter().zip(&w).map(|(x, w)| w * (0.9 * x).sin()).collect();
+        let grid = FreqGrid {
+            f0: 0.01,
+            df: 0.0007,
+            n: m,
+        };
+        let (mut out, mut buf) = (TrigSums::default(), Vec::new());
+        trig_sums_nufft(t, &w, &wy, 50.0, &grid, sc, &mut buf, &mut out);
+        let all = [&out.c, &out.s, &out.yc, &out.ys, &out.c2, &out.s2];
+        all.iter()
+            .flat_map(|v| v.iter().map(|x| x.to_bits()))
+            .collect()
+    }
+
+    /// A curve's sums do not depend on what its scratch computed before: every length
+    /// gives the same bits from a fresh scratch and from one that has transformed many
+    /// other lengths first (a shared FFT planner chose the algorithm of a length from
+    /// the sub-plans it had cached, so a thread's earlier curves moved the last bits).
+    #[test]
+    fn sums_do_not_depend_on_the_scratch_history() {
+        let t: Vec<f64> = (0..157)
+            .map(|i| 100.0 * (i as f64 * 0.618_033_988_7).fract() + 0.01 * i as f64)
+            .collect();
+        let mut warm = NufftScratch::default();
+        for m in (40..9000).step_by(137) {
+            let _ = sums(&t, m, &mut warm);
+        }
+        for m in [700, 1200, 2047, 2500, 3333, 5000, 7001] {
+            let fresh = sums(&t, m, &mut NufftScratch::default());
+            assert!(sums(&t, m, &mut warm) == fresh, "M = {m}");
+        }
+    }
 }
