@@ -208,7 +208,8 @@ pub struct LcArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub max_period: Option<String>,
     /// Feature groups, comma-separated: basic (always on), extended, periodic,
-    /// structure_function, transient, color. The row's columns follow.
+    /// structure_function, transient, color, rainbow, period_features, bins. The row's
+    /// columns follow.
     /// [default: basic,extended,periodic,color]
     #[arg(long, value_name = "GROUP,...")]
     pub features: Option<String>,
