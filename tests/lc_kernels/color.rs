@@ -3,6 +3,7 @@
 //! Stripe 82 RR Lyrae (u g r i z), from tests/data/color_ref.json made by
 //! tests/ref/make_color_ref.py.
 
+use crate::json_ref::load;
 use std::path::Path;
 
 use tessera::numeric::lightcurve::color::{color_features, color_width, ColorScratch};
@@ -10,10 +11,7 @@ use tessera::numeric::lightcurve::color::{color_features, color_width, ColorScra
 #[test]
 fn colours_match_light_curve_on_sdss_stars() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/data/color_ref.json")).unwrap(),
-    )
-    .unwrap();
+    let refs = load("color_ref.json");
     let bands: Vec<String> = refs["bands"]
         .as_array()
         .unwrap()

@@ -3,27 +3,15 @@
 //! curves, from tests/data/dmdt_ref.json made by tests/ref/make_dmdt_ref.py
 //! (inputs embedded).
 
-use std::path::Path;
+use crate::json_ref::{floats, load};
 
 use tessera::numeric::lightcurve::dmdt::{
     dmdt_map, DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan, DmDtScratch,
 };
 
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 #[test]
 fn maps_match_light_curve_on_real_curves() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/data/dmdt_ref.json")).unwrap(),
-    )
-    .unwrap();
+    let refs = load("dmdt_ref.json");
     let mut ws = DmDtScratch::default();
     let (mut maps, mut worst) = (0, 0.0f64);
     for c in refs["curves"].as_array().unwrap() {
@@ -94,11 +82,7 @@ fn maps_match_light_curve_on_real_curves() {
 #[test]
 #[ignore]
 fn dmdt_timing() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/data/dmdt_ref.json")).unwrap(),
-    )
-    .unwrap();
+    let refs = load("dmdt_ref.json");
     let mut ws = DmDtScratch::default();
     for mode in [DmDtMode::Points, DmDtMode::Gausses] {
         let mut total = 0.0;

@@ -7,6 +7,7 @@ mod bad_inputs;
 mod color;
 mod dmdt;
 mod extended;
+mod json_ref;
 mod no_alloc;
 mod period_and_bins;
 mod rainbow;

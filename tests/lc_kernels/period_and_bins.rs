@@ -3,8 +3,6 @@
 //! weighted Lomb-Scargle) on real SDSS Stripe 82 RR Lyrae and ZTF SN Ia curves, from
 //! tests/data/lcfeat2_ref.json made by tests/ref/make_lcfeat2_ref.py.
 
-use std::path::Path;
-
 use serde_json::Value;
 use tessera::numeric::lightcurve::bins::{bins_features, BinsOptions, BinsScratch, BINS};
 use tessera::numeric::lightcurve::period_features::{
@@ -16,9 +14,7 @@ use tessera::numeric::periodogram::{
 };
 
 fn refs() -> Value {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("tests/data/lcfeat2_ref.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    crate::json_ref::load("lcfeat2_ref.json")
 }
 
 /// The stored CSV strings parsed as Rust parses them (correctly rounded, as Python).

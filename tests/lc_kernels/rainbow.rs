@@ -3,7 +3,7 @@
 //! curves, the uncertainties against the scatter of repeated fits, and degenerate inputs.
 #![allow(clippy::needless_range_loop)]
 
-use std::path::Path;
+use crate::json_ref::{floats, load};
 
 use crate::transient::Rng;
 use tessera::numeric::lightcurve::transient::rainbow::{
@@ -12,24 +12,12 @@ use tessera::numeric::lightcurve::transient::rainbow::{
 };
 use tessera::numeric::lightcurve::transient::Unit;
 
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 /// tessera's reduced chi-square is at most light-curve's (recomputed as plain chi2 / (N - 9)
 /// from its parameters) times (1 + 1e-6) on every curve: it minimises chi2 alone, light-curve
 /// adds a prior and a barrier (see the module documentation of `rainbow.rs`).
 #[test]
 fn real_sn_ia_fits_are_at_least_as_good_as_light_curve() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/data/rainbow_ref.json")).unwrap(),
-    )
-    .unwrap();
+    let refs = load("rainbow_ref.json");
     let wavelengths = floats(&refs["wavelengths"]);
     let mut ws = RainbowScratch::default();
     let mut base = vec![0.0; 2 * wavelengths.len()];
@@ -313,11 +301,7 @@ fn degenerate_inputs_give_errors() {
 #[test]
 #[ignore]
 fn rainbow_timing() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/data/rainbow_ref.json")).unwrap(),
-    )
-    .unwrap();
+    let refs = load("rainbow_ref.json");
     let wavelengths = floats(&refs["wavelengths"]);
     let mut ws = RainbowScratch::default();
     let mut base = vec![0.0; 4];
