@@ -9,26 +9,31 @@ use tessera::numeric::lightcurve::dmdt::{
     dmdt_map, DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan, DmDtScratch,
 };
 
+/// The plan of a reference curve's grid in `mode`, the default norm.
+fn plan_of(c: &serde_json::Value, mode: DmDtMode) -> DmDtPlan {
+    let g = &c["grid"];
+    let grid = DmDtGrid {
+        min_lgdt: g["min_lgdt"].as_f64().unwrap(),
+        max_lgdt: g["max_lgdt"].as_f64().unwrap(),
+        lgdt_size: g["lgdt_size"].as_u64().unwrap() as usize,
+        max_abs_dm: g["max_abs_dm"].as_f64().unwrap(),
+        dm_size: g["dm_size"].as_u64().unwrap() as usize,
+    };
+    DmDtPlan::new(DmDtOptions {
+        grid,
+        mode,
+        norm: DmDtNorm::default(),
+    })
+    .unwrap()
+}
+
 #[test]
 fn maps_match_light_curve_on_real_curves() {
     let refs = load("dmdt_ref.json");
     let mut ws = DmDtScratch::default();
     let (mut maps, mut worst) = (0, 0.0f64);
     for c in refs["curves"].as_array().unwrap() {
-        let g = &c["grid"];
-        let grid = DmDtGrid {
-            min_lgdt: g["min_lgdt"].as_f64().unwrap(),
-            max_lgdt: g["max_lgdt"].as_f64().unwrap(),
-            lgdt_size: g["lgdt_size"].as_u64().unwrap() as usize,
-            max_abs_dm: g["max_abs_dm"].as_f64().unwrap(),
-            dm_size: g["dm_size"].as_u64().unwrap() as usize,
-        };
-        let plan = DmDtPlan::new(DmDtOptions {
-            grid,
-            mode: DmDtMode::Points,
-            norm: DmDtNorm::default(),
-        })
-        .unwrap();
+        let plan = plan_of(c, DmDtMode::Points);
         assert_eq!(plan.dm_edges(), floats(&c["dm_edges"]).as_slice());
         for (a, b) in plan.lgdt_edges().iter().zip(floats(&c["lgdt_edges"])) {
             assert!((a - b).abs() < 1e-12, "lg dt edge {a} vs {b}");
@@ -87,20 +92,7 @@ fn dmdt_timing() {
     for mode in [DmDtMode::Points, DmDtMode::Gausses] {
         let mut total = 0.0;
         for c in refs["curves"].as_array().unwrap() {
-            let g = &c["grid"];
-            let grid = DmDtGrid {
-                min_lgdt: g["min_lgdt"].as_f64().unwrap(),
-                max_lgdt: g["max_lgdt"].as_f64().unwrap(),
-                lgdt_size: g["lgdt_size"].as_u64().unwrap() as usize,
-                max_abs_dm: g["max_abs_dm"].as_f64().unwrap(),
-                dm_size: g["dm_size"].as_u64().unwrap() as usize,
-            };
-            let plan = DmDtPlan::new(DmDtOptions {
-                grid,
-                mode,
-                norm: DmDtNorm::default(),
-            })
-            .unwrap();
+            let plan = plan_of(c, mode);
             let (t, m, e) = (floats(&c["t"]), floats(&c["m"]), floats(&c["e"]));
             let mut out = vec![0.0; plan.width()];
             let reps = 2000;
