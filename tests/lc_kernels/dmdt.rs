@@ -9,18 +9,22 @@ use tessera::numeric::lightcurve::dmdt::{
     dmdt_map, DmDtGrid, DmDtMode, DmDtNorm, DmDtOptions, DmDtPlan, DmDtScratch,
 };
 
-/// The plan of a reference curve's grid in `mode`, the default norm.
-fn plan_of(c: &serde_json::Value, mode: DmDtMode) -> DmDtPlan {
+/// A reference curve's grid.
+fn grid_of(c: &serde_json::Value) -> DmDtGrid {
     let g = &c["grid"];
-    let grid = DmDtGrid {
+    DmDtGrid {
         min_lgdt: g["min_lgdt"].as_f64().unwrap(),
         max_lgdt: g["max_lgdt"].as_f64().unwrap(),
         lgdt_size: g["lgdt_size"].as_u64().unwrap() as usize,
         max_abs_dm: g["max_abs_dm"].as_f64().unwrap(),
         dm_size: g["dm_size"].as_u64().unwrap() as usize,
-    };
+    }
+}
+
+/// The plan of a reference curve's grid in `mode`, the default norm.
+fn plan_of(c: &serde_json::Value, mode: DmDtMode) -> DmDtPlan {
     DmDtPlan::new(DmDtOptions {
-        grid,
+        grid: grid_of(c),
         mode,
         norm: DmDtNorm::default(),
     })
@@ -33,7 +37,7 @@ fn maps_match_light_curve_on_real_curves() {
     let mut ws = DmDtScratch::default();
     let (mut maps, mut worst) = (0, 0.0f64);
     for c in refs["curves"].as_array().unwrap() {
-        let plan = plan_of(c, DmDtMode::Points);
+        let (grid, plan) = (grid_of(c), plan_of(c, DmDtMode::Points));
         assert_eq!(plan.dm_edges(), floats(&c["dm_edges"]).as_slice());
         for (a, b) in plan.lgdt_edges().iter().zip(floats(&c["lgdt_edges"])) {
             assert!((a - b).abs() < 1e-12, "lg dt edge {a} vs {b}");
