@@ -170,7 +170,7 @@ fn extended_table_timing_200_points() {
 /// a width error for a wrong extended row.
 #[test]
 fn shared_context_gives_the_separate_rows_bit_for_bit() {
-    use tessera::numeric::lightcurve::features::{extract, extract_with_extended, N_FEATURES};
+    use tessera::numeric::lightcurve::features::{extract, N_FEATURES};
     let alone = rows();
     let mut fs = FeatureScratch::default();
     for (k, want_ext) in alone.iter().enumerate() {

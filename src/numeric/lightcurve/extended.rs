@@ -25,6 +25,7 @@
 use crate::numeric::lightcurve::features::{
     self, validate, FeatureContext, FeatureInfo, FeatureScratch,
 };
+pub use crate::numeric::lightcurve::shared_fits::{OtsuSplit, ParabolaFit, SharedFits};
 use crate::numeric::lightcurve::Reason;
 
 /// Working memory for [`extract_extended`]; keep one per thread. Grows to the largest curve
@@ -41,14 +42,6 @@ impl ExtendedScratch {
             base: FeatureScratch::with_capacity(n),
         }
     }
-}
-
-/// The intermediate fits several extended features read, computed once per curve on first
-/// use (a [`FeatureContext`] holds one): the Otsu split (4 features) and the parabola fit (3).
-#[derive(Clone, Debug, Default)]
-pub struct SharedFits {
-    otsu: std::cell::OnceCell<Option<OtsuSplit>>,
-    parabola: std::cell::OnceCell<Option<ParabolaFit>>,
 }
 
 #[inline]
@@ -214,21 +207,6 @@ pub fn qn_unscaled_sorted(y: &[f64]) -> f64 {
 // Otsu split
 // ---------------------------------------------------------------------------------------------
 
-/// Otsu split of the sorted magnitudes into a lower part `sorted[..=k]` and an upper part.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OtsuSplit {
-    /// Number of points in the lower part (`1..=N-1`).
-    pub n_lower: usize,
-    /// Mean of the upper part minus mean of the lower part.
-    pub mean_diff: f64,
-    /// Standard deviation (ddof = 1) of the lower part; 0 if it has one point.
-    pub std_lower: f64,
-    /// Standard deviation (ddof = 1) of the upper part; 0 if it has one point.
-    pub std_upper: f64,
-    /// `n_lower / N`.
-    pub lower_to_all_ratio: f64,
-}
-
 /// Relative tolerance under which two inter-class variances count as tied in [`otsu_split`].
 const OTSU_TIE_RTOL: f64 = 1e-12;
 
@@ -329,17 +307,6 @@ pub fn lafler_kinman_string_length(c: &FeatureContext) -> f64 {
     let mut s: f64 = c.m.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
     s += (c.m[0] - c.m[n - 1]).powi(2);
     ratio(s, 2.0 * (c.n - 1.0) * c.std * c.std)
-}
-
-/// Result of [`fit_parabola`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParabolaFit {
-    /// Curvature `g` of `m = m₀ + g (t - t₀)²` (magnitude per time unit squared).
-    pub g: f64,
-    /// Magnitude at the extremum `m₀`.
-    pub m0: f64,
-    /// `Σ w_i r_i² / (N-3)`.
-    pub reduced_chi2: f64,
 }
 
 /// Weighted least-squares parabola `m = a τ² + b τ + c`, weights `1/δ²`, solved in the scaled
@@ -710,6 +677,32 @@ pub fn extract_extended(
     validate(time, mag, err)?;
     let ctx = FeatureContext::new(time, mag, err, &mut scratch.base);
     features::eval_table(EXTENDED, &ctx, row);
+    Ok(())
+}
+
+/// [`features::extract`], and with `extended` also the extended row (width [`N_EXTENDED`]),
+/// both from one [`FeatureContext`]: the curve is sorted, and its MAD and line fits taken,
+/// once. Each row is exactly what [`features::extract`] and [`extract_extended`] give alone.
+pub fn extract_with_extended(
+    time: &[f64],
+    mag: &[f64],
+    err: &[f64],
+    scratch: &mut FeatureScratch,
+    row: &mut [f64],
+    extended: Option<&mut [f64]>,
+) -> Result<(), Reason> {
+    let Some(ext) = extended else {
+        return features::extract(time, mag, err, scratch, row);
+    };
+    ext.fill(f64::NAN);
+    row.fill(f64::NAN);
+    if row.len() != features::N_FEATURES || ext.len() != N_EXTENDED {
+        return Err(Reason::RowWidth);
+    }
+    validate(time, mag, err)?;
+    let ctx = FeatureContext::new(time, mag, err, scratch);
+    features::eval_table(features::FEATURES, &ctx, row);
+    features::eval_table(EXTENDED, &ctx, ext);
     Ok(())
 }
 

@@ -101,7 +101,7 @@ pub struct FeatureContext<'a> {
     pub wfit: LineFit,
     /// Intermediate results several extended features share (the Otsu split, the parabola
     /// fit), computed on first use.
-    pub shared: crate::numeric::lightcurve::extended::SharedFits,
+    pub shared: crate::numeric::lightcurve::shared_fits::SharedFits,
 }
 
 impl<'a> FeatureContext<'a> {
@@ -681,34 +681,6 @@ pub fn extract(
     validate(time, mag, err)?;
     let ctx = FeatureContext::new(time, mag, err, scratch);
     eval_table(FEATURES, &ctx, row);
-    Ok(())
-}
-
-/// [`extract`], and with `extended` also the [extended](crate::numeric::lightcurve::extended)
-/// row (width [`N_EXTENDED`](crate::numeric::lightcurve::extended::N_EXTENDED)), both from
-/// one [`FeatureContext`]: the curve is sorted, and its MAD and line fits taken, once. Each
-/// row is exactly what [`extract`] and
-/// [`extract_extended`](crate::numeric::lightcurve::extended::extract_extended) give alone.
-pub fn extract_with_extended(
-    time: &[f64],
-    mag: &[f64],
-    err: &[f64],
-    scratch: &mut FeatureScratch,
-    row: &mut [f64],
-    extended: Option<&mut [f64]>,
-) -> Result<(), Reason> {
-    let Some(ext) = extended else {
-        return extract(time, mag, err, scratch, row);
-    };
-    ext.fill(f64::NAN);
-    row.fill(f64::NAN);
-    if row.len() != N_FEATURES || ext.len() != crate::numeric::lightcurve::extended::N_EXTENDED {
-        return Err(Reason::RowWidth);
-    }
-    validate(time, mag, err)?;
-    let ctx = FeatureContext::new(time, mag, err, scratch);
-    eval_table(FEATURES, &ctx, row);
-    eval_table(crate::numeric::lightcurve::extended::EXTENDED, &ctx, ext);
     Ok(())
 }
 

@@ -45,6 +45,7 @@ pub mod object;
 pub mod period_features;
 pub mod pipeline;
 pub mod sf;
+pub mod shared_fits;
 pub mod stats;
 pub mod transient;
 

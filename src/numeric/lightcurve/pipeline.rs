@@ -6,7 +6,8 @@
 //! its standard deviation) and keep the cleaning counts next to the features.
 
 use crate::numeric::lightcurve::clean::{clean, CleanConfig, CleanReport, CleanScratch, LcBuf};
-use crate::numeric::lightcurve::features::{extract_with_extended, FeatureScratch, N_FEATURES};
+use crate::numeric::lightcurve::extended::extract_with_extended;
+use crate::numeric::lightcurve::features::{FeatureScratch, N_FEATURES};
 use crate::numeric::lightcurve::Reason;
 
 /// Names of the provenance columns at the start of a pipeline row.
