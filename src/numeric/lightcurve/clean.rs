@@ -9,8 +9,8 @@
 //! References: astropy `sigma_clip` documentation (Astropy Collaboration 2022, ApJ 935, 167);
 //! iterative k-sigma clipping as in e.g. Stetson 1987, PASP 99, 191.
 
+use crate::numeric::lightcurve::reason::Reason;
 use crate::numeric::lightcurve::stats;
-use crate::numeric::lightcurve::Reason;
 
 /// Which of several points with exactly the same time survives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

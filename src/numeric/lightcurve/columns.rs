@@ -11,11 +11,12 @@ use crate::numeric::lightcurve::color::color_width;
 use crate::numeric::lightcurve::extended::EXTENDED;
 use crate::numeric::lightcurve::features::{feature_descriptions, FeatureInfo};
 use crate::numeric::lightcurve::period_features::{PERIOD_FEATURES_WIDTH, PHASE, SPECTRUM};
+use crate::numeric::lightcurve::pipeline;
+use crate::numeric::lightcurve::reason::Reason;
 use crate::numeric::lightcurve::transient::rainbow::{
     RAINBOW_PARAMS, RAINBOW_PARAM_NAMES, RAINBOW_PARAM_UNITS,
 };
 use crate::numeric::lightcurve::transient::{param_names, TRANSIENT_MODELS};
-use crate::numeric::lightcurve::{pipeline, Reason};
 
 /// One column of the feature table.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,8 +25,8 @@
 use crate::numeric::lightcurve::features::{
     self, validate, FeatureContext, FeatureInfo, FeatureScratch,
 };
+use crate::numeric::lightcurve::reason::Reason;
 pub use crate::numeric::lightcurve::shared_fits::{OtsuSplit, ParabolaFit, SharedFits};
-use crate::numeric::lightcurve::Reason;
 
 /// Working memory for [`extract_extended`]; keep one per thread. Grows to the largest curve
 /// seen (two `f64` buffers of `N`: sorted magnitudes and absolute deviations for the MAD).

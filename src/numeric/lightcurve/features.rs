@@ -10,8 +10,8 @@
 //! which [`crate::numeric::lightcurve::clean()`] guarantees. A feature whose minimum point count
 //! is not met, or whose value is not finite (e.g. 0/0 on a constant curve), is written as NaN.
 
+use crate::numeric::lightcurve::reason::Reason;
 use crate::numeric::lightcurve::stats;
-use crate::numeric::lightcurve::Reason;
 
 /// Metadata of one output column.
 #[derive(Clone, Copy)]

@@ -6,6 +6,7 @@
 //! are those of [`RowLayout`].
 
 use crate::numeric::lightcurve::bins::{bins_features, BinsOptions, BinsScratch};
+use crate::numeric::lightcurve::clean::CleanConfig;
 use crate::numeric::lightcurve::color::{color_features, ColorScratch};
 use crate::numeric::lightcurve::columns::{
     Block, Groups, Methods, RowLayout, BASELINE_TOO_LONG, BLS_COLUMNS, GRID_TOO_LARGE,
@@ -16,6 +17,8 @@ use crate::numeric::lightcurve::dmdt::{dmdt_map, DmDtPlan, DmDtScratch};
 use crate::numeric::lightcurve::period_features::{
     peak_signal_to_noise, period_features, power_mean_std, PhaseScratch,
 };
+use crate::numeric::lightcurve::pipeline;
+use crate::numeric::lightcurve::reason::Reason;
 use crate::numeric::lightcurve::sf::{build_pairs, fit_pairs, SfModel, SfOptions, SfScratch};
 use crate::numeric::lightcurve::transient::rainbow::{
     fit_rainbow, RainbowCurve, RainbowError, RainbowScratch, RAINBOW_PARAMS,
@@ -23,7 +26,6 @@ use crate::numeric::lightcurve::transient::rainbow::{
 use crate::numeric::lightcurve::transient::{
     fit_transient, n_params, TransientScratch, Unit, TRANSIENT_MODELS,
 };
-use crate::numeric::lightcurve::{pipeline, CleanConfig, Reason};
 use crate::numeric::periodogram::{
     alias_offsets, autofrequency, best_peak, false_alarm_baluev, fold_summary, lomb_scargle,
     multiband_power, refine_peaks, store_periodogram, top_peaks, FoldScratch, GridOptions,

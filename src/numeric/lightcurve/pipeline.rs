@@ -8,7 +8,7 @@
 use crate::numeric::lightcurve::clean::{clean, CleanConfig, CleanReport, CleanScratch, LcBuf};
 use crate::numeric::lightcurve::extended::extract_with_extended;
 use crate::numeric::lightcurve::features::{FeatureScratch, N_FEATURES};
-use crate::numeric::lightcurve::Reason;
+use crate::numeric::lightcurve::reason::Reason;
 
 /// Names of the provenance columns at the start of a pipeline row.
 pub const META_NAMES: [&str; 5] = ["n_raw", "n_clean", "norm_kind", "norm_offset", "norm_scale"];
@@ -58,7 +58,7 @@ impl PipelineScratch {
 /// Clean one raw curve and extract its features into `row` (width [`row_width()`]).
 ///
 /// On `Err` the row is NaN except `n_raw`, so a caller can still write a row per curve with the
-/// reason code alongside. `norm_kind` is [`crate::numeric::lightcurve::Normalisation::code`].
+/// reason code alongside. `norm_kind` is [`crate::numeric::lightcurve::clean::Normalisation::code`].
 pub fn process(
     time: &[f64],
     mag: &[f64],

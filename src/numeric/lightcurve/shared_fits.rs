@@ -2,7 +2,7 @@
 //! of them that a feature context carries (so that the context does not depend on the
 //! extended module, which depends on it).
 
-/// [`otsu_split`](crate::numeric::lightcurve::extended::otsu_split): the Otsu split of the sorted magnitudes into a lower part `sorted[..=k]` and an upper part.
+/// `extended::otsu_split`: the Otsu split of the sorted magnitudes into a lower part `sorted[..=k]` and an upper part.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtsuSplit {
     /// Number of points in the lower part (`1..=N-1`).
@@ -17,7 +17,7 @@ pub struct OtsuSplit {
     pub lower_to_all_ratio: f64,
 }
 
-/// Result of [`fit_parabola`](crate::numeric::lightcurve::extended::fit_parabola).
+/// Result of `extended::fit_parabola`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParabolaFit {
     /// Curvature `g` of `m = m₀ + g (t - t₀)²` (magnitude per time unit squared).
@@ -29,7 +29,7 @@ pub struct ParabolaFit {
 }
 
 /// The intermediate fits several extended features read, computed once per curve on first
-/// use (a [`FeatureContext`](crate::numeric::lightcurve::features::FeatureContext) holds one): the Otsu split (4 features) and the parabola fit (3).
+/// use (a `features::FeatureContext` holds one): the Otsu split (4 features) and the parabola fit (3).
 #[derive(Clone, Debug, Default)]
 pub struct SharedFits {
     pub(crate) otsu: std::cell::OnceCell<Option<OtsuSplit>>,

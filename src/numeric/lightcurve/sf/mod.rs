@@ -36,7 +36,7 @@
 //! passes after them decide convergence with every safeguard above, so the
 //! optimum is the one double precision alone finds (tested).
 
-use crate::numeric::lightcurve::Reason;
+use crate::numeric::lightcurve::reason::Reason;
 
 mod pairs;
 mod passes;

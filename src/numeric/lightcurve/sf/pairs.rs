@@ -2,7 +2,7 @@
 //! the pair building every fit starts from (numeric layer).
 
 use crate::numeric::lightcurve::features::validate;
-use crate::numeric::lightcurve::Reason;
+use crate::numeric::lightcurve::reason::Reason;
 use crate::numeric::vmath;
 
 /// Days per Julian year, the power-law normalisation lag.
@@ -204,7 +204,7 @@ pub(super) fn lag_and_range(dt: &[f64], lag: &mut [f64]) -> (f64, f64) {
 }
 
 /// Fill `scratch` with all `i < j` pairs of a cleaned curve (validated as for
-/// [`crate::numeric::lightcurve::extract()`]). Returns the number of pairs. Fewer than 3 points gives
+/// [`crate::numeric::lightcurve::features::extract()`]). Returns the number of pairs. Fewer than 3 points gives
 /// [`Reason::TooFewPoints`] (two parameters need at least three pairs).
 pub fn build_pairs(
     time: &[f64],
