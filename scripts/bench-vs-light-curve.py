@@ -158,9 +158,12 @@ def main():
         if not m:
             sys.exit("could not find the default row in tessera's output")
         ours = float(m.group(2))
+        u = re.search(r"default row, refine_peaks = 0\s*:\s*([0-9.]+) ms/curve", out)
         print("--- ratio ---")
         for label, theirs in results.items():
             print(f"tessera default row ({m.group(1)}) / light-curve on {label}: {ours / theirs:.2f}x")
+            if u:
+                print(f"tessera default row with refine_peaks = 0 (no alias refinement) / light-curve on {label}: {float(u.group(1)) / theirs:.2f}x")
 
 
 if __name__ == "__main__":

@@ -562,6 +562,14 @@ fn groups_alone(
         format!("default row ({})", DEFAULT_GROUPS.join(",")),
         1e3 / ms
     );
+    let mut unrefined = with(&DEFAULT_GROUPS, &["gls"]);
+    unrefined.refine.top_k = 0;
+    let (ms, _) = row(&unrefined);
+    println!(
+        "  {:<34}: {ms:9.3} ms/curve = {:.0} curves/s/core",
+        "default row, refine_peaks = 0",
+        1e3 / ms
+    );
 }
 
 type ObjectOptionsRef = crate::numeric::lightcurve::object::ObjectOptions;

@@ -272,7 +272,7 @@ impl LcConfig {
                 )))
             }
         };
-        let refine_peaks = l.count_in("refine_peaks", 5, 1, 20)? as usize;
+        let refine_peaks = l.count_in("refine_peaks", 5, 0, 20)? as usize;
         let mut refine = RefineOptions {
             top_k: refine_peaks,
             ..Default::default()
@@ -733,7 +733,12 @@ pub(crate) mod tests {
     fn refine_peaks_sets_the_refinement_candidates() {
         assert_eq!(config("fast").object.refine.top_k, 5, "default");
         assert_eq!(with_key("refine_peaks", 7).unwrap().object.refine.top_k, 7);
-        for bad in [0, 21, -1] {
+        assert_eq!(
+            with_key("refine_peaks", 0).unwrap().object.refine.top_k,
+            0,
+            "off"
+        );
+        for bad in [21, -1] {
             let e = with_key("refine_peaks", bad).unwrap_err().to_string();
             assert!(e.contains("refine_peaks"), "{bad}: {e}");
         }

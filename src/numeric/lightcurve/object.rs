@@ -803,34 +803,46 @@ fn periodogram_columns(
         opts.refine.min_separation * grid.df,
         &mut ws.peaks,
     );
-    if let Some(r) = refine_peaks(
-        t,
-        y,
-        Some(dy),
-        band,
-        nbands,
-        &grid,
-        &ws.peaks,
-        &opts.refine,
-        &mut ws.harm,
-    ) {
+    // `refine_peaks = 0` turns the refinement off: its columns stay NaN and the fold
+    // is at the plain peak
+    let refined = if opts.refine.top_k == 0 {
+        None
+    } else {
+        refine_peaks(
+            t,
+            y,
+            Some(dy),
+            band,
+            nbands,
+            &grid,
+            &ws.peaks,
+            &opts.refine,
+            &mut ws.harm,
+        )
+    };
+    if let Some(r) = refined {
         row[RowLayout::PERIOD_REFINED] = r.period;
         row[RowLayout::PERIOD_REFINED_CHI2] = r.chi2;
         row[RowLayout::PERIOD_PLAIN_CHI2] = r.plain_chi2;
         row[RowLayout::ALIAS_MARGIN] = r.margin;
-        if !multi {
-            let f = fold_summary(
-                t,
-                y,
-                Some(dy),
-                r.period,
-                opts.fold_bins,
-                opts.refine.harmonic.nharm,
-                &mut ws.fold,
-            );
-            row[RowLayout::FOLD_AMPLITUDE] = f.fit_amplitude;
-            row[RowLayout::FOLD_BINNED_RMS] = f.binned_rms;
-        }
+    }
+    let fold_period = match refined {
+        Some(r) => Some(r.period),
+        None if opts.refine.top_k == 0 => Some(best.period),
+        None => None,
+    };
+    if let Some(period) = fold_period.filter(|_| !multi) {
+        let f = fold_summary(
+            t,
+            y,
+            Some(dy),
+            period,
+            opts.fold_bins,
+            opts.refine.harmonic.nharm,
+            &mut ws.fold,
+        );
+        row[RowLayout::FOLD_AMPLITUDE] = f.fit_amplitude;
+        row[RowLayout::FOLD_BINNED_RMS] = f.binned_rms;
     }
     let layout = opts.layout(1);
     let (mean, std) = power_mean_std(power);
@@ -969,6 +981,59 @@ mod tests {
         assert!(
             multi[layout.peak_s_to_n(0)].is_finite(),
             "the gls block is copied"
+        );
+    }
+
+    /// `refine_peaks = 0`: the refinement's columns are NaN, the fold is at the plain
+    /// peak, and every other column is the refined row's.
+    #[test]
+    fn refine_peaks_zero_turns_the_refinement_off() {
+        let on = options();
+        let mut off = on.clone();
+        off.refine.top_k = 0;
+        let (t, m, e) = sawtooth();
+        let (a, ra) = process_single(&on, &t, &m, &e, &mut ObjectScratch::default());
+        let (b, rb) = process_single(&off, &t, &m, &e, &mut ObjectScratch::default());
+        assert_eq!((ra, rb), (vec![0, 0], vec![0, 0]));
+        let layout = on.layout(1);
+        let w = layout.width();
+        let refinement = [
+            RowLayout::PERIOD_REFINED,
+            RowLayout::PERIOD_REFINED_CHI2,
+            RowLayout::PERIOD_PLAIN_CHI2,
+            RowLayout::ALIAS_MARGIN,
+        ];
+        let folded = [RowLayout::FOLD_AMPLITUDE, RowLayout::FOLD_BINNED_RMS];
+        let pf = layout.block(Block::PeriodFeatures).unwrap();
+        for (i, (x, y)) in a[..w].iter().zip(&b[..w]).enumerate() {
+            if refinement.contains(&i) {
+                assert!(x.is_finite() && y.is_nan(), "column {i}: {x} vs {y}");
+            } else if !folded.contains(&i) && !pf.contains(&i) {
+                assert!(
+                    x == y || (x.is_nan() && y.is_nan()),
+                    "column {i}: {x} vs {y}"
+                );
+            }
+        }
+        let plain = b[RowLayout::PERIOD];
+        assert!(
+            (plain / a[RowLayout::PERIOD_REFINED] - 1.0).abs() > 1e-6,
+            "a case where the two differ"
+        );
+        let f = fold_summary(
+            &t,
+            &m,
+            Some(&e),
+            plain,
+            off.fold_bins,
+            off.refine.harmonic.nharm,
+            &mut FoldScratch::default(),
+        );
+        assert_eq!(b[RowLayout::FOLD_AMPLITUDE], f.fit_amplitude);
+        assert_eq!(b[RowLayout::FOLD_BINNED_RMS], f.binned_rms);
+        assert!(
+            b[w + RowLayout::PERIOD_REFINED].is_nan(),
+            "the multi row too"
         );
     }
 

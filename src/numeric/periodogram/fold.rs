@@ -10,11 +10,24 @@
 //!   (harmonic.rs), evaluated on `FIT_SAMPLES` phases; robust to sparse, uneven bins.
 
 use crate::numeric::periodogram::harmonic::{
-    harmonic_chi2, shape_at, HarmonicOptions, HarmonicScratch,
+    harmonic_chi2, shape_at_phasor, HarmonicOptions, HarmonicScratch,
 };
+use crate::numeric::vmath::sincos_turns_libm;
+use std::sync::OnceLock;
 
 /// Phases at which the harmonic fit is evaluated for its peak-to-peak amplitude.
 pub const FIT_SAMPLES: usize = 512;
+
+/// The phasors `(sin, cos)` of the phases `i / FIT_SAMPLES`, made once per process
+/// (the same values `shape_at` computes per call).
+fn fit_phasors() -> &'static [(f64, f64)] {
+    static TABLE: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..FIT_SAMPLES)
+            .map(|i| sincos_turns_libm(i as f64 / FIT_SAMPLES as f64))
+            .collect()
+    })
+}
 
 /// Output of `fold_summary`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,8 +108,8 @@ pub fn fold_summary(
     let chi2 = harmonic_chi2(t, y, dy, &ws.band, 1, 1.0 / period, &opts, &mut ws.harmonic);
     let (mut flo, mut fhi) = (f64::INFINITY, f64::NEG_INFINITY);
     if chi2.is_finite() {
-        for i in 0..FIT_SAMPLES {
-            let v = shape_at(&ws.harmonic.shape, i as f64 / FIT_SAMPLES as f64);
+        for &phasor in fit_phasors() {
+            let v = shape_at_phasor(&ws.harmonic.shape, phasor);
             flo = flo.min(v);
             fhi = fhi.max(v);
         }

@@ -629,7 +629,12 @@ fn solve(
 /// Value of a fitted shape (`HarmonicScratch::shape`, without offset and scale) at the
 /// phase `x_cycles` = f (t - t_ref) turns.
 pub fn shape_at(shape: &[f64], x_cycles: f64) -> f64 {
-    let (s1, c1) = vmath::sincos_turns_libm(x_cycles);
+    shape_at_phasor(shape, vmath::sincos_turns_libm(x_cycles))
+}
+
+/// [`shape_at`] for the phasor `(sin, cos)` of the phase, as [`vmath::sincos_turns_libm`]
+/// gives it (so a caller evaluating fixed phases can keep the phasors).
+pub fn shape_at_phasor(shape: &[f64], (s1, c1): (f64, f64)) -> f64 {
     let (mut c, mut s) = (c1, s1);
     let mut v = 0.0;
     for k in 0..shape.len() / 2 {
