@@ -541,6 +541,62 @@ fn plot_draws_single_band_and_multiband_objects_as_png_and_svg() {
     }
 }
 
+/// Without the refinement (`refine_peaks = 0`) the figure marks and folds at the plain
+/// periodogram peak, and says so.
+#[test]
+fn plot_without_refinement_folds_at_the_plain_peak() {
+    let dir = TestDir::new("plot-unrefined");
+    let multi = synth(&dir, "multi.h5", "g,r", "2");
+    let args = [
+        "--min-period",
+        "0.2",
+        "--max-period",
+        "2",
+        "--set",
+        "refine_peaks=0",
+    ];
+    lightcurves(&dir, 1, &multi, "f0.h5", &args);
+    let id = object_ids(&dir.path("f0.h5"))[0].clone();
+    let o = run(
+        plain(&[
+            "plot", "f0.h5", "--object", &id, "--out", "o", "--format", "svg",
+        ]),
+        &dir.0,
+    );
+    assert_success(&o);
+    let texts = check_svg(&dir.path("o").join(format!("{id}.svg")), false);
+    assert!(!texts.contains("refined period"), "{texts}");
+    assert!(texts.contains("(not refined)"), "{texts}");
+    assert!(
+        texts.contains("folded at the plain periodogram peak"),
+        "{texts}"
+    );
+    assert!(!texts.contains("no period to fold at"), "{texts}");
+    // the period printed is the multi row's plain peak
+    let f = hdf5::File::open(dir.path("f0.h5")).unwrap();
+    let v = read_2d(&f, "features/values");
+    let names: Vec<String> = f
+        .dataset("features/values")
+        .unwrap()
+        .attr("columns")
+        .unwrap()
+        .read_raw::<hdf5::types::VarLenUnicode>()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let col = |n: &str| names.iter().position(|x| x == n).unwrap();
+    // rows per object: the bands and `multi` (the last of `band_names`)
+    let multi_row = f.dataset("features/band_names").unwrap().shape()[0] - 1;
+    assert!(v[[multi_row, col("period_refined")]].is_nan());
+    let p = v[[multi_row, col("period")]];
+    assert!(
+        stdout(&o).contains(&format!("plain periodogram peak {p} d")),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn plot_draws_flagged_and_nan_rows_and_refuses_unknown_objects() {
     let dir = TestDir::new("plot-flagged");

@@ -97,14 +97,14 @@ fn draw_title<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, v: &ObjectView)
 where
     DB::ErrorType: 'static,
 {
-    let period = if v.period_refined.is_finite() {
-        format!(
+    let period = match v.chosen() {
+        Some((p, true)) => format!(
             "refined period {} d (plain periodogram peak {} d)",
-            sig(v.period_refined, 7),
+            sig(p, 7),
             sig(v.period, 7)
-        )
-    } else {
-        "no period".to_string()
+        ),
+        Some((p, false)) => format!("plain periodogram peak {} d (not refined)", sig(p, 7)),
+        None => "no period".to_string(),
     };
     area.draw(&Text::new(
         format!("object {}: {period}", v.id),
@@ -408,8 +408,8 @@ where
     let vline = |f: f64| vec![(f, 0.0), (f, top)];
     let mut entries = Vec::new();
     // aliases first, so the power and the chosen period are drawn over them
-    if v.period_refined.is_finite() {
-        let fc = 1.0 / v.period_refined;
+    if let Some((p, _)) = v.chosen() {
+        let fc = 1.0 / p;
         for (k, off) in v.alias_offsets.iter().enumerate() {
             let f = fc + off;
             if f < f0 || f > f1 {
@@ -440,17 +440,15 @@ where
         ))
         .map_err(err)?;
     entries.insert(0, (Mark::Line(GREY, 1), "power".to_string()));
-    if v.period_refined.is_finite() {
-        let fc = 1.0 / v.period_refined;
+    if let Some((p, refined)) = v.chosen() {
+        let fc = 1.0 / p;
         chart
             .draw_series(LineSeries::new(vline(fc), CHOSEN.stroke_width(2)))
             .map_err(err)?;
+        let what = if refined { "refined" } else { "plain peak" };
         entries.insert(
             1,
-            (
-                Mark::Line(CHOSEN, 2),
-                format!("refined: {} d", sig(v.period_refined, 7)),
-            ),
+            (Mark::Line(CHOSEN, 2), format!("{what}: {} d", sig(p, 7))),
         );
     }
     for (k, &(f, p)) in pg.peaks.iter().enumerate() {
@@ -492,7 +490,7 @@ fn draw_folded<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    if !v.period_refined.is_finite() {
+    let Some((period, refined)) = v.chosen() else {
         let why = if v.reason != 0 {
             format!(
                 "no period to fold at: {}",
@@ -502,7 +500,7 @@ where
             "no period to fold at".to_string()
         };
         return empty_panel(chart_area, "folded light curve", &why);
-    }
+    };
     let s = up(v);
     let Some(y) = padded(
         v.bands
@@ -516,8 +514,13 @@ where
     let mut chart = ChartBuilder::on(chart_area)
         .caption(
             format!(
-                "folded at the refined period {} d (two cycles)",
-                sig(v.period_refined, 7)
+                "folded at the {} {} d (two cycles)",
+                if refined {
+                    "refined period"
+                } else {
+                    "plain periodogram peak"
+                },
+                sig(period, 7)
             ),
             (FONT, 21),
         )

@@ -384,9 +384,13 @@ pub fn run(opts: &PlotOptions) -> anyhow::Result<PlotReport> {
                 report.figures.push(path);
             }
         }
+        let chosen = match v.chosen() {
+            Some((p, true)) => format!("refined period {p} d"),
+            Some((p, false)) => format!("plain periodogram peak {p} d (not refined)"),
+            None => "no period".to_string(),
+        };
         println!(
-            "{id}: refined period {} d{}",
-            v.period_refined,
+            "{id}: {chosen}{}",
             match v.flags() {
                 f if f.is_empty() => String::new(),
                 f => format!(" (flagged: {f})"),

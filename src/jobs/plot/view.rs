@@ -81,6 +81,20 @@ pub struct ObjectView {
 }
 
 impl ObjectView {
+    /// The period the figure marks and folds at: `period_refined`, or the plain peak
+    /// `period` when the refinement was off (`refine_peaks = 0`) or found nothing;
+    /// with whether it is the refined one. None when neither is a positive number.
+    pub fn chosen(&self) -> Option<(f64, bool)> {
+        let ok = |p: f64| p.is_finite() && p > 0.0;
+        if ok(self.period_refined) {
+            Some((self.period_refined, true))
+        } else if ok(self.period) {
+            Some((self.period, false))
+        } else {
+            None
+        }
+    }
+
     /// Why rows are flagged, for the title: `band: reason` of every row
     /// with a non-zero code except bands without observations; empty when
     /// none.
@@ -203,8 +217,8 @@ pub fn build(
     }
 
     view.periodogram = periodogram(obs, bands, feature, opts);
-    if view.period_refined.is_finite() && view.period_refined > 0.0 {
-        fold(&mut view, &cleaned, opts);
+    if let Some((period, _)) = view.chosen() {
+        fold(&mut view, &cleaned, period, opts);
     }
     view
 }
@@ -269,11 +283,12 @@ fn periodogram(
     })
 }
 
-/// Folds every band's cleaned points at the refined period and evaluates
+/// Folds every band's cleaned points at `period` (the refined one, or the plain
+/// peak without refinement) and evaluates
 /// the refinement's harmonic model (shape shared across bands, per-band
 /// offsets and scales) over two cycles. Phase 0 is the brightest point of
 /// the model.
-fn fold(view: &mut ObjectView, cleaned: &[LcBuf], opts: &ObjectOptions) {
+fn fold(view: &mut ObjectView, cleaned: &[LcBuf], period: f64, opts: &ObjectOptions) {
     let (mut t, mut y, mut dy, mut band) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut slot = vec![None; cleaned.len()];
     for (b, c) in cleaned.iter().enumerate() {
@@ -291,7 +306,7 @@ fn fold(view: &mut ObjectView, cleaned: &[LcBuf], opts: &ObjectOptions) {
     if nb == 0 {
         return;
     }
-    let f = 1.0 / view.period_refined;
+    let f = 1.0 / period;
     let mut ws = HarmonicScratch::default();
     let chi2 = harmonic_chi2(
         &t,
