@@ -27,6 +27,8 @@ pub const KEYS: &[&str] = &[
     "resume",
     "hdu",
     "refine_peaks",
+    "unsure_margin",
+    "unsure_peaks",
     "error_floor",
     "input",
     "out",
@@ -277,6 +279,16 @@ impl LcConfig {
             top_k: refine_peaks,
             ..Default::default()
         };
+        refine.unsure_margin = l.float("unsure_margin", refine.unsure_margin)?;
+        if !(refine.unsure_margin >= 0.0) {
+            return Err(usage(format!(
+                "config key 'unsure_margin' (from {}): must be >= 0 (0 = off), got {}",
+                l.source_of("unsure_margin"),
+                refine.unsure_margin
+            )));
+        }
+        refine.unsure_peaks =
+            l.count_in("unsure_peaks", refine.unsure_peaks as u64, 1, 20)? as usize;
         let harmonics = refine.harmonic.nharm as u64;
         refine.harmonic.nharm =
             l.count_in("harmonics", harmonics, 1, MAX_HARMONICS as u64)? as usize;
@@ -741,6 +753,30 @@ pub(crate) mod tests {
         for bad in [21, -1] {
             let e = with_key("refine_peaks", bad).unwrap_err().to_string();
             assert!(e.contains("refine_peaks"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn unsure_keys_are_checked() {
+        let r = config("fast").object.refine;
+        assert_eq!((r.unsure_margin, r.unsure_peaks), (0.0, 12), "default: off");
+        let r = with_float("unsure_margin", 75.0).unwrap().object.refine;
+        assert_eq!(r.unsure_margin, 75.0);
+        assert_eq!(
+            with_key("unsure_peaks", 8)
+                .unwrap()
+                .object
+                .refine
+                .unsure_peaks,
+            8
+        );
+        for bad in [-1.0, f64::NAN] {
+            let e = with_float("unsure_margin", bad).unwrap_err().to_string();
+            assert!(e.contains("'unsure_margin'"), "{bad}: {e}");
+        }
+        for bad in [0, 21] {
+            let e = with_key("unsure_peaks", bad).unwrap_err().to_string();
+            assert!(e.contains("unsure_peaks"), "{bad}: {e}");
         }
     }
 

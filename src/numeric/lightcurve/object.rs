@@ -799,7 +799,7 @@ fn periodogram_columns(
     top_peaks(
         &grid,
         power,
-        opts.top_k.max(opts.refine.top_k),
+        opts.top_k.max(opts.refine.peaks_needed()),
         opts.refine.min_separation * grid.df,
         &mut ws.peaks,
     );

@@ -649,11 +649,26 @@ pub fn shape_at_phasor(shape: &[f64], (s1, c1): (f64, f64)) -> f64 {
 /// Default of [`RefineOptions::error_floor`], magnitudes.
 pub const DEFAULT_ERROR_FLOOR: f64 = 0.02;
 
+/// Default of [`RefineOptions::unsure_margin`]: off. 75 (units of [`Refined::margin`])
+/// is the value chosen on each half of the Stripe 82 stars and validated on the other
+/// (docs/alias-log.md, stage 6): it helps sparse light curves, and costs up to 2.4x the
+/// refinement's time on curves without a clear period.
+pub const DEFAULT_UNSURE_MARGIN: f64 = 0.0;
+/// Default of [`RefineOptions::unsure_peaks`].
+pub const DEFAULT_UNSURE_PEAKS: usize = 12;
+
 /// Options of `refine_period`.
 #[derive(Clone, Copy, Debug)]
 pub struct RefineOptions {
     /// Periodogram peaks considered.
     pub top_k: usize,
+    /// When the pick among the top `top_k` peaks is unsure (its [`Refined::margin`]
+    /// below `unsure_margin`, or NaN), the refinement is done again over the top
+    /// `unsure_peaks` peaks and their aliases, and that result is kept: on sparse
+    /// light curves the right peak is often below the fifth. 0 turns this off.
+    pub unsure_margin: f64,
+    /// Peaks of the second refinement (used when larger than `top_k`).
+    pub unsure_peaks: usize,
     /// Alias spacings added as f +- n*a, n = 1..=alias_order (cycles per time unit):
     /// solar day, sidereal day, year.
     pub aliases: [f64; 3],
@@ -686,6 +701,8 @@ impl Default for RefineOptions {
     fn default() -> Self {
         RefineOptions {
             top_k: 5,
+            unsure_margin: DEFAULT_UNSURE_MARGIN,
+            unsure_peaks: DEFAULT_UNSURE_PEAKS,
             aliases: [1.0, 1.002_737_9, 1.0 / 365.25],
             alias_order: 1,
             half_width: 1.5,
@@ -871,7 +888,7 @@ pub fn refine_period(
     top_peaks(
         grid,
         power,
-        opts.top_k,
+        opts.peaks_needed(),
         opts.min_separation * grid.df,
         &mut peaks,
     );
@@ -880,10 +897,24 @@ pub fn refine_period(
     r
 }
 
+impl RefineOptions {
+    /// How many top peaks [`refine_peaks`] may use: `top_k`, or `unsure_peaks` when the
+    /// second refinement is on and wider.
+    pub fn peaks_needed(&self) -> usize {
+        if self.top_k > 0 && self.unsure_margin > 0.0 {
+            self.top_k.max(self.unsure_peaks)
+        } else {
+            self.top_k
+        }
+    }
+}
+
 /// [`refine_period`] for peaks the caller already has: `peaks` must be what
-/// [`top_peaks`] gives for `opts.top_k` and a separation of `opts.min_separation * df`
-/// (or a longer list from it: the first `opts.top_k` are used, as the greedy
-/// selection makes the shorter list a prefix of the longer one).
+/// [`top_peaks`] gives for `opts.peaks_needed()` and a separation of
+/// `opts.min_separation * df` (or a longer list from it: the first ones are used, as
+/// the greedy selection makes the shorter list a prefix of the longer one).
+/// The pick among the top `top_k` peaks is kept unless it is unsure (see
+/// [`RefineOptions::unsure_margin`]), when the top `unsure_peaks` are refined instead.
 #[allow(clippy::too_many_arguments)]
 pub fn refine_peaks(
     t: &[f64],
@@ -896,7 +927,29 @@ pub fn refine_peaks(
     opts: &RefineOptions,
     ws: &mut HarmonicScratch,
 ) -> Option<Refined> {
-    let peaks = &peaks[..peaks.len().min(opts.top_k)];
+    let first = refine_among(t, y, dy, band, nbands, grid, peaks, opts.top_k, opts, ws)?;
+    let wider = opts.unsure_peaks.min(peaks.len());
+    if opts.unsure_margin > 0.0 && !(first.margin >= opts.unsure_margin) && wider > opts.top_k {
+        return refine_among(t, y, dy, band, nbands, grid, peaks, wider, opts, ws);
+    }
+    Some(first)
+}
+
+/// The refinement over the first `top` of `peaks` (see [`refine_peaks`]).
+#[allow(clippy::too_many_arguments)]
+fn refine_among(
+    t: &[f64],
+    y: &[f64],
+    dy: Option<&[f64]>,
+    band: &[u8],
+    nbands: usize,
+    grid: &FreqGrid,
+    peaks: &[Peak],
+    top: usize,
+    opts: &RefineOptions,
+    ws: &mut HarmonicScratch,
+) -> Option<Refined> {
+    let peaks = &peaks[..peaks.len().min(top)];
     let plain = *peaks.first()?;
     prepare(t, y, dy, band, nbands, opts.error_floor, ws);
     let half_width = opts.half_width * grid.df;
@@ -1226,6 +1279,56 @@ mod tests {
     /// Synthetic Stripe 82-like RR Lyrae (see testutil::rrlyrae_like): 55 nights x 5 bands
     /// over 8 seasons. Reference: the generating period. The refined multiband period must
     /// be within 0.1% for every star; the plain single-band (g) peak misses some (aliases).
+    /// The second refinement: a pick surer than `unsure_margin` is the top-5 refinement's,
+    /// an unsure one is exactly the refinement over the top `unsure_peaks`.
+    #[test]
+    fn unsure_picks_are_refined_again_over_more_peaks() {
+        let mut mws = MultibandScratch::default();
+        let mut hws = HarmonicScratch::default();
+        let mut differ = 0;
+        for seed in 0..12u64 {
+            let (t, y, dy, band, _) = rrlyrae_like(14, 300 + seed);
+            let gopts = GridOptions {
+                min_period: Some(0.2),
+                max_period: Some(2.0),
+                ..Default::default()
+            };
+            let grid = autofrequency(&t, &gopts).unwrap();
+            let mut p = vec![0.0; grid.n];
+            multiband_power(
+                &t,
+                &y,
+                Some(&dy),
+                &band,
+                5,
+                &grid,
+                PeriodogramMethod::Fast,
+                ASTROPY_REG_BAND,
+                &mut mws,
+                &mut p,
+            );
+            let run = |top_k: usize, unsure_margin: f64, hws: &mut HarmonicScratch| {
+                let o = RefineOptions {
+                    top_k,
+                    unsure_margin,
+                    unsure_peaks: 12,
+                    ..Default::default()
+                };
+                let r = refine_period(&t, &y, Some(&dy), &band, 5, &grid, &p, &o, hws).unwrap();
+                (r.frequency.to_bits(), r.chi2.to_bits(), r.margin.to_bits())
+            };
+            let five = run(5, 0.0, &mut hws);
+            let twelve = run(12, 0.0, &mut hws);
+            let m = f64::from_bits(five.2);
+            assert!(m.is_finite() && m > 0.0, "seed {seed}: margin {m}");
+            assert_eq!(run(5, 0.5 * m, &mut hws), five, "seed {seed}: sure");
+            assert_eq!(run(5, 2.0 * m, &mut hws), twelve, "seed {seed}: unsure");
+            assert_eq!(run(5, f64::INFINITY, &mut hws), twelve, "seed {seed}");
+            differ += (five != twelve) as usize;
+        }
+        assert!(differ > 0, "no curve where more peaks change the pick");
+    }
+
     #[test]
     fn refinement_recovers_true_period() {
         let mut gws = LombScargleScratch::default();
