@@ -522,16 +522,7 @@ fn plot_draws_single_band_and_multiband_objects_as_png_and_svg() {
         // the period in the title is the features file's
         let f = hdf5::File::open(dir.path(features)).unwrap();
         let v = read_2d(&f, "features/values");
-        let names: Vec<String> = f
-            .dataset("features/values")
-            .unwrap()
-            .attr("columns")
-            .unwrap()
-            .read_raw::<hdf5::types::VarLenUnicode>()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect();
+        let names = stored_columns(&dir.path(features));
         let c = names.iter().position(|n| n == "period_refined").unwrap();
         let per = f.dataset("features/band_names").unwrap().shape()[0];
         let p = v[[per + per - 1, c]];
@@ -575,16 +566,7 @@ fn plot_without_refinement_folds_at_the_plain_peak() {
     // the period printed is the multi row's plain peak
     let f = hdf5::File::open(dir.path("f0.h5")).unwrap();
     let v = read_2d(&f, "features/values");
-    let names: Vec<String> = f
-        .dataset("features/values")
-        .unwrap()
-        .attr("columns")
-        .unwrap()
-        .read_raw::<hdf5::types::VarLenUnicode>()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
+    let names = stored_columns(&dir.path("f0.h5"));
     let col = |n: &str| names.iter().position(|x| x == n).unwrap();
     // rows per object: the bands and `multi` (the last of `band_names`)
     let multi_row = f.dataset("features/band_names").unwrap().shape()[0] - 1;
@@ -704,16 +686,7 @@ fn select_gallery_writes_the_selected_objects_and_an_index() {
     // the objects whose multi row has a refined period below the median
     let f = hdf5::File::open(dir.path("f.h5")).unwrap();
     let v = read_2d(&f, "features/values");
-    let names: Vec<String> = f
-        .dataset("features/values")
-        .unwrap()
-        .attr("columns")
-        .unwrap()
-        .read_raw::<hdf5::types::VarLenUnicode>()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
+    let names = stored_columns(&dir.path("f.h5"));
     let c = names.iter().position(|n| n == "period_refined").unwrap();
     let ids = object_ids(&dir.path("f.h5"));
     let multi: Vec<f64> = (0..ids.len()).map(|i| v[[3 * i + 2, c]]).collect();

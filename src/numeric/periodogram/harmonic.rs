@@ -927,29 +927,8 @@ pub fn refine_peaks(
     opts: &RefineOptions,
     ws: &mut HarmonicScratch,
 ) -> Option<Refined> {
-    let first = refine_among(t, y, dy, band, nbands, grid, peaks, opts.top_k, opts, ws)?;
-    let wider = opts.unsure_peaks.min(peaks.len());
-    if opts.unsure_margin > 0.0 && !(first.margin >= opts.unsure_margin) && wider > opts.top_k {
-        return refine_among(t, y, dy, band, nbands, grid, peaks, wider, opts, ws);
-    }
-    Some(first)
-}
-
-/// The refinement over the first `top` of `peaks` (see [`refine_peaks`]).
-#[allow(clippy::too_many_arguments)]
-fn refine_among(
-    t: &[f64],
-    y: &[f64],
-    dy: Option<&[f64]>,
-    band: &[u8],
-    nbands: usize,
-    grid: &FreqGrid,
-    peaks: &[Peak],
-    top: usize,
-    opts: &RefineOptions,
-    ws: &mut HarmonicScratch,
-) -> Option<Refined> {
-    let peaks = &peaks[..peaks.len().min(top)];
+    let peaks_all = peaks;
+    let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
     prepare(t, y, dy, band, nbands, opts.error_floor, ws);
     let half_width = opts.half_width * grid.df;
@@ -1041,6 +1020,16 @@ fn refine_among(
         (competitor - best.chi2) / (best.chi2 / dof)
     };
     ws.candidates = cands;
+    // an unsure pick: the whole refinement again over more peaks, and that result
+    let wider = opts.unsure_peaks.min(peaks_all.len());
+    if opts.unsure_margin > 0.0 && !(best.margin >= opts.unsure_margin) && wider > opts.top_k {
+        let wide = RefineOptions {
+            top_k: wider,
+            unsure_margin: 0.0,
+            ..*opts
+        };
+        return refine_peaks(t, y, dy, band, nbands, grid, peaks_all, &wide, ws);
+    }
     Some(best)
 }
 
@@ -1276,9 +1265,6 @@ mod tests {
         assert!(harmonic_chi2(&t, &y, None, &band, 3, f, &no_scale, &mut ws) > 0.05);
     }
 
-    /// Synthetic Stripe 82-like RR Lyrae (see testutil::rrlyrae_like): 55 nights x 5 bands
-    /// over 8 seasons. Reference: the generating period. The refined multiband period must
-    /// be within 0.1% for every star; the plain single-band (g) peak misses some (aliases).
     /// The second refinement: a pick surer than `unsure_margin` is the top-5 refinement's,
     /// an unsure one is exactly the refinement over the top `unsure_peaks`.
     #[test]
@@ -1288,25 +1274,9 @@ mod tests {
         let mut differ = 0;
         for seed in 0..12u64 {
             let (t, y, dy, band, _) = rrlyrae_like(14, 300 + seed);
-            let gopts = GridOptions {
-                min_period: Some(0.2),
-                max_period: Some(2.0),
-                ..Default::default()
-            };
-            let grid = autofrequency(&t, &gopts).unwrap();
+            let grid = autofrequency(&t, &s82_grid()).unwrap();
             let mut p = vec![0.0; grid.n];
-            multiband_power(
-                &t,
-                &y,
-                Some(&dy),
-                &band,
-                5,
-                &grid,
-                PeriodogramMethod::Fast,
-                ASTROPY_REG_BAND,
-                &mut mws,
-                &mut p,
-            );
+            five_band_power(&t, &y, &dy, &band, &grid, &mut mws, &mut p);
             let run = |top_k: usize, unsure_margin: f64, hws: &mut HarmonicScratch| {
                 let o = RefineOptions {
                     top_k,
@@ -1329,6 +1299,43 @@ mod tests {
         assert!(differ > 0, "no curve where more peaks change the pick");
     }
 
+    /// The 0.2-2 d search grid of the Stripe 82-like tests.
+    fn s82_grid() -> GridOptions {
+        GridOptions {
+            min_period: Some(0.2),
+            max_period: Some(2.0),
+            ..Default::default()
+        }
+    }
+
+    /// The 5-band multiband power (fast method, astropy's band regularisation) into `p`.
+    fn five_band_power(
+        t: &[f64],
+        y: &[f64],
+        dy: &[f64],
+        band: &[u8],
+        grid: &FreqGrid,
+        mws: &mut MultibandScratch,
+        p: &mut [f64],
+    ) {
+        let fast = PeriodogramMethod::Fast;
+        multiband_power(
+            t,
+            y,
+            Some(dy),
+            band,
+            5,
+            grid,
+            fast,
+            ASTROPY_REG_BAND,
+            mws,
+            p,
+        );
+    }
+
+    /// Synthetic Stripe 82-like RR Lyrae (see testutil::rrlyrae_like): 55 nights x 5 bands
+    /// over 8 seasons. Reference: the generating period. The refined multiband period must
+    /// be within 0.1% for every star; the plain single-band (g) peak misses some (aliases).
     #[test]
     fn refinement_recovers_true_period() {
         let mut gws = LombScargleScratch::default();
@@ -1338,12 +1345,7 @@ mod tests {
         let (mut plain_g_ok, mut plain_mb_ok, mut refined_ok) = (0, 0, 0);
         for seed in 0..nstar {
             let (t, y, dy, band, period) = rrlyrae_like(40, 100 + seed as u64);
-            let opts = GridOptions {
-                min_period: Some(0.2),
-                max_period: Some(2.0),
-                ..Default::default()
-            };
-            let grid = autofrequency(&t, &opts).unwrap();
+            let grid = autofrequency(&t, &s82_grid()).unwrap();
             let mut p = vec![0.0; grid.n];
             // g band alone (band 1)
             let idx: Vec<usize> = (0..t.len()).filter(|&i| band[i] == 1).collect();
@@ -1363,18 +1365,7 @@ mod tests {
             );
             let pg = crate::numeric::periodogram::peaks::best_peak(&grid, &p).unwrap();
             plain_g_ok += ((pg.period / period - 1.0).abs() < 1e-3) as usize;
-            multiband_power(
-                &t,
-                &y,
-                Some(&dy),
-                &band,
-                5,
-                &grid,
-                PeriodogramMethod::Fast,
-                ASTROPY_REG_BAND,
-                &mut mws,
-                &mut p,
-            );
+            five_band_power(&t, &y, &dy, &band, &grid, &mut mws, &mut p);
             let r = refine_period(
                 &t,
                 &y,
@@ -1406,28 +1397,10 @@ mod tests {
     #[test]
     fn error_floor_enters_the_weights() {
         let (t, y, dy, band, _) = rrlyrae_like(30, 77);
-        let grid = autofrequency(
-            &t,
-            &GridOptions {
-                min_period: Some(0.2),
-                max_period: Some(2.0),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let grid = autofrequency(&t, &s82_grid()).unwrap();
         let mut p = vec![0.0; grid.n];
-        multiband_power(
-            &t,
-            &y,
-            Some(&dy),
-            &band,
-            5,
-            &grid,
-            PeriodogramMethod::Fast,
-            ASTROPY_REG_BAND,
-            &mut MultibandScratch::default(),
-            &mut p,
-        );
+        let mut mws = MultibandScratch::default();
+        five_band_power(&t, &y, &dy, &band, &grid, &mut mws, &mut p);
         let mut ws = HarmonicScratch::default();
         for floor in [0.0, 0.05] {
             let opts = RefineOptions {
