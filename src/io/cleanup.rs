@@ -27,9 +27,20 @@ pub fn unregister_temp_file(path: &std::path::Path) {
 pub fn remove_registered_temp_files() {
     if let Ok(v) = TEMP_FILES.try_lock() {
         for p in v.iter() {
-            // a temporary directory (export --hats) goes with its contents
+            // a temporary directory (export --hats, a checkpoint) goes with its
+            // contents; renamed away first (one atomic step), so that another rank
+            // still writing cannot add a file between the removal of the files and
+            // of the directory and leave it behind: its new files then fail instead
             if p.is_dir() {
-                let _ = std::fs::remove_dir_all(p);
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(format!(".removing-{}", std::process::id()));
+                let gone = p.with_file_name(name);
+                let at = if std::fs::rename(p, &gone).is_ok() {
+                    &gone
+                } else {
+                    p
+                };
+                let _ = std::fs::remove_dir_all(at);
             } else {
                 let _ = std::fs::remove_file(p);
             }
