@@ -651,8 +651,9 @@ pub const DEFAULT_ERROR_FLOOR: f64 = 0.02;
 
 /// Default of [`RefineOptions::unsure_margin`]: off. 75 (units of [`Refined::margin`])
 /// is the value chosen on each half of the Stripe 82 stars and validated on the other
-/// (docs/alias-log.md, stage 6): it helps sparse light curves, and costs up to 2.4x the
-/// refinement's time on curves without a clear period.
+/// (docs/alias-log.md, stage 6): it helps sparse light curves, and on curves without a
+/// clear period (where it runs for nearly every row) it costs about as much again as
+/// the refinement, the second pass keeping the first pass's candidates.
 pub const DEFAULT_UNSURE_MARGIN: f64 = 0.0;
 /// Default of [`RefineOptions::unsure_peaks`].
 pub const DEFAULT_UNSURE_PEAKS: usize = 12;
@@ -724,6 +725,9 @@ struct Candidate {
     scan: Scan,
     /// (frequency, chi2) after Brent's polish, once polished.
     polished: Option<(f64, f64)>,
+    /// The polish an earlier pass over fewer peaks made of this candidate (the same
+    /// scan gives the same polish): used, not recomputed, when this pass polishes it.
+    earlier: Option<(f64, f64)>,
 }
 
 /// Result of `refine_period`.
@@ -927,16 +931,35 @@ pub fn refine_peaks(
     opts: &RefineOptions,
     ws: &mut HarmonicScratch,
 ) -> Option<Refined> {
+    prepare(t, y, dy, band, nbands, opts.error_floor, ws);
+    ws.candidates.clear();
+    refine_prepared(t.len(), grid, peaks, opts, ws)
+}
+
+/// [`refine_peaks`] for the data set last prepared in `ws`. `ws.candidates` holds the
+/// candidates of an earlier pass over a prefix of `peaks` (or nothing): they are the
+/// first ones this pass makes, in the same order, so their scans and polishes are
+/// kept and the result is that of a pass from scratch.
+fn refine_prepared(
+    npoints: usize,
+    grid: &FreqGrid,
+    peaks: &[Peak],
+    opts: &RefineOptions,
+    ws: &mut HarmonicScratch,
+) -> Option<Refined> {
     let peaks_all = peaks;
     let peaks = &peaks[..peaks.len().min(opts.top_k)];
     let plain = *peaks.first()?;
-    prepare(t, y, dy, band, nbands, opts.error_floor, ws);
     let half_width = opts.half_width * grid.df;
     let (fmin, fmax) = (grid.f0, grid.f_last());
     // every candidate (peak or alias) gets a coarse sub-grid scan; only the best
     // `polish` of them, and the plain peak, get the golden-section polish
     let mut cands = std::mem::take(&mut ws.candidates);
-    cands.clear();
+    let earlier = cands.len();
+    for c in &mut cands {
+        c.earlier = c.polished.take().or(c.earlier);
+    }
+    let mut made = 0;
     for (pi, pk) in peaks.iter().enumerate() {
         let order = opts.alias_order.min(4);
         let mut offsets = [0.0f64; 1 + 2 * 3 * 4];
@@ -953,12 +976,18 @@ pub fn refine_peaks(
             if fc < fmin || fc > fmax || fc <= half_width {
                 continue;
             }
+            made += 1;
+            if made <= earlier {
+                debug_assert!(cands[made - 1].peak == pi && cands[made - 1].offset == off);
+                continue;
+            }
             let scan = subgrid_min(fc - half_width, fc + half_width, opts, ws);
             cands.push(Candidate {
                 peak: pi,
                 offset: off,
                 scan,
                 polished: None,
+                earlier: None,
             });
         }
     }
@@ -1011,7 +1040,7 @@ pub fn refine_peaks(
     } else {
         0
     };
-    let dof = t.len() as f64 - (bands + 2 * opts.harmonic.nharm.max(1) + scales) as f64;
+    let dof = npoints as f64 - (bands + 2 * opts.harmonic.nharm.max(1) + scales) as f64;
     best.margin = if !(dof > 0.0) {
         f64::NAN
     } else if !(best.chi2 > 0.0) || competitor == f64::INFINITY {
@@ -1020,7 +1049,8 @@ pub fn refine_peaks(
         (competitor - best.chi2) / (best.chi2 / dof)
     };
     ws.candidates = cands;
-    // an unsure pick: the whole refinement again over more peaks, and that result
+    // an unsure pick: the refinement again over more peaks (this pass's candidates
+    // kept), and that result
     let wider = opts.unsure_peaks.min(peaks_all.len());
     if opts.unsure_margin > 0.0 && !(best.margin >= opts.unsure_margin) && wider > opts.top_k {
         let wide = RefineOptions {
@@ -1028,7 +1058,7 @@ pub fn refine_peaks(
             unsure_margin: 0.0,
             ..*opts
         };
-        return refine_peaks(t, y, dy, band, nbands, grid, peaks_all, &wide, ws);
+        return refine_prepared(npoints, grid, peaks_all, &wide, ws);
     }
     Some(best)
 }
@@ -1046,7 +1076,7 @@ fn polish_candidate(
     if c.polished.is_some() {
         return;
     }
-    let (f, chi2) = brent_polish(c.scan, opts, ws);
+    let (f, chi2) = c.earlier.unwrap_or_else(|| brent_polish(c.scan, opts, ws));
     cands[k].polished = Some((f, chi2));
     if best.is_none_or(|b| chi2 < b.chi2) {
         *best = Some(Refined {
