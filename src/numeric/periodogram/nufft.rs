@@ -55,6 +55,19 @@ pub struct NufftScratch {
     deconv_key: (usize, usize, usize),
     deconv: Vec<f64>,
     tau: f64,
+    /// Per point of the transform being spread (see [`spread_factors`]).
+    pts: SpreadPoints,
+}
+
+/// Per point: the left grid cell, the Gaussian weight of its first cell and the ratio
+/// from one cell to the next, and the phasor (re, im).
+#[derive(Default)]
+struct SpreadPoints {
+    cell: Vec<f64>,
+    first: Vec<f64>,
+    ratio: Vec<f64>,
+    re: Vec<f64>,
+    im: Vec<f64>,
 }
 
 impl Default for NufftScratch {
@@ -78,6 +91,7 @@ impl NufftScratch {
             deconv_key: (0, 0, 0),
             deconv: Vec::new(),
             tau: 0.0,
+            pts: SpreadPoints::default(),
         }
     }
 
@@ -182,7 +196,8 @@ pub fn fast_len(n: usize) -> usize {
 /// f = mult*(f0 + h*df), `base = (f0, df, h, mult)` (phase in double-double, see
 /// `sums::phase_cycles`).
 /// Uses Greengard-Lee "fast Gaussian gridding": exp(-(l h - d)^2/4tau) =
-/// E3[l] * E2^l * E1, two exps per point instead of 2*Msp.
+/// E3[l] * E2^l * E1: the per-point factors in one vectorised pass ([`spread_factors`]),
+/// then products only.
 #[allow(clippy::too_many_arguments)]
 fn spread(
     tt: &[f64],
@@ -193,25 +208,28 @@ fn spread(
     msp: usize,
     tau: f64,
     e3: &[f64],
+    pts: &mut SpreadPoints,
     ga: &mut [Complex64],
     gb: &mut [Complex64],
 ) {
     let n = ga.len();
-    let hg = 2.0 * PI / n as f64;
-    let (f0, df, h, mult) = base;
+    for v in [
+        &mut pts.cell,
+        &mut pts.first,
+        &mut pts.ratio,
+        &mut pts.re,
+        &mut pts.im,
+    ] {
+        v.clear();
+        v.resize(tt.len(), 0.0);
+    }
+    spread_factors(tt, step, base, n, msp, tau, pts);
     for j in 0..tt.len() {
-        let u = step * tt[j];
-        let frac = u - u.floor(); // in [0,1)
-        let x = frac * n as f64; // grid units
-        let m0 = (x.floor() as usize).min(n - 1);
-        let d = (x - m0 as f64) * hg; // distance to the left grid point, radians
-        let e1 = (-d * d / (4.0 * tau)).exp();
-        let e2 = (d * hg / (2.0 * tau)).exp();
-        let (ps, pc) = vmath::sincos_turns_libm(phase_cycles(f0, df, h, mult, tt[j]));
-        let ph = Complex64::new(pc, ps);
+        let ph = Complex64::new(pts.re[j], pts.im[j]);
         let ca = ph * amp_a[j];
         let cb = amp_b.map(|b| ph * b[j]);
-        let mut p = e1 * e2.powi(-(msp as i32 - 1));
+        let (mut p, e2) = (pts.first[j], pts.ratio[j]);
+        let m0 = pts.cell[j] as usize;
         // the 2 Msp cells from m0 - (Msp - 1), wrapping around the periodic grid
         let s0 = (m0 as isize - (msp as isize - 1)).rem_euclid(n as isize) as usize;
         let first = (n - s0).min(e3.len());
@@ -225,6 +243,51 @@ fn spread(
             }
         }
     }
+}
+
+crate::numeric::simd::dispatch! {
+/// The per-point factors of [`spread`] into `pts`: left grid cell m0 of the point's
+/// position x (grid units), d = (x - m0) * 2 pi / n, the first cell's weight
+/// E1 E2^-(Msp-1) = exp(-d^2/4tau - (Msp-1) d h/2tau) and the ratio E2 = exp(d h/2tau),
+/// and the phasor; branch-free ([`vmath::exp`], [`vmath::sincos_turns`]), so the loop
+/// vectorises.
+fn spread_factors(
+    tt: &[f64],
+    step: f64,
+    base: (f64, f64, usize, f64),
+    n: usize,
+    msp: usize,
+    tau: f64,
+    pts: &mut SpreadPoints,
+) {
+    let hg = 2.0 * PI / n as f64;
+    let (f0, df, h, mult) = base;
+    let (nf, back) = (n as f64, (msp - 1) as f64);
+    let SpreadPoints {
+        cell,
+        first,
+        ratio,
+        re,
+        im,
+    } = pts;
+    let out = cell
+        .iter_mut()
+        .zip(first.iter_mut())
+        .zip(ratio.iter_mut())
+        .zip(re.iter_mut())
+        .zip(im.iter_mut());
+    for (&t, ((((cell, first), ratio), re), im)) in tt.iter().zip(out) {
+        let u = step * t;
+        let x = (u - u.floor()) * nf; // grid units, in [0, n)
+        let m0 = x.floor().min(nf - 1.0);
+        let d = (x - m0) * hg; // distance to the left grid point, radians
+        let b = d * hg / (2.0 * tau);
+        *cell = m0;
+        *first = vmath::exp(-d * d / (4.0 * tau) - back * b);
+        *ratio = vmath::exp(b);
+        (*im, *re) = vmath::sincos_turns(phase_cycles(f0, df, h, mult, t));
+    }
+}
 }
 
 /// The three transformed grids in `sc` (see [`NufftScratch`]) for the M = `grid.n`
@@ -256,6 +319,7 @@ fn transform(
         msp,
         sc.tau,
         &sc.e3,
+        &mut sc.pts,
         &mut sc.ga,
         &mut sc.gb,
     );
@@ -269,6 +333,7 @@ fn transform(
         msp,
         sc.tau,
         &sc.e3,
+        &mut sc.pts,
         &mut sc.gc,
         &mut sc.gb,
     );

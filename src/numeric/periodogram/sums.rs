@@ -128,7 +128,7 @@ fn two_prod(a: f64, b: f64) -> (f64, f64) {
 /// Why: for MJD-length baselines f*t reaches ~1e4 cycles, and a plain product would lose
 /// ~1e-12 cycles -- as much as the whole recurrence error budget. This makes both the
 /// oracle and the recurrence seeds accurate to ~1e-16 cycles.
-#[inline]
+#[inline(always)]
 pub fn phase_cycles(f0: f64, df: f64, k: usize, mult: f64, tt: f64) -> f64 {
     let (p, pe) = two_prod(k as f64, df);
     let (s, se) = two_sum(f0, p);
