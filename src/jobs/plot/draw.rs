@@ -97,15 +97,10 @@ fn draw_title<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, v: &ObjectView)
 where
     DB::ErrorType: 'static,
 {
-    let period = match v.chosen() {
-        Some((p, true)) => format!(
-            "refined period {} d (plain periodogram peak {} d)",
-            sig(p, 7),
-            sig(v.period, 7)
-        ),
-        Some((p, false)) => format!("plain periodogram peak {} d (not refined)", sig(p, 7)),
-        None => "no period".to_string(),
-    };
+    let mut period = v.chosen_text(|p| sig(p, 7));
+    if let Some((_, true)) = v.chosen() {
+        period += &format!(" (plain periodogram peak {} d)", sig(v.period, 7));
+    }
     area.draw(&Text::new(
         format!("object {}: {period}", v.id),
         (16, 10),

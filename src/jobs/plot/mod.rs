@@ -384,13 +384,9 @@ pub fn run(opts: &PlotOptions) -> anyhow::Result<PlotReport> {
                 report.figures.push(path);
             }
         }
-        let chosen = match v.chosen() {
-            Some((p, true)) => format!("refined period {p} d"),
-            Some((p, false)) => format!("plain periodogram peak {p} d (not refined)"),
-            None => "no period".to_string(),
-        };
         println!(
-            "{id}: {chosen}{}",
+            "{id}: {}{}",
+            v.chosen_text(|p| p.to_string()),
             match v.flags() {
                 f if f.is_empty() => String::new(),
                 f => format!(" (flagged: {f})"),

@@ -95,6 +95,16 @@ impl ObjectView {
         }
     }
 
+    /// [`Self::chosen`] in words, periods written by `fmt`: "refined period P d",
+    /// "plain periodogram peak P d (not refined)" or "no period".
+    pub fn chosen_text(&self, fmt: impl Fn(f64) -> String) -> String {
+        match self.chosen() {
+            Some((p, true)) => format!("refined period {} d", fmt(p)),
+            Some((p, false)) => format!("plain periodogram peak {} d (not refined)", fmt(p)),
+            None => "no period".to_string(),
+        }
+    }
+
     /// Why rows are flagged, for the title: `band: reason` of every row
     /// with a non-zero code except bands without observations; empty when
     /// none.

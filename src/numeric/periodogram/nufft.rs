@@ -213,6 +213,7 @@ fn spread(
     gb: &mut [Complex64],
 ) {
     let n = ga.len();
+    // every value is written by spread_factors: only the lengths matter
     for v in [
         &mut pts.cell,
         &mut pts.first,
@@ -220,7 +221,6 @@ fn spread(
         &mut pts.re,
         &mut pts.im,
     ] {
-        v.clear();
         v.resize(tt.len(), 0.0);
     }
     spread_factors(tt, step, base, n, msp, tau, pts);
